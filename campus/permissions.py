@@ -1,0 +1,90 @@
+"""Who may do what: the one place services, pages, admin and API ask.
+
+Roles come from memberships valid on the day asked about (campus-local date).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from campus.models import Institution, Membership, Role, Room, User
+
+MANAGER_ROLES = (Role.FACILITY_MANAGER,)
+
+
+def _today(room: Room | None = None) -> dt.date:
+    if room is not None:
+        return timezone.localdate(timezone=room.building.campus.zone)
+    return timezone.localdate()
+
+
+def valid_memberships(user: User, *, on: dt.date | None = None):
+    """Return the user's memberships valid on ``on`` (today when not given)."""
+    if not user.is_authenticated or not user.is_active:
+        return Membership.objects.none()
+    return Membership.objects.filter(user=user).valid_on(on or _today()).select_related("institution", "campus")
+
+
+def bookable_institutions(user: User, *, on: dt.date | None = None) -> list[Institution]:
+    """Return the institutions ``user`` may book for: those with any valid membership of theirs."""
+    seen: dict[int, Institution] = {}
+    for membership in valid_memberships(user, on=on).filter(institution__isnull=False):
+        seen.setdefault(membership.institution_id, membership.institution)
+    return list(seen.values())
+
+
+def has_role(
+    user: User, role: str, *, institution_id: int | None = None, campus_id: int | None = None, on: dt.date | None = None
+) -> bool:
+    """Return whether ``user`` holds ``role`` at the institution or campus given, valid on ``on``."""
+    qs = valid_memberships(user, on=on).filter(role=role)
+    if institution_id is not None:
+        qs = qs.filter(institution_id=institution_id)
+    if campus_id is not None:
+        qs = qs.filter(campus_id=campus_id)
+    return qs.exists()
+
+
+def is_room_manager(user: User, room: Room, *, on: dt.date | None = None) -> bool:
+    """Return whether ``user`` decides for ``room``: a facility manager of its owner, or of its campus if shared.
+
+    Campus facility managers also manage owned rooms' buildings, so they count for every room of the campus.
+    """
+    if user.is_superuser:
+        return True
+    on = on or _today(room)
+    campus_id = room.building.campus_id
+    if has_role(user, Role.FACILITY_MANAGER, campus_id=campus_id, on=on):
+        return True
+    return room.owner_id is not None and has_role(user, Role.FACILITY_MANAGER, institution_id=room.owner_id, on=on)
+
+
+def is_front_desk(user: User, *, campus_id: int | None = None, on: dt.date | None = None) -> bool:
+    """Return whether ``user`` works at a front desk (campus or any institution)."""
+    return user.is_superuser or has_role(user, Role.FRONT_DESK, campus_id=campus_id, on=on)
+
+
+def administered_institution_ids(user: User, *, on: dt.date | None = None) -> list[int]:
+    """Return the ids of institutions whose members ``user`` manages (institution admin)."""
+    return list(
+        valid_memberships(user, on=on)
+        .filter(role=Role.INSTITUTION_ADMIN, institution__isnull=False)
+        .values_list("institution_id", flat=True)
+    )
+
+
+def managed_scope(user: User, *, on: dt.date | None = None) -> tuple[list[int], list[int]]:
+    """Return (institution ids, campus ids) where ``user`` is a facility manager."""
+    qs = valid_memberships(user, on=on).filter(role=Role.FACILITY_MANAGER)
+    institution_ids = [m.institution_id for m in qs if m.institution_id]
+    campus_ids = [m.campus_id for m in qs if m.campus_id]
+    return institution_ids, campus_ids
+
+
+def may_use_admin(user: User) -> bool:
+    """Return whether ``user`` should reach the Django admin (facility managers and institution admins)."""
+    if user.is_superuser:
+        return True
+    return valid_memberships(user).filter(role__in=[Role.FACILITY_MANAGER, Role.INSTITUTION_ADMIN]).exists()

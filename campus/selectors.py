@@ -1,0 +1,83 @@
+"""Reads of the campus model, returning querysets with their joins done."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from campus.models import Building, Campus, Equipment, Institution, Membership, Role, Room, User
+
+
+def default_campus_zone_name() -> str:
+    """Return the zone of the installation's campus (the first one), or the server default."""
+    zone = Campus.objects.order_by("pk").values_list("time_zone", flat=True).first()
+    return zone or settings.TIME_ZONE
+
+
+def campus_list() -> QuerySet[Campus]:
+    return Campus.objects.order_by("name")
+
+
+def institution_list() -> QuerySet[Institution]:
+    return Institution.objects.select_related("campus").order_by("name")
+
+
+def building_list(*, campus_id: int | None = None) -> QuerySet[Building]:
+    qs = Building.objects.select_related("campus").order_by("campus__name", "code")
+    if campus_id is not None:
+        qs = qs.filter(campus_id=campus_id)
+    return qs
+
+
+def equipment_list() -> QuerySet[Equipment]:
+    return Equipment.objects.order_by("name")
+
+
+def room_list(
+    *,
+    building_id: int | None = None,
+    kind: str | None = None,
+    capacity_min: int | None = None,
+    equipment: list[str] | None = None,
+    step_free: bool | None = None,
+    bookable_only: bool = False,
+) -> QuerySet[Room]:
+    """Return rooms matching every given filter; ``equipment`` codes must all be present."""
+    qs = (
+        Room.objects.select_related("building", "building__campus", "owner")
+        .prefetch_related("equipment", "sections")
+        .order_by("building__code", "code")
+    )
+    if building_id is not None:
+        qs = qs.filter(building_id=building_id)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if capacity_min is not None:
+        qs = qs.filter(capacity__gte=capacity_min)
+    for code in equipment or []:
+        qs = qs.filter(equipment__code=code)
+    if step_free is not None:
+        qs = qs.filter(step_free=step_free)
+    if bookable_only:
+        qs = qs.filter(is_bookable=True)
+    return qs.distinct() if equipment else qs
+
+
+def membership_list_for_user(*, user: User, on: dt.date | None = None) -> QuerySet[Membership]:
+    """Return ``user``'s memberships, only those valid ``on`` a day when given."""
+    qs = Membership.objects.filter(user=user).select_related("institution", "institution__campus", "campus")
+    if on is not None:
+        qs = qs.valid_on(on)
+    return qs.order_by("pk")
+
+
+def facility_managers_for_room(*, room: Room, on: dt.date) -> QuerySet[User]:
+    """Return the users who decide for ``room``: the owner's facility managers, or the campus's."""
+    if room.owner_id:
+        scope = Q(memberships__institution_id=room.owner_id)
+    else:
+        scope = Q(memberships__campus_id=room.building.campus_id)
+    valid = Membership.objects.valid_on(on).filter(role=Role.FACILITY_MANAGER)
+    return User.objects.filter(scope, memberships__in=valid, is_active=True).distinct()
