@@ -1,0 +1,171 @@
+"""Shared fixtures: small, named worlds of a joint campus."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.db import connection
+
+from campus.models import (
+    Building,
+    Campus,
+    Equipment,
+    Institution,
+    InstitutionKind,
+    Membership,
+    OpeningHours,
+    Role,
+    Room,
+    RoomKind,
+    User,
+)
+
+
+def require_service(name: str, install_hint: str) -> None:
+    """Skip (outside CI) or fail (under CI=true) a test whose service is missing."""
+    message = f"{name} is not available: {install_hint}"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def on_postgres() -> None:
+    """Require the test database to be PostgreSQL."""
+    if connection.vendor != "postgresql":
+        require_service(
+            "PostgreSQL",
+            "install PostgreSQL and run the tests with DATABASE_URL=postgres://postgres@127.0.0.1:5432/kampus",
+        )
+
+
+@dataclass
+class JointCampus:
+    """A campus shared by an upper-secondary school (lukio), a vocational college and an adult-education centre."""
+
+    campus: Campus
+    lukio: Institution
+    vocational: Institution
+    adult: Institution
+    main_building: Building
+    workshop_building: Building
+    classroom: Room
+    lab: Room
+    shared_auditorium: Room
+    projector: Equipment
+    sinks: Equipment
+
+
+def make_user(username: str, **fields) -> User:
+    fields.setdefault("email", f"{username}@example.org")
+    user = User.objects.create_user(username=username, password="pass-for-tests-1", **fields)
+    return user
+
+
+@pytest.fixture
+def joint_campus(db) -> JointCampus:
+    campus = Campus.objects.create(name="Otava Campus", time_zone="Europe/Helsinki", address="Opintie 1, Tampere")
+    lukio = Institution.objects.create(
+        campus=campus, name="Otava Upper Secondary", short_code="lukio", kind=InstitutionKind.UPPER_SECONDARY
+    )
+    vocational = Institution.objects.create(
+        campus=campus, name="Otava Vocational College", short_code="ammatti", kind=InstitutionKind.VOCATIONAL
+    )
+    adult = Institution.objects.create(
+        campus=campus, name="Otava Adult Education Centre", short_code="opisto", kind=InstitutionKind.ADULT_EDUCATION
+    )
+    main_building = Building.objects.create(campus=campus, code="A", name="Main building")
+    workshop_building = Building.objects.create(campus=campus, code="B", name="Workshop hall")
+    for building in (main_building, workshop_building):
+        for weekday in range(5):
+            OpeningHours.objects.create(building=building, weekday=weekday, opens=dt.time(7, 0), closes=dt.time(21, 0))
+        OpeningHours.objects.create(building=building, weekday=5, opens=dt.time(9, 0), closes=dt.time(15, 0))
+    projector = Equipment.objects.create(code="projector", name="Projector")
+    sinks = Equipment.objects.create(code="sinks", name="Sinks")
+    classroom = Room.objects.create(
+        building=main_building,
+        code="A101",
+        name="Classroom 101",
+        kind=RoomKind.CLASSROOM,
+        capacity=30,
+        owner=lukio,
+        step_free=True,
+    )
+    classroom.equipment.add(projector)
+    lab = Room.objects.create(
+        building=main_building,
+        code="A201",
+        name="Chemistry lab",
+        kind=RoomKind.LAB,
+        capacity=20,
+        floor=2,
+        owner=lukio,
+    )
+    lab.equipment.add(sinks, projector)
+    shared_auditorium = Room.objects.create(
+        building=main_building,
+        code="A001",
+        name="Auditorium",
+        kind=RoomKind.AUDITORIUM,
+        capacity=200,
+        step_free=True,
+        owner=None,
+    )
+    return JointCampus(
+        campus=campus,
+        lukio=lukio,
+        vocational=vocational,
+        adult=adult,
+        main_building=main_building,
+        workshop_building=workshop_building,
+        classroom=classroom,
+        lab=lab,
+        shared_auditorium=shared_auditorium,
+        projector=projector,
+        sinks=sinks,
+    )
+
+
+@pytest.fixture
+def lukio_staff(joint_campus: JointCampus) -> User:
+    user = make_user("lukio.teacher", first_name="Liisa", last_name="Lehtonen")
+    Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.STAFF)
+    return user
+
+
+@pytest.fixture
+def vocational_staff(joint_campus: JointCampus) -> User:
+    user = make_user("voc.teacher", first_name="Ville", last_name="Virtanen")
+    Membership.objects.create(user=user, institution=joint_campus.vocational, role=Role.STAFF)
+    return user
+
+
+@pytest.fixture
+def fm_of_lukio(joint_campus: JointCampus) -> User:
+    user = make_user("lukio.fm", first_name="Fanni", last_name="Manninen")
+    Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.FACILITY_MANAGER)
+    return user
+
+
+@pytest.fixture
+def campus_fm(joint_campus: JointCampus) -> User:
+    user = make_user("campus.fm", first_name="Kalle", last_name="Kiinteistö")
+    Membership.objects.create(user=user, campus=joint_campus.campus, role=Role.FACILITY_MANAGER)
+    return user
+
+
+@pytest.fixture
+def lukio_admin(joint_campus: JointCampus) -> User:
+    user = make_user("lukio.admin", first_name="Aino", last_name="Admin")
+    Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.INSTITUTION_ADMIN)
+    return user
+
+
+@pytest.fixture
+def front_desk(joint_campus: JointCampus) -> User:
+    user = make_user("front.desk", first_name="Pirjo", last_name="Palvelu")
+    Membership.objects.create(user=user, campus=joint_campus.campus, role=Role.FRONT_DESK)
+    return user
