@@ -1,0 +1,162 @@
+"""Expand RFC 5545 repeat rules with python-dateutil, in the campus's zone.
+
+dateutil keeps the wall-clock time of a zone-aware DTSTART for every occurrence, so a 10:00 lesson
+stays at 10:00 local time across daylight-saving changes; zoneinfo supplies each day's offset.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+
+from dateutil.rrule import rruleset, rrulestr
+from django.utils.translation import gettext as _
+
+from bookings.errors import InvalidRecurrence
+
+MAX_OCCURRENCES = 500
+MAX_DAYS_AHEAD = 400
+
+ALLOWED_FREQUENCIES = {"DAILY", "WEEKLY", "MONTHLY"}
+ALLOWED_PARTS = {"FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYMONTH", "COUNT", "UNTIL", "WKST"}
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    start: dt.datetime
+    end: dt.datetime
+
+
+def _refuse(message: str, field: str = "rrule") -> InvalidRecurrence:
+    return InvalidRecurrence(message, errors=[{"field": field, "message": message}])
+
+
+def normalise_rrule(rule: str, *, zone: zoneinfo.ZoneInfo) -> str:
+    """Return ``rule`` with only supported parts and UNTIL in UTC; raise InvalidRecurrence otherwise.
+
+    A local UNTIL (a date, or a date-time without Z) is read in the campus zone; a bare date
+    includes that whole day, as people mean by "until 20 May".
+    """
+    text = rule.strip()
+    if text.upper().startswith("RRULE:"):
+        text = text[6:]
+    if not text:
+        raise _refuse(_("The repeat rule is empty."))
+    parts: dict[str, str] = {}
+    for chunk in text.split(";"):
+        if not chunk:
+            continue
+        key, sep, value = chunk.partition("=")
+        key = key.strip().upper()
+        if not sep or not value.strip():
+            raise _refuse(_("“%(part)s” is not of the form NAME=VALUE.") % {"part": chunk})
+        if key not in ALLOWED_PARTS:
+            raise _refuse(
+                _("%(part)s is not supported; use %(allowed)s.")
+                % {"part": key, "allowed": ", ".join(sorted(ALLOWED_PARTS))}
+            )
+        if key in parts:
+            raise _refuse(_("%(part)s is given twice.") % {"part": key})
+        parts[key] = value.strip().upper()
+    if parts.get("FREQ") not in ALLOWED_FREQUENCIES:
+        raise _refuse(_("FREQ must be DAILY, WEEKLY or MONTHLY."))
+    if "COUNT" in parts and "UNTIL" in parts:
+        raise _refuse(_("Give COUNT or UNTIL, not both."))
+    if "COUNT" not in parts and "UNTIL" not in parts:
+        raise _refuse(_("Give COUNT or UNTIL so that the series ends."))
+    if "UNTIL" in parts:
+        parts["UNTIL"] = _until_in_utc(parts["UNTIL"], zone)
+    return ";".join(f"{key}={value}" for key, value in parts.items())
+
+
+def _until_in_utc(value: str, zone: zoneinfo.ZoneInfo) -> str:
+    try:
+        if value.endswith("Z"):
+            until = dt.datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+        elif "T" in value:
+            until = dt.datetime.strptime(value, "%Y%m%dT%H%M%S").replace(tzinfo=zone)
+        else:
+            day = dt.date.fromisoformat(f"{value[:4]}-{value[4:6]}-{value[6:8]}") if len(value) == 8 else None
+            if day is None:
+                raise ValueError(value)
+            until = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=zone)
+    except ValueError:
+        raise _refuse(_("UNTIL must look like 20260520 or 20260520T235959Z.")) from None
+    return until.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def expand(
+    *,
+    rule: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    exdates: list[dt.date | dt.datetime],
+    zone: zoneinfo.ZoneInfo,
+    now: dt.datetime,
+) -> list[Occurrence]:
+    """Return the occurrences of ``rule`` from ``start`` (each as long in local time as [start, end)).
+
+    ``start`` must itself be an occurrence; COUNT counts before EXDATE (RFC 5545); a date in
+    ``exdates`` excludes the occurrence that starts on that local date.
+    """
+    normalised = normalise_rrule(rule, zone=zone)
+    local_start = start.astimezone(zone)
+    local_end = end.astimezone(zone)
+    # Wall-clock duration: a 90-minute lesson stays 90 minutes even over a DST night.
+    wall_duration = local_end.replace(tzinfo=None) - local_start.replace(tzinfo=None)
+    try:
+        recurrence = rrulestr(normalised, dtstart=local_start)
+    except (ValueError, TypeError) as error:
+        raise _refuse(_("The repeat rule is not valid: %(error)s") % {"error": error}) from None
+
+    horizon = now + dt.timedelta(days=MAX_DAYS_AHEAD)
+    starts: list[dt.datetime] = []
+    for occurrence_start in recurrence:
+        if len(starts) >= MAX_OCCURRENCES:
+            raise _refuse(_("A series may have at most %(max)d occurrences.") % {"max": MAX_OCCURRENCES})
+        if occurrence_start > horizon:
+            raise _refuse(
+                _("A series may reach at most %(days)d days ahead (until %(date)s).")
+                % {"days": MAX_DAYS_AHEAD, "date": horizon.astimezone(zone).date().isoformat()}
+            )
+        starts.append(occurrence_start)
+    if not starts or starts[0] != local_start:
+        following = starts[0].isoformat() if starts else None
+        message = _("The start %(start)s is not an occurrence of the repeat rule.") % {"start": local_start.isoformat()}
+        if following:
+            message += " " + _("The first occurrence would be %(next)s.") % {"next": following}
+        raise InvalidRecurrence(message, errors=[{"field": "start", "message": message}])
+
+    excluded = _exclusions(exdates, starts, zone)
+    occurrence_set = rruleset()
+    occurrence_set.rrule(recurrence)
+    for excluded_start in excluded:
+        occurrence_set.exdate(excluded_start)
+    return [
+        Occurrence(start=occurrence, end=_add_wall_time(occurrence, wall_duration, zone))
+        for occurrence in occurrence_set
+    ]
+
+
+def _exclusions(
+    exdates: list[dt.date | dt.datetime], starts: list[dt.datetime], zone: zoneinfo.ZoneInfo
+) -> list[dt.datetime]:
+    by_date = {occurrence.date(): occurrence for occurrence in starts}
+    by_start = set(starts)
+    excluded: list[dt.datetime] = []
+    for index, value in enumerate(exdates):
+        if isinstance(value, dt.datetime):
+            local = (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(zone)
+            match = local if local in by_start else None
+        else:
+            match = by_date.get(value)
+        if match is None:
+            message = _("%(value)s is not an occurrence of the series.") % {"value": value.isoformat()}
+            raise InvalidRecurrence(message, errors=[{"field": f"exdates.{index}", "message": message}])
+        excluded.append(match)
+    return excluded
+
+
+def _add_wall_time(start: dt.datetime, duration: dt.timedelta, zone: zoneinfo.ZoneInfo) -> dt.datetime:
+    return (start.replace(tzinfo=None) + duration).replace(tzinfo=zone)
