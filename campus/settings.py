@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "ninja",  # serves its bundled Swagger UI for /api/v1/docs (no CDN)
     "django_q",
     "campus",
     "bookings",

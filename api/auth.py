@@ -1,0 +1,71 @@
+"""How API callers prove who they are: a personal token (Bearer) or the browser's session with CSRF."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+from ninja.errors import AuthenticationError, HttpError
+from ninja.security import HttpBearer
+from ninja.security import SessionAuth as NinjaSessionAuth
+
+from api.tokens import token_authenticate
+from campus.models import User
+
+
+class TokenRefused(AuthenticationError):
+    """A bearer token was sent but is unknown, revoked or belongs to an inactive user."""
+
+    def __init__(self) -> None:
+        super().__init__(401, str(_("The API token is invalid or has been revoked.")))
+
+
+class CsrfRefused(HttpError):
+    """A session-authenticated unsafe request came without a valid CSRF token."""
+
+    code = "csrf_failed"
+
+    def __init__(self) -> None:
+        super().__init__(403, str(_("CSRF check failed: send the csrftoken cookie's value in X-CSRFToken.")))
+
+
+def _use_user_language(request: HttpRequest, user: User) -> None:
+    """Answer in ``user``'s preferred language, as pages do (the locale middleware saw no user)."""
+    if user.preferred_language and translation.check_for_language(user.preferred_language):
+        translation.activate(user.preferred_language)
+        request.LANGUAGE_CODE = translation.get_language()
+
+
+class BearerTokenAuth(HttpBearer):
+    """``Authorization: Bearer <token>`` with a personal API token."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> User:
+        api_token = token_authenticate(raw=token.strip())
+        if api_token is None:
+            # A wrong token is refused outright rather than falling through to the session.
+            raise TokenRefused()
+        user = api_token.user
+        request.user = user
+        request.api_token = api_token  # type: ignore[attr-defined]
+        _use_user_language(request, user)
+        return user
+
+
+class SessionAuth(NinjaSessionAuth):
+    """Django's session cookie; unsafe methods need the CSRF token (ninja checks it like Django's middleware).
+
+    Anonymous requests are not CSRF-checked so that they get the 401 they deserve rather than a 403.
+    """
+
+    def _get_key(self, request: HttpRequest) -> Any:
+        if not request.user.is_authenticated:
+            return None
+        try:
+            return super()._get_key(request)
+        except HttpError as exc:
+            raise CsrfRefused() from exc
+
+
+api_auth = [BearerTokenAuth(), SessionAuth()]

@@ -1,0 +1,226 @@
+"""Bookings: create (one-off or recurring), list, read, change, cancel, release; room availability."""
+
+import datetime as dt
+from typing import Any
+
+import pydantic
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Status
+from ninja.pagination import paginate
+
+from api.booking_schemas import (
+    AvailabilityOut,
+    AvailabilityQuery,
+    BookingCreatedOut,
+    BookingFilter,
+    BookingIn,
+    BookingOut,
+    BookingUpdateIn,
+    ScopeIn,
+    request_viewer,
+)
+from api.pagination import KampusPagination
+from api.schemas import READ_ERRORS, WRITE_ERRORS, ErrorOut
+from bookings import selectors, services
+from bookings.models import Booking
+from campus.exceptions import InvalidInput
+from campus.models import Institution, Room
+
+router = Router(tags=["bookings"])
+
+CONFLICT = {409: ErrorOut}
+
+
+def _room(room_id: int, field: str = "room") -> Room:
+    room = Room.objects.select_related("building__campus").filter(pk=room_id).first()
+    if room is None:
+        message = _("There is no room with id %(id)s.") % {"id": room_id}
+        raise InvalidInput(message, errors=[{"field": field, "message": message}])
+    return room
+
+
+def _institution(institution_id: int | None) -> Institution | None:
+    if institution_id is None:
+        return None
+    institution = Institution.objects.filter(pk=institution_id).first()
+    if institution is None:
+        message = _("There is no institution with id %(id)s.") % {"id": institution_id}
+        raise InvalidInput(message, errors=[{"field": "institution", "message": message}])
+    return institution
+
+
+def _booking(booking_id: int) -> Booking:
+    return get_object_or_404(selectors.booking_list().select_related("campus"), pk=booking_id)
+
+
+def _created(result: services.BookingResult) -> dict[str, Any]:
+    zone = result.first.room.building.campus.zone
+    return {
+        "id": result.first.pk,
+        "status": result.first.status,
+        "series": result.series.pk if result.series else None,
+        "occurrences": [
+            {"id": b.pk, "start": b.start.astimezone(zone), "end": b.end.astimezone(zone), "status": b.status}
+            for b in result.bookings
+        ],
+        "skipped": [
+            {"start": s.start.astimezone(zone), "end": s.end.astimezone(zone), "reason": s.reason, "code": s.code}
+            for s in result.skipped
+        ],
+    }
+
+
+@router.post("/bookings", response={201: BookingCreatedOut, **WRITE_ERRORS, **CONFLICT})
+def create_booking(request: HttpRequest, payload: BookingIn) -> Status:
+    """Book a room once, or for every occurrence of `rrule`. A clash answers 409 with `conflicts`."""
+    behalf = payload.on_behalf_of
+    result = services.booking_create(
+        room=_room(payload.room),
+        booked_by=request.auth,
+        title=payload.title,
+        start=payload.start,
+        end=payload.end,
+        institution=_institution(payload.institution),
+        rrule=payload.rrule,
+        exdates=payload.exdates,
+        attendees=payload.attendees,
+        description=payload.description,
+        purpose=payload.purpose,
+        visibility=payload.visibility,
+        on_behalf_of_name=behalf.name if behalf else "",
+        on_behalf_of_contact=behalf.contact if behalf else "",
+        on_behalf_of_organisation=behalf.organisation if behalf else "",
+        skip_conflicts=payload.skip_conflicts,
+    )
+    return Status(201, _created(result))
+
+
+@router.get("/bookings", response={200: list[BookingOut], **READ_ERRORS})
+@paginate(KampusPagination)
+def list_bookings(request: HttpRequest, filters: Query[BookingFilter]) -> QuerySet[Booking]:
+    """List bookings; titles of bookings you may not see are null."""
+    if filters.from_ and filters.to and filters.from_ >= filters.to:
+        message = _("`to` must be after `from`.")
+        raise InvalidInput(message, errors=[{"field": "to", "message": message}])
+    request_viewer(request)
+    return selectors.booking_list(
+        room_id=filters.room,
+        building_id=filters.building,
+        institution_id=filters.institution,
+        booked_by=request.auth if filters.mine else None,
+        statuses=[str(s) for s in filters.status],
+        overlapping_from=filters.from_,
+        overlapping_to=filters.to,
+    ).select_related("campus")
+
+
+@router.get("/bookings/{booking_id}", response={200: BookingOut, 404: ErrorOut, **READ_ERRORS})
+def get_booking(request: HttpRequest, booking_id: int) -> Booking:
+    """Return one booking."""
+    return _booking(booking_id)
+
+
+@router.patch("/bookings/{booking_id}", response={200: list[BookingOut], 404: ErrorOut, **WRITE_ERRORS, **CONFLICT})
+def update_booking(request: HttpRequest, booking_id: int, payload: BookingUpdateIn) -> list[Booking]:
+    """Change a booking; `scope` extends the change to the following or all occurrences of its series."""
+    booking = _booking(booking_id)
+    given = payload.dict(exclude_unset=True)
+    changes: dict[str, Any] = {
+        name: given[name] for name in ("title", "description", "purpose", "attendees", "visibility") if name in given
+    }
+    if "on_behalf_of" in given:
+        behalf = payload.on_behalf_of
+        changes["on_behalf_of_name"] = behalf.name if behalf else ""
+        changes["on_behalf_of_contact"] = behalf.contact if behalf else ""
+        changes["on_behalf_of_organisation"] = behalf.organisation if behalf else ""
+    changed = services.booking_update(
+        booking=booking,
+        actor=request.auth,
+        scope=payload.scope,
+        room=_room(payload.room) if payload.room is not None else None,
+        start=payload.start,
+        end=payload.end,
+        **changes,
+    )
+    return list(selectors.booking_list().select_related("campus").filter(pk__in=[b.pk for b in changed]))
+
+
+def _scope_from_body(request: HttpRequest) -> str:
+    """Return ``scope`` from an optional JSON body (an empty body means one occurrence)."""
+    if request.content_type != "application/json":
+        # No JSON body (or a plain form post): one occurrence unless a form field says otherwise.
+        raw = request.POST.get("scope", services.Scope.OCCURRENCE)
+        return ScopeIn(scope=raw).scope if raw in services.Scope.ALL else _invalid_scope(raw)
+    if not request.body.strip():
+        return services.Scope.OCCURRENCE
+    try:
+        return ScopeIn.model_validate_json(request.body).scope
+    except pydantic.ValidationError as error:
+        errors = [{"field": ".".join(["body", *map(str, e["loc"])]), "message": e["msg"]} for e in error.errors()]
+        raise InvalidInput(_("The request has invalid fields."), errors=errors) from None
+
+
+def _invalid_scope(raw: str) -> str:
+    message = _("scope must be one of: %(scopes)s.") % {"scopes": ", ".join(services.Scope.ALL)}
+    raise InvalidInput(message, errors=[{"field": "body.scope", "message": message}])
+
+
+_SCOPE_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {"application/json": {"schema": ScopeIn.model_json_schema()}},
+    }
+}
+
+
+@router.post(
+    "/bookings/{booking_id}/cancel",
+    response={200: list[BookingOut], 404: ErrorOut, **WRITE_ERRORS, **CONFLICT},
+    openapi_extra=_SCOPE_BODY,
+)
+def cancel_booking(request: HttpRequest, booking_id: int) -> list[Booking]:
+    """Cancel a booking, or this and the following / all future occurrences (body `{"scope": …}`)."""
+    scope = _scope_from_body(request)
+    cancelled = services.booking_cancel(booking=_booking(booking_id), actor=request.auth, scope=scope)
+    return list(selectors.booking_list().select_related("campus").filter(pk__in=[b.pk for b in cancelled]))
+
+
+@router.post("/bookings/{booking_id}/release", response={200: BookingOut, 404: ErrorOut, **WRITE_ERRORS, **CONFLICT})
+def release_booking(request: HttpRequest, booking_id: int) -> Booking:
+    """End a running booking early; the rest of its slot becomes free."""
+    services.booking_release(booking=_booking(booking_id), actor=request.auth)
+    return _booking(booking_id)
+
+
+@router.get("/rooms/{room_id}/availability", response={200: AvailabilityOut, 404: ErrorOut, **READ_ERRORS})
+def room_availability(request: HttpRequest, room_id: int, query: Query[AvailabilityQuery]) -> dict[str, Any]:
+    """Return free and busy intervals inside the room's opening hours within [from, to)."""
+    room = get_object_or_404(Room.objects.select_related("building__campus"), pk=room_id)
+    if query.from_ >= query.to:
+        message = _("`to` must be after `from`.")
+        raise InvalidInput(message, errors=[{"field": "to", "message": message}])
+    if query.to - query.from_ > dt.timedelta(days=selectors.MAX_AVAILABILITY_DAYS):
+        message = _("Ask for at most %(days)d days at a time.") % {"days": selectors.MAX_AVAILABILITY_DAYS}
+        raise InvalidInput(message, errors=[{"field": "to", "message": message}])
+    availability = selectors.room_availability(room=room, start=query.from_, end=query.to)
+    viewer = request_viewer(request)
+    zone = room.building.campus.zone
+    return {
+        "room": room.pk,
+        "time_zone": room.building.campus.time_zone,
+        "free": [{"start": a.astimezone(zone), "end": b.astimezone(zone)} for a, b in availability.free],
+        "busy": [
+            {
+                "start": busy.start.astimezone(zone),
+                "end": busy.end.astimezone(zone),
+                "booking_end": busy.booking.end.astimezone(zone),
+                "title": viewer.title_of(busy.booking),
+                "room": busy.booking.room.code,
+            }
+            for busy in availability.busy
+        ],
+        "closed": [{"date": day, "reason": reason} for day, reason in availability.closed_days],
+    }

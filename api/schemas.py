@@ -1,0 +1,192 @@
+"""Request and response schemas of the API, each listing its fields explicitly."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone, translation
+from ninja import Field, Schema
+
+from campus.models import Language, Membership, Room, RoomKind, User
+from campus.selectors import membership_list_for_user
+
+# --- Errors ----------------------------------------------------------------------------------
+
+
+class FieldErrorOut(Schema):
+    field: str = Field(description='Dotted path of the field: "limit", "body.start".')
+    message: str
+
+
+class ErrorOut(Schema):
+    """Every error body; domain errors may add keys such as ``conflicts``, ``rule`` or ``allowed``."""
+
+    detail: str
+    code: str
+
+
+class InvalidInputOut(ErrorOut):
+    errors: list[FieldErrorOut]
+
+
+READ_ERRORS = {401: ErrorOut, 422: InvalidInputOut}
+WRITE_ERRORS = {401: ErrorOut, 403: ErrorOut, 422: InvalidInputOut}
+
+
+# --- Campus ----------------------------------------------------------------------------------
+
+
+class CampusRefOut(Schema):
+    id: int
+    name: str
+
+
+class CampusOut(Schema):
+    id: int
+    name: str
+    time_zone: str
+    address: str
+
+
+class InstitutionRefOut(Schema):
+    id: int
+    name: str
+    short_code: str
+
+
+class InstitutionOut(Schema):
+    id: int
+    name: str
+    short_code: str
+    kind: str
+    campus: CampusRefOut
+
+
+class BuildingRefOut(Schema):
+    id: int
+    code: str
+    name: str
+
+
+class BuildingOut(Schema):
+    id: int
+    code: str
+    name: str
+    address: str
+    campus: CampusRefOut
+
+
+class EquipmentOut(Schema):
+    id: int
+    code: str
+    name: str
+
+
+class AccessibilityOut(Schema):
+    step_free: bool
+    induction_loop: bool
+    accessible_toilet_nearby: bool
+
+
+class RoomOut(Schema):
+    """A room as lists show it; ``owner`` is null for a room shared by the campus."""
+
+    id: int
+    code: str
+    name: str
+    building: BuildingRefOut
+    floor: int
+    kind: RoomKind
+    capacity: int
+    owner: InstitutionRefOut | None
+    equipment: list[EquipmentOut]
+    accessibility: AccessibilityOut
+    is_bookable: bool
+
+    @staticmethod
+    def resolve_equipment(room: Room) -> list:
+        return list(room.equipment.all())  # prefetched by the selector
+
+    @staticmethod
+    def resolve_accessibility(room: Room) -> dict[str, bool]:
+        return {
+            "step_free": room.step_free,
+            "induction_loop": room.induction_loop,
+            "accessible_toilet_nearby": room.accessible_toilet_nearby,
+        }
+
+
+class RoomDetailOut(RoomOut):
+    area_m2: float | None
+    public_feed: bool
+    buffer_minutes: int = Field(description="Minutes kept free after each booking.")
+    sections: list[int] = Field(description="Ids of the rooms this divisible room is made of.")
+    description: str
+
+    @staticmethod
+    def resolve_sections(room: Room) -> list[int]:
+        return [section.pk for section in room.sections.all()]  # prefetched by the selector
+
+
+class RoomFilter(Schema):
+    """Filters of ``GET /rooms``; every given filter must hold."""
+
+    building: int | None = Field(None, description="Building id.")
+    kind: RoomKind | None = None
+    capacity_min: int | None = Field(None, ge=1, description="At least this many seats.")
+    equipment: list[str] = Field(
+        default_factory=list, description="Equipment codes, repeatable; the room must have all of them."
+    )
+    step_free: bool | None = None
+    free_from: dt.datetime | None = Field(None, description="With free_to: only rooms open and free in [from, to).")
+    free_to: dt.datetime | None = None
+
+
+# --- Me --------------------------------------------------------------------------------------
+
+
+class MembershipOut(Schema):
+    """A role at an institution or at the campus (exactly one of the two is set)."""
+
+    id: int
+    role: str
+    institution: InstitutionRefOut | None
+    campus: CampusRefOut | None
+    valid_from: dt.date | None
+    valid_until: dt.date | None
+    is_valid_today: bool = Field(description="In force today, by the campus's local date.")
+
+    @staticmethod
+    def resolve_is_valid_today(membership: Membership) -> bool:
+        campus = membership.campus or membership.institution.campus
+        return membership.is_valid_on(timezone.localdate(timezone=campus.zone))
+
+
+class MeOut(Schema):
+    id: int
+    username: str
+    full_name: str
+    email: str
+    preferred_language: Language | None = Field(description="Null: the browser's language is used.")
+    language: str = Field(description="The language this response is in.")
+    memberships: list[MembershipOut]
+
+    @staticmethod
+    def resolve_memberships(user: User) -> list[Membership]:
+        return list(membership_list_for_user(user=user))
+
+    @staticmethod
+    def resolve_full_name(user: User) -> str:
+        return user.get_full_name()
+
+    @staticmethod
+    def resolve_preferred_language(user: User) -> str | None:
+        return user.preferred_language or None
+
+    @staticmethod
+    def resolve_language(user: User) -> str:
+        return translation.get_language()
+
+
+class LanguageIn(Schema):
+    language: Language

@@ -1,0 +1,147 @@
+"""Reads of bookings: lists, a room's availability, and free-room search."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from bookings.models import Booking, BookingBlock
+from bookings.services import room_parts
+from bookings.visibility import Viewer
+from campus.models import Room, User
+from campus.opening_hours import opening_calendar
+
+MAX_AVAILABILITY_DAYS = 62
+
+
+def booking_list(
+    *,
+    room_id: int | None = None,
+    building_id: int | None = None,
+    institution_id: int | None = None,
+    booked_by: User | None = None,
+    statuses: list[str] | None = None,
+    overlapping_from: dt.datetime | None = None,
+    overlapping_to: dt.datetime | None = None,
+) -> QuerySet[Booking]:
+    """Return bookings matching every given filter; from/to select bookings overlapping [from, to)."""
+    qs = Booking.objects.select_related("room", "room__building", "institution", "booked_by", "series").order_by(
+        "start", "pk"
+    )
+    if room_id is not None:
+        qs = qs.filter(room_id=room_id)
+    if building_id is not None:
+        qs = qs.filter(room__building_id=building_id)
+    if institution_id is not None:
+        qs = qs.filter(institution_id=institution_id)
+    if booked_by is not None:
+        qs = qs.filter(booked_by=booked_by)
+    if statuses:
+        qs = qs.filter(status__in=statuses)
+    if overlapping_to is not None:
+        qs = qs.filter(start__lt=overlapping_to)
+    if overlapping_from is not None:
+        qs = qs.filter(end__gt=overlapping_from)
+    return qs
+
+
+def booking_get(pk: int) -> Booking:
+    return Booking.objects.select_related("room", "room__building__campus", "institution", "booked_by", "series").get(
+        pk=pk
+    )
+
+
+@dataclass(frozen=True)
+class BusyInterval:
+    start: dt.datetime
+    end: dt.datetime
+    booking: Booking
+    part: Room
+
+
+@dataclass(frozen=True)
+class Availability:
+    free: list[tuple[dt.datetime, dt.datetime]]
+    busy: list[BusyInterval]
+    closed_days: list[tuple[dt.date, str]]
+
+
+def room_availability(*, room: Room, start: dt.datetime, end: dt.datetime) -> Availability:
+    """Return free and busy intervals of ``room`` inside its opening hours within [start, end).
+
+    Busy intervals are blocks on any part of the room (so a booked section makes the whole busy),
+    including the room's buffer time after each booking.
+    """
+    parts = room_parts(room)
+    blocks = list(
+        BookingBlock.objects.filter(part__in=parts, start__lt=end, blocked_until__gt=start)
+        .select_related("booking", "booking__room", "part")
+        .order_by("start")
+    )
+    busy: list[BusyInterval] = []
+    seen: set[int] = set()
+    for block in blocks:
+        if block.booking_id in seen:
+            continue
+        seen.add(block.booking_id)
+        busy.append(BusyInterval(block.start, block.blocked_until, block.booking, block.part))
+
+    calendar = opening_calendar(room, start, end)
+    zone = calendar.zone
+    free: list[tuple[dt.datetime, dt.datetime]] = []
+    closed: list[tuple[dt.date, str]] = []
+    day = start.astimezone(zone).date()
+    last_day = (end - dt.timedelta(microseconds=1)).astimezone(zone).date()
+    while day <= last_day:
+        opening = calendar.day(day)
+        if opening.interval is None:
+            closed.append((day, opening.closed_reason))
+        else:
+            free.extend(_subtract(max(opening.interval[0], start), min(opening.interval[1], end), busy))
+        day += dt.timedelta(days=1)
+    return Availability(free=free, busy=busy, closed_days=closed)
+
+
+def _subtract(start: dt.datetime, end: dt.datetime, busy: list[BusyInterval]) -> list[tuple[dt.datetime, dt.datetime]]:
+    free: list[tuple[dt.datetime, dt.datetime]] = []
+    cursor = start
+    for interval in sorted(busy, key=lambda b: b.start):
+        if interval.end <= cursor or interval.start >= end:
+            continue
+        if interval.start > cursor:
+            free.append((cursor, interval.start))
+        cursor = max(cursor, interval.end)
+    if cursor < end:
+        free.append((cursor, end))
+    return [(a, b) for a, b in free if a < b]
+
+
+def rooms_free_between(rooms: QuerySet[Room], *, start: dt.datetime, end: dt.datetime) -> list[Room]:
+    """Return the rooms of ``rooms`` that are open and have no block on any part in [start, end).
+
+    A room's parts are itself or its sections; the room's own buffer after ``end`` must be free too,
+    but the SQL check uses [start, end) and the buffer is checked per room in Python.
+    """
+    clash = BookingBlock.objects.filter(start__lt=end, blocked_until__gt=start).filter(
+        Q(part_id=OuterRef("pk")) | Q(part__combined_rooms=OuterRef("pk"))
+    )
+    candidates = rooms.filter(is_bookable=True).exclude(Exists(clash))
+    free: list[Room] = []
+    for room in candidates:
+        calendar = opening_calendar(room, start, end)
+        if calendar.refusal(start, end) is not None:
+            continue
+        if room.buffer_minutes:
+            until = end + dt.timedelta(minutes=room.buffer_minutes)
+            if BookingBlock.objects.filter(
+                part__in=room_parts(room), start__lt=until, blocked_until__gt=start
+            ).exists():
+                continue
+        free.append(room)
+    return free
+
+
+def visible_title(viewer: Viewer, booking: Booking) -> str | None:
+    return viewer.title_of(booking)
