@@ -1,0 +1,46 @@
+"""``manage.py seed_demo [--reset-passwords]``: create the demo campus and print its logins."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from campus.demo import DEMO_PASSWORD, DemoCampus, seed_demo_campus
+
+
+class Command(BaseCommand):
+    help = (
+        "Create (or restore) Kampus Koskipuisto, a demo joint campus with rooms, holidays and a login for "
+        "every role (docs/demo.md). Running it again changes nothing."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--reset-passwords",
+            action="store_true",
+            help=f"set every demo user's password back to {DEMO_PASSWORD!r} (new users always get it)",
+        )
+
+    def handle(self, *args, reset_passwords: bool, **options) -> None:
+        demo = seed_demo_campus(reset_passwords=reset_passwords)
+        self.stdout.write(self.style.SUCCESS(self._summary(demo)))
+        self.stdout.write("")
+        self.stdout.write(logins_table(demo))
+
+    def _summary(self, demo: DemoCampus) -> str:
+        return (
+            f"{demo.campus}: {len(demo.institutions)} institutions, {len(demo.buildings)} buildings, "
+            f"{len(demo.rooms)} rooms (rooms {demo.rooms_result}; holidays {demo.holidays_result})."
+        )
+
+
+def logins_table(demo: DemoCampus) -> str:
+    """Return the demo logins as a plain-text table."""
+    header = ("username", "password", "role", "where")
+    lines = [(login.username, DEMO_PASSWORD, login.role, login.where) for login in demo.logins]
+    widths = [max(len(line[column]) for line in [header, *lines]) for column in range(len(header))]
+    rule = "  ".join("-" * width for width in widths)
+    rendered = [
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in [header, *lines]
+    ]
+    return "\n".join([rendered[0], rule, *rendered[1:]])

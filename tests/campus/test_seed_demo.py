@@ -1,0 +1,167 @@
+"""The demo campus: realistic, complete for every role, and idempotent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone, translation
+
+from campus.demo import CAMPUS_NAME, DEMO_PASSWORD
+from campus.models import (
+    Building,
+    Campus,
+    Holiday,
+    Institution,
+    Membership,
+    OpeningHours,
+    OpeningHoursException,
+    Role,
+    Room,
+    RoomKind,
+    User,
+)
+
+DEMO_DOC = Path(__file__).resolve().parents[2] / "docs" / "demo.md"
+
+
+@pytest.fixture(autouse=True)
+def _messages_in_english():
+    """Check the English messages whatever LANGUAGE_CODE the installation uses."""
+    with translation.override("en"):
+        yield
+
+
+def seed() -> str:
+    stdout = StringIO()
+    call_command("seed_demo", stdout=stdout)
+    return stdout.getvalue()
+
+
+@pytest.fixture
+def seeded(db) -> str:
+    return seed()
+
+
+def model_counts() -> dict[str, int]:
+    """Return the row count of every model whose table exists (other apps' models may be unmigrated yet)."""
+    tables = set(connection.introspection.table_names())
+    return {
+        model._meta.label: model._default_manager.count()
+        for model in apps.get_models(include_auto_created=True)
+        if model._meta.db_table in tables
+    }
+
+
+def test_demo_campus_has_institutions_buildings_and_many_rooms(seeded):
+    campus = Campus.objects.get(name=CAMPUS_NAME)
+    assert campus.time_zone == "Europe/Helsinki"
+    assert "Tampere" in campus.address
+    assert set(Institution.objects.filter(campus=campus).values_list("short_code", flat=True)) == {
+        "lukio",
+        "ammatti",
+        "opisto",
+    }
+    assert all(institution.cost_centre for institution in Institution.objects.all())
+    assert Building.objects.filter(campus=campus).count() == 3
+    rooms = Room.objects.filter(building__campus=campus)
+    assert rooms.count() >= 60
+    assert set(rooms.values_list("kind", flat=True)) == set(RoomKind.values)
+    assert rooms.filter(owner__isnull=True).count() >= 5
+    for institution in Institution.objects.all():
+        assert rooms.filter(owner=institution).count() >= 5
+    assert rooms.get(kind=RoomKind.AUDITORIUM).capacity == 200
+    assert rooms.filter(step_free=False).exists()
+    assert rooms.filter(induction_loop=True).exists()
+    assert rooms.filter(equipment__code="lathe").exists()
+    assert rooms.filter(equipment__code="fume-hood").exists()
+
+
+def test_sports_hall_and_classroom_pair_are_divisible(seeded):
+    hall = Room.objects.get(name="Liikuntasali koko")
+    assert hall.kind == RoomKind.GYM
+    assert hall.sections.count() == 3
+    assert {section.kind for section in hall.sections.all()} == {RoomKind.GYM}
+    pair = Room.objects.get(code="A210-211")
+    assert set(pair.sections.values_list("code", flat=True)) == {"A210", "A211"}
+
+
+def test_opening_hours_and_exceptions(seeded):
+    main, workshops, sports = (Building.objects.get(code=code) for code in "ABC")
+    assert main.opening_hours.get(weekday=0).closes == dt.time(21, 30)
+    assert main.opening_hours.get(weekday=5).opens == dt.time(9)
+    assert not main.opening_hours.filter(weekday=6).exists()
+    assert workshops.opening_hours.count() == 5
+    assert sports.opening_hours.get(weekday=6).closes == dt.time(18)
+    assert OpeningHoursException.objects.filter(closed=True).exists()
+    assert OpeningHoursException.objects.filter(closed=False).exists()
+    assert OpeningHours.objects.filter(building__campus__name=CAMPUS_NAME).count() == 6 + 5 + 7
+
+
+def test_public_holidays_for_this_and_the_next_two_years(seeded):
+    campus = Campus.objects.get(name=CAMPUS_NAME)
+    year = timezone.localdate(timezone=campus.zone).year
+    for offset in range(3):
+        independence_day = Holiday.objects.get(campus=campus, date=dt.date(year + offset, 12, 6))
+        assert independence_day.name == "Itsenäisyyspäivä"
+    assert Holiday.objects.filter(campus=campus, date__year=year).count() >= 13
+
+
+def test_every_role_exists_at_institutions_and_the_campus(seeded):
+    at_institutions = set(Membership.objects.filter(institution__isnull=False).values_list("role", flat=True))
+    at_campus = set(Membership.objects.filter(campus__isnull=False).values_list("role", flat=True))
+    assert at_institutions == set(Role.values)
+    assert at_campus == {Role.FACILITY_MANAGER, Role.FRONT_DESK}
+    for institution in Institution.objects.all():
+        roles = set(institution.memberships.values_list("role", flat=True))
+        assert {Role.STAFF, Role.FACILITY_MANAGER, Role.INSTITUTION_ADMIN} <= roles
+    assert Membership.objects.filter(institution__short_code="lukio", role=Role.STAFF).count() >= 2
+
+
+def test_admin_roles_are_staff_users_and_everyone_signs_in_with_the_demo_password(seeded):
+    for membership in Membership.objects.filter(role__in=[Role.FACILITY_MANAGER, Role.INSTITUTION_ADMIN]):
+        assert membership.user.is_staff, membership.user.username
+    admin = User.objects.get(username="admin")
+    assert admin.is_superuser
+    assert admin.is_staff
+    for user in User.objects.all():
+        assert authenticate(username=user.username, password=DEMO_PASSWORD) == user, user.username
+
+
+def test_substitute_teacher_is_a_member_for_a_limited_time(seeded):
+    campus = Campus.objects.get(name=CAMPUS_NAME)
+    today = timezone.localdate(timezone=campus.zone)
+    membership = Membership.objects.get(user__username="lukio.sijainen")
+    assert membership.valid_from == today - dt.timedelta(days=7)
+    assert membership.valid_until == today + dt.timedelta(days=60)
+    assert not membership.is_valid_on(today + dt.timedelta(days=61))
+
+
+def test_command_prints_a_table_of_logins(seeded):
+    assert "username" in seeded
+    for username in User.objects.values_list("username", flat=True):
+        assert re.search(rf"^{re.escape(username)}\s+{DEMO_PASSWORD}\s", seeded, re.MULTILINE), username
+
+
+def test_docs_list_every_demo_login(seeded):
+    documented = DEMO_DOC.read_text(encoding="utf-8")
+    for username in User.objects.values_list("username", flat=True):
+        assert f"`{username}`" in documented, username
+
+
+def test_running_twice_changes_nothing(seeded):
+    counts = model_counts()
+    password_hashes = dict(User.objects.values_list("username", "password"))
+
+    output = seed()
+
+    assert model_counts() == counts
+    assert dict(User.objects.values_list("username", "password")) == password_hashes
+    assert "0 created, 0 updated" in output
