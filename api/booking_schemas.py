@@ -59,6 +59,11 @@ class BookingIn(Schema):
     visibility: Visibility = Visibility.INSTITUTION
     description: str = Field("", max_length=5000)
     skip_conflicts: bool = Field(False, description="Book the free occurrences and report the clashing ones.")
+    override_reason: str = Field(
+        "",
+        max_length=2000,
+        description="Facility managers: override soft rules (duration, window, quota) with a reason.",
+    )
 
 
 class BookingUpdateIn(Schema):
@@ -72,6 +77,7 @@ class BookingUpdateIn(Schema):
     attendees: int | None = Field(None, ge=1)
     visibility: Visibility | None = None
     on_behalf_of: OnBehalfOf | None = None
+    override_reason: str = Field("", max_length=2000)
 
 
 class ScopeIn(Schema):
@@ -130,6 +136,8 @@ class BookingOut(Schema):
     visibility: Visibility
     status: BookingStatus
     released_at: dt.datetime | None
+    expires_at: dt.datetime | None = Field(description="When a pending request expires.")
+    decision_reason: str
     series: int | None = Field(alias="series_id")
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -210,3 +218,61 @@ class AvailabilityOut(Schema):
     free: list[IntervalOut]
     busy: list[BusyOut]
     closed: list[ClosedDayOut]
+
+
+class DecisionIn(Schema):
+    scope: str = Field(Scope.OCCURRENCE, pattern="^(occurrence|following|series)$")
+    reason: str = Field("", max_length=2000, description="Required when rejecting; the requester reads it.")
+
+
+class HandoverIn(Schema):
+    to_user: str = Field(..., min_length=1, description="Username of the person taking the series over.")
+    reason: str = Field("", max_length=2000)
+
+
+class BookingEventOut(Schema):
+    id: int
+    action: str
+    at: dt.datetime
+    actor: int | None = Field(alias="actor_id", description="User id of who did it (null for the system).")
+    before: dict | None
+    after: dict | None
+    reason: str
+
+
+class ClosureIn(Schema):
+    room: int | None = None
+    building: int | None = None
+    start: dt.datetime
+    end: dt.datetime
+    reason: str = Field(..., min_length=1, max_length=300)
+
+
+class ClosureOut(Schema):
+    id: int
+    room: int | None = Field(alias="room_id")
+    building: int | None = Field(alias="building_id")
+    start: dt.datetime
+    end: dt.datetime
+    reason: str
+    created_by: int | None = Field(alias="created_by_id")
+
+
+class ClosureCreatedOut(Schema):
+    closure: ClosureOut
+    affected: list[BookingOut]
+
+
+class RoomRulesOut(Schema):
+    """The effective rules of a room (room, building and campus settings over Kampus's defaults)."""
+
+    min_duration_minutes: int
+    max_duration_minutes: int
+    min_notice_minutes: int
+    max_advance_days: int
+    max_active_bookings: int
+    owner_access: str
+    other_access: str
+    owner_window_days: int
+    other_window_days: int
+    request_expiry_hours: int

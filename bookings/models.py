@@ -105,6 +105,13 @@ class Booking(models.Model):
         _("status"), max_length=16, choices=BookingStatus.choices, default=BookingStatus.CONFIRMED
     )
     released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    # Approval workflow: a pending request holds its slot until decided or expired.
+    expires_at = models.DateTimeField(_("request expires"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_reason = models.TextField(_("reason"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -162,3 +169,195 @@ class BookingBlock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.part_id} [{self.start:%Y-%m-%d %H:%M}, {self.blocked_until:%H:%M})"
+
+
+class Access(models.TextChoices):
+    DIRECT = "direct", _("Book directly")
+    REQUEST = "request", _("Request, a facility manager approves")
+    NONE = "none", _("May not book")
+
+
+class BookingPolicy(models.Model):
+    """Booking rules for a room, with defaults at building and campus level.
+
+    Every field left empty is inherited: room → building → campus → Kampus's defaults
+    (``bookings.rules.DEFAULT_POLICY``). Exactly one of campus, building or room is set.
+    """
+
+    campus = models.OneToOneField(Campus, on_delete=models.CASCADE, null=True, blank=True, related_name="policy")
+    building = models.OneToOneField(
+        "campus.Building", on_delete=models.CASCADE, null=True, blank=True, related_name="policy"
+    )
+    room = models.OneToOneField(Room, on_delete=models.CASCADE, null=True, blank=True, related_name="policy")
+    min_duration_minutes = models.PositiveIntegerField(_("shortest booking (minutes)"), null=True, blank=True)
+    max_duration_minutes = models.PositiveIntegerField(_("longest booking (minutes)"), null=True, blank=True)
+    min_notice_minutes = models.PositiveIntegerField(
+        _("earliest: notice before start (minutes)"), null=True, blank=True
+    )
+    max_advance_days = models.PositiveIntegerField(_("latest: days ahead"), null=True, blank=True)
+    max_active_bookings = models.PositiveIntegerField(
+        _("active future bookings per person"),
+        null=True,
+        blank=True,
+        help_text=_("A recurring series counts as one."),
+    )
+    owner_access = models.CharField(
+        _("staff of the owner institution"), max_length=16, choices=Access.choices, blank=True
+    )
+    other_access = models.CharField(
+        _("staff of other institutions"),
+        max_length=16,
+        choices=Access.choices,
+        blank=True,
+        help_text=_("For shared rooms every institution counts as other."),
+    )
+    owner_window_days = models.PositiveIntegerField(_("owner books days ahead"), null=True, blank=True)
+    other_window_days = models.PositiveIntegerField(_("others book days ahead"), null=True, blank=True)
+    request_expiry_hours = models.PositiveIntegerField(_("requests expire after (hours)"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("booking rules")
+        verbose_name_plural = _("booking rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(campus__isnull=False, building__isnull=True, room__isnull=True)
+                | Q(campus__isnull=True, building__isnull=False, room__isnull=True)
+                | Q(campus__isnull=True, building__isnull=True, room__isnull=False),
+                name="policy_for_exactly_one_level",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_duration_minutes__isnull=True)
+                | Q(max_duration_minutes__isnull=True)
+                | Q(min_duration_minutes__lte=models.F("max_duration_minutes")),
+                name="policy_min_duration_not_above_max",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Rules for %(target)s") % {"target": self.room or self.building or self.campus})
+
+
+class Closure(models.Model):
+    """A room or a whole building closed for a period (renovation, exams): no new bookings there."""
+
+    campus = models.ForeignKey(Campus, on_delete=models.CASCADE, related_name="closures")
+    building = models.ForeignKey(
+        "campus.Building", on_delete=models.CASCADE, null=True, blank=True, related_name="closures"
+    )
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, null=True, blank=True, related_name="closures")
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    reason = models.CharField(_("reason"), max_length=300)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("closure")
+        verbose_name_plural = _("closures")
+        ordering = ["-start"]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="closure_starts_before_it_ends"),
+            models.CheckConstraint(
+                condition=Q(building__isnull=False, room__isnull=True) | Q(building__isnull=True, room__isnull=False),
+                name="closure_of_building_xor_room",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.room or self.building}: {self.reason}"
+
+
+class BookingAction(models.TextChoices):
+    CREATE = "create", _("Created")
+    REQUEST = "request", _("Requested")
+    CHANGE = "change", _("Changed")
+    CANCEL = "cancel", _("Cancelled")
+    APPROVE = "approve", _("Approved")
+    REJECT = "reject", _("Rejected")
+    EXPIRE = "expire", _("Expired")
+    OVERRIDE = "override", _("Rule overridden")
+    HANDOVER = "handover", _("Handed over")
+    RELEASE = "release", _("Released")
+
+
+class BookingEventQuerySet(models.QuerySet["BookingEvent"]):
+    def update(self, **kwargs):
+        raise TypeError("The booking audit log is append-only.")
+
+    def delete(self):
+        raise TypeError("The booking audit log is append-only.")
+
+
+class BookingEvent(models.Model):
+    """An append-only audit entry: who did what to a booking, when, with the state before and after.
+
+    The actor is kept by user id (no copied name); the id stays even if the user is deleted.
+    On PostgreSQL a trigger (migration) also refuses UPDATE and DELETE.
+    """
+
+    booking = models.ForeignKey(Booking, on_delete=models.DO_NOTHING, db_constraint=False, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    action = models.CharField(_("action"), max_length=16, choices=BookingAction.choices)
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"), null=True, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+
+    objects = BookingEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("booking event")
+        verbose_name_plural = _("booking audit log")
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} #{self.booking_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise TypeError("The booking audit log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The booking audit log is append-only.")
+
+
+class NotificationKind(models.TextChoices):
+    REQUEST = "request", _("New request to decide")
+    APPROVED = "approved", _("Request approved")
+    REJECTED = "rejected", _("Request rejected")
+    EXPIRED = "expired", _("Request expired")
+    CANCELLED = "cancelled", _("Booking cancelled by someone else")
+    CLOSURE = "closure", _("Room closed")
+    RELEASED = "released", _("Booking released")
+    HANDOVER = "handover", _("Series handed over to you")
+
+
+class Notification(models.Model):
+    """An e-mail to one person about one booking; written in the transaction, sent by the worker."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=16, choices=NotificationKind.choices)
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="notifications")
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.recipient_id} (#{self.booking_id})"

@@ -14,17 +14,32 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from bookings import recurrence
+from bookings import audit, recurrence, rules
 from bookings.errors import BookingRuleBroken, BookingStateError, SlotTaken
-from bookings.models import ACTIVE_STATUSES, Booking, BookingBlock, BookingSeries, BookingStatus, Purpose, Visibility
+from bookings.models import (
+    ACTIVE_STATUSES,
+    Access,
+    Booking,
+    BookingAction,
+    BookingBlock,
+    BookingSeries,
+    BookingStatus,
+    Closure,
+    NotificationKind,
+    Purpose,
+    Visibility,
+)
+from bookings.notifications import notify
 from bookings.visibility import Viewer, viewer_for
 from campus.exceptions import InvalidInput, PermissionDenied
-from campus.models import Institution, Role, Room, User
+from campus.models import Building, Institution, Role, Room, User
 from campus.opening_hours import OpeningCalendar, opening_calendar
-from campus.permissions import has_role, is_room_manager, valid_memberships
+from campus.permissions import has_role, is_campus_facility_manager, is_room_manager, valid_memberships
+from campus.selectors import facility_managers_for_room
 
 
 class Scope:
@@ -186,7 +201,7 @@ def may_change(user: User, booking: Booking) -> bool:
         return True
     if booking.series_id and booking.series.owner_id == user.pk:
         return True
-    if is_room_manager(user, booking.room):
+    if is_room_manager(user, booking.room) or is_campus_facility_manager(user, booking.campus_id):
         return True
     return has_role(user, Role.FRONT_DESK, campus_id=booking.campus_id)
 
@@ -200,7 +215,7 @@ def _require_aware(value: dt.datetime, field_name: str) -> None:
         raise InvalidInput(message, errors=[{"field": field_name, "message": message}])
 
 
-def _check_basic(*, room: Room, start: dt.datetime, end: dt.datetime, attendees: int | None, now: dt.datetime) -> None:
+def _check_basic(*, room: Room, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
     _require_aware(start, "start")
     _require_aware(end, "end")
     if start >= end:
@@ -214,17 +229,34 @@ def _check_basic(*, room: Room, start: dt.datetime, end: dt.datetime, attendees:
         raise BookingRuleBroken(
             _("%(room)s cannot be booked.") % {"room": room.name}, code="room_not_bookable", rule="bookable"
         )
-    if attendees is not None and attendees > room.capacity:
-        raise BookingRuleBroken(
-            _("%(room)s holds at most %(capacity)d people.") % {"room": room.name, "capacity": room.capacity},
-            code="over_capacity",
-            rule="capacity",
-            allowed=room.capacity,
+
+
+def _closed_reason(
+    calendar: OpeningCalendar, closures: list[Closure], occurrence: recurrence.Occurrence
+) -> tuple[str, str] | None:
+    """Return (code, reason) when ``occurrence`` falls outside opening hours or into a closure."""
+    refusal = calendar.refusal(occurrence.start, occurrence.end)
+    if refusal is not None:
+        return "outside_opening_hours", refusal
+    for closure in closures:
+        if closure.start < occurrence.end and closure.end > occurrence.start:
+            return "closed", _("closed: %(reason)s") % {"reason": closure.reason}
+    return None
+
+
+def _refuse_closed(
+    code: str, reason: str, calendar: OpeningCalendar, occurrence: recurrence.Occurrence
+) -> BookingRuleBroken:
+    if code == "closed":
+        return BookingRuleBroken(
+            _("The room is closed then (%(reason)s).") % {"reason": reason}, code="closed", rule="closure"
         )
-
-
-def _opening_refusal(calendar: OpeningCalendar, occurrence: recurrence.Occurrence) -> str | None:
-    return calendar.refusal(occurrence.start, occurrence.end)
+    return BookingRuleBroken(
+        _("The room is not open then: %(reason)s.") % {"reason": reason},
+        code="outside_opening_hours",
+        rule="opening_hours",
+        allowed=_opening_allowed(calendar, occurrence),
+    )
 
 
 @transaction.atomic
@@ -246,10 +278,12 @@ def booking_create(
     on_behalf_of_contact: str = "",
     on_behalf_of_organisation: str = "",
     skip_conflicts: bool = False,
+    override_reason: str = "",
     now: dt.datetime | None = None,
 ) -> BookingResult:
     """Book ``room`` for [start, end), or for every occurrence of ``rrule``; all or nothing.
 
+    The room's rules decide whether the booking is confirmed at once or is a pending request.
     Raises SlotTaken (listing every clash) unless ``skip_conflicts``, BookingRuleBroken for a
     broken rule, InvalidInput/InvalidRecurrence for bad input and PermissionDenied.
     """
@@ -258,7 +292,7 @@ def booking_create(
     if not title:
         message = _("Give the booking a title.")
         raise InvalidInput(message, errors=[{"field": "title", "message": message}])
-    _check_basic(room=room, start=start, end=end, attendees=attendees, now=now)
+    _check_basic(room=room, start=start, end=end, now=now)
     for_institution = resolve_institution(user=booked_by, institution=institution, room=room)
     campus = room.building.campus
     zone = campus.zone
@@ -271,23 +305,35 @@ def booking_create(
             message = _("Excluded dates need a repeat rule.")
             raise InvalidInput(message, errors=[{"field": "exdates", "message": message}])
         occurrences = [recurrence.Occurrence(start, end)]
+    if not occurrences:
+        message = _("Every occurrence of the series is excluded.")
+        raise InvalidInput(message, errors=[{"field": "exdates", "message": message}])
 
     calendar = opening_calendar(room, occurrences[0].start, occurrences[-1].end)
+    closures = list(rules.closures_for(room, occurrences[0].start, occurrences[-1].end))
     skipped: list[Skipped] = []
     open_occurrences: list[recurrence.Occurrence] = []
     for occurrence in occurrences:
-        refusal = _opening_refusal(calendar, occurrence)
-        if refusal is None:
+        closed = _closed_reason(calendar, closures, occurrence)
+        if closed is None:
             open_occurrences.append(occurrence)
         elif not rrule:
-            raise BookingRuleBroken(
-                _("The room is not open then: %(reason)s.") % {"reason": refusal},
-                code="outside_opening_hours",
-                rule="opening_hours",
-                allowed=_opening_allowed(calendar, occurrence),
-            )
+            raise _refuse_closed(*closed, calendar, occurrence)
         else:
-            skipped.append(Skipped(occurrence.start, occurrence.end, refusal, "closed"))
+            skipped.append(Skipped(occurrence.start, occurrence.end, closed[1], "closed"))
+    if not open_occurrences:
+        raise _nothing_to_book(skipped)
+
+    check = rules.check_rules(
+        room=room,
+        user=booked_by,
+        institution=for_institution,
+        occurrences=[(o.start, o.end) for o in open_occurrences],
+        attendees=attendees,
+        now=now,
+        override_reason=override_reason,
+        is_series=bool(rrule),
+    )
 
     clashes = _find_conflicts(room=room, occurrences=open_occurrences, viewer=viewer)
     if clashes and not skip_conflicts:
@@ -297,13 +343,10 @@ def booking_create(
         occurrence = open_occurrences[index]
         skipped.append(Skipped(occurrence.start, occurrence.end, _("the room is already booked"), "conflict"))
     if not to_book:
-        raise BookingRuleBroken(
-            _("None of the occurrences can be booked."),
-            code="nothing_to_book",
-            rule="opening_hours",
-            skipped=[{"start": s.start, "end": s.end, "reason": s.reason, "code": s.code} for s in skipped],
-        )
+        raise _nothing_to_book(skipped)
 
+    pending = check.access == Access.REQUEST
+    policy = rules.effective_policy(room)
     series = None
     if rrule:
         series = BookingSeries.objects.create(
@@ -332,14 +375,39 @@ def booking_create(
                 end=occurrence.end.astimezone(dt.UTC),
                 attendees=attendees,
                 visibility=visibility,
-                status=BookingStatus.CONFIRMED,
+                status=BookingStatus.PENDING if pending else BookingStatus.CONFIRMED,
+                expires_at=now + dt.timedelta(hours=policy.request_expiry_hours) if pending else None,
             )
             for occurrence in to_book
         ]
     )
     _write_blocks(bookings, room=room, viewer=viewer)
+    audit.record(action=BookingAction.REQUEST if pending else BookingAction.CREATE, bookings=bookings, actor=booked_by)
+    if check.overridden:
+        audit.record(
+            action=BookingAction.OVERRIDE,
+            bookings=bookings,
+            actor=booked_by,
+            reason=override_reason.strip(),
+            before={b.pk: {"rules": check.overridden} for b in bookings},
+        )
+    if pending:
+        notify(
+            kind=NotificationKind.REQUEST,
+            booking=bookings[0],
+            recipients=facility_managers_for_room(room=room, on=now.astimezone(zone).date()),
+        )
     skipped.sort(key=lambda s: s.start)
     return BookingResult(bookings=bookings, series=series, skipped=skipped)
+
+
+def _nothing_to_book(skipped: list[Skipped]) -> BookingRuleBroken:
+    return BookingRuleBroken(
+        _("None of the occurrences can be booked."),
+        code="nothing_to_book",
+        rule="opening_hours",
+        skipped=[{"start": s.start, "end": s.end, "reason": s.reason, "code": s.code} for s in skipped],
+    )
 
 
 def _opening_allowed(calendar: OpeningCalendar, occurrence: recurrence.Occurrence) -> dict[str, Any] | None:
@@ -352,8 +420,10 @@ def _opening_allowed(calendar: OpeningCalendar, occurrence: recurrence.Occurrenc
 # --- change, cancel, release ----------------------------------------------------------------
 
 
-def bookings_in_scope(booking: Booking, scope: str, *, now: dt.datetime) -> list[Booking]:
-    """Return the active, not yet ended bookings that ``scope`` covers, starting from ``booking``."""
+def bookings_in_scope(
+    booking: Booking, scope: str, *, now: dt.datetime, statuses: Sequence[str] = ACTIVE_STATUSES
+) -> list[Booking]:
+    """Return the bookings in ``statuses`` that have not ended and that ``scope`` covers from ``booking``."""
     if scope not in Scope.ALL:
         message = _("scope must be one of: %(scopes)s.") % {"scopes": ", ".join(Scope.ALL)}
         raise InvalidInput(message, errors=[{"field": "scope", "message": message}])
@@ -364,7 +434,9 @@ def bookings_in_scope(booking: Booking, scope: str, *, now: dt.datetime) -> list
     else:
         candidates = Booking.objects.filter(series_id=booking.series_id)
     return list(
-        candidates.filter(status__in=ACTIVE_STATUSES, end__gt=now).select_related("room", "room__building__campus")
+        candidates.filter(status__in=statuses, end__gt=now)
+        .select_related("room", "room__building__campus", "booked_by", "campus")
+        .order_by("start")
     )
 
 
@@ -394,6 +466,7 @@ def booking_update(
     room: Room | None = None,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
+    override_reason: str = "",
     now: dt.datetime | None = None,
     **changes: Any,
 ) -> list[Booking]:
@@ -416,16 +489,42 @@ def booking_update(
     if "title" in changes and not str(changes["title"]).strip():
         message = _("Give the booking a title.")
         raise InvalidInput(message, errors=[{"field": "title", "message": message}])
+    before = {target.pk: audit.snapshot(target) for target in targets}
     new_room = room or booking.room
     moving = start is not None or end is not None or new_room.pk != booking.room_id
+    overridden: list[dict] = []
     if moving:
-        _move(targets, anchor=booking, actor=actor, room=new_room, start=start, end=end, now=now)
+        overridden = _move(
+            targets,
+            anchor=booking,
+            actor=actor,
+            room=new_room,
+            start=start,
+            end=end,
+            attendees=changes.get("attendees", booking.attendees),
+            override_reason=override_reason,
+            now=now,
+        )
     elif changes.get("attendees") is not None and changes["attendees"] > new_room.capacity:
-        _check_basic(room=new_room, start=now, end=now + dt.timedelta(1), attendees=changes["attendees"], now=now)
+        raise BookingRuleBroken(
+            _("%(room)s holds at most %(capacity)d people.") % {"room": new_room.name, "capacity": new_room.capacity},
+            code="over_capacity",
+            rule="capacity",
+            allowed=new_room.capacity,
+        )
     for target in targets:
         for name, value in changes.items():
             setattr(target, name, value)
         target.save()
+    audit.record(action=BookingAction.CHANGE, bookings=targets, actor=actor, before=before)
+    if overridden:
+        audit.record(
+            action=BookingAction.OVERRIDE,
+            bookings=targets,
+            actor=actor,
+            reason=override_reason.strip(),
+            before={t.pk: {"rules": overridden} for t in targets},
+        )
     return targets
 
 
@@ -437,12 +536,14 @@ def _move(
     room: Room,
     start: dt.datetime | None,
     end: dt.datetime | None,
+    attendees: int | None,
+    override_reason: str,
     now: dt.datetime,
-) -> None:
+) -> list[dict]:
     zone = room.building.campus.zone
     new_start = start or anchor.start
     new_end = end or (new_start + (anchor.end - anchor.start) if start else anchor.end)
-    _check_basic(room=room, start=new_start, end=new_end, attendees=anchor.attendees, now=now)
+    _check_basic(room=room, start=new_start, end=new_end, now=now)
     anchor_local = anchor.start.astimezone(zone).replace(tzinfo=None)
     shift = new_start.astimezone(zone).replace(tzinfo=None) - anchor_local
     length = new_end.astimezone(zone).replace(tzinfo=None) - new_start.astimezone(zone).replace(tzinfo=None)
@@ -450,17 +551,24 @@ def _move(
     for target in targets:
         local = target.start.astimezone(zone).replace(tzinfo=None) + shift
         moved.append(recurrence.Occurrence(local.replace(tzinfo=zone), (local + length).replace(tzinfo=zone)))
-    calendar = opening_calendar(room, min(o.start for o in moved), max(o.end for o in moved))
+    first, last = min(o.start for o in moved), max(o.end for o in moved)
+    calendar = opening_calendar(room, first, last)
+    closures = list(rules.closures_for(room, first, last))
     for occurrence in moved:
-        refusal = calendar.refusal(occurrence.start, occurrence.end)
-        if refusal is not None:
-            raise BookingRuleBroken(
-                _("The room is not open on %(date)s: %(reason)s.")
-                % {"date": occurrence.start.astimezone(zone).date().isoformat(), "reason": refusal},
-                code="outside_opening_hours",
-                rule="opening_hours",
-                allowed=_opening_allowed(calendar, occurrence),
-            )
+        closed = _closed_reason(calendar, closures, occurrence)
+        if closed is not None:
+            raise _refuse_closed(*closed, calendar, occurrence)
+    check = rules.check_rules(
+        room=room,
+        user=actor,
+        institution=anchor.institution,
+        occurrences=[(o.start, o.end) for o in moved],
+        attendees=attendees,
+        now=now,
+        override_reason=override_reason,
+        is_series=anchor.series_id is not None,
+        exclude_booking_ids=[t.pk for t in targets],
+    )
     viewer = viewer_for(actor)
     clashes = _find_conflicts(room=room, occurrences=moved, viewer=viewer, exclude_booking_ids=[t.pk for t in targets])
     if clashes:
@@ -473,23 +581,52 @@ def _move(
         target.end = occurrence.end.astimezone(dt.UTC)
         target.save()
     _write_blocks(targets, room=room, viewer=viewer)
+    return check.overridden
+
+
+def _end_bookings(targets: list[Booking], *, status: str, now: dt.datetime, **fields_: Any) -> None:
+    """Give ``targets`` a final status and free their slots."""
+    _free_blocks(targets)
+    Booking.objects.filter(pk__in=[t.pk for t in targets]).update(status=status, updated_at=now, **fields_)
+    for target in targets:
+        target.status = status
+        for name, value in fields_.items():
+            setattr(target, name, value)
 
 
 @transaction.atomic
 def booking_cancel(
-    *, booking: Booking, actor: User, scope: str = Scope.OCCURRENCE, now: dt.datetime | None = None
+    *,
+    booking: Booking,
+    actor: User,
+    scope: str = Scope.OCCURRENCE,
+    reason: str = "",
+    now: dt.datetime | None = None,
 ) -> list[Booking]:
-    """Cancel ``booking`` (or, by ``scope``, the following or all future occurrences) and free the slots."""
+    """Cancel ``booking`` (or, by ``scope``, the following or all future occurrences) and free the slots.
+
+    The booker is told when someone else cancels.
+    """
     now = now or timezone.now()
     _require_change_permission(actor, booking)
     targets = bookings_in_scope(booking, scope, now=now)
     if not targets:
         raise BookingStateError(_("There is nothing to cancel: the booking has ended or is no longer active."))
-    _free_blocks(targets)
-    Booking.objects.filter(pk__in=[t.pk for t in targets]).update(status=BookingStatus.CANCELLED, updated_at=now)
-    for target in targets:
-        target.status = BookingStatus.CANCELLED
+    before = {target.pk: audit.snapshot(target) for target in targets}
+    _end_bookings(targets, status=BookingStatus.CANCELLED, now=now)
+    audit.record(action=BookingAction.CANCEL, bookings=targets, actor=actor, before=before, reason=reason)
+    for booker_id, first in _first_per_booker(targets).items():
+        if booker_id != actor.pk:
+            notify(kind=NotificationKind.CANCELLED, booking=first, recipients=[first.booked_by], reason=reason)
     return targets
+
+
+def _first_per_booker(bookings: Iterable[Booking]) -> dict[int, Booking]:
+    first: dict[int, Booking] = {}
+    for booking in bookings:
+        if booking.booked_by_id is not None:
+            first.setdefault(booking.booked_by_id, booking)
+    return first
 
 
 @transaction.atomic
@@ -497,18 +634,215 @@ def booking_release(*, booking: Booking, actor: User, now: dt.datetime | None = 
     """End a running booking early ("we finished"): status released, the rest of the slot free."""
     now = now or timezone.now()
     _require_change_permission(actor, booking)
-    booking = Booking.objects.select_related("room").get(pk=booking.pk)
+    booking = Booking.objects.select_related("room", "booked_by", "campus").get(pk=booking.pk)
     if booking.status not in ACTIVE_STATUSES:
         raise BookingStateError(_("Only an active booking can be released."))
     if now < booking.start:
         raise BookingStateError(_("The booking has not started yet: cancel it instead."), code="not_started")
     if now >= booking.end:
         raise BookingStateError(_("The booking has already ended."), code="already_ended")
+    before = {booking.pk: audit.snapshot(booking)}
     _free_blocks([booking])
     booking.status = BookingStatus.RELEASED
     booking.released_at = now
     booking.save(update_fields=["status", "released_at", "updated_at"])
+    audit.record(action=BookingAction.RELEASE, bookings=[booking], actor=actor, before=before)
+    if booking.booked_by_id != actor.pk:
+        notify(kind=NotificationKind.RELEASED, booking=booking, recipients=[booking.booked_by])
     return booking
+
+
+# --- approvals ---------------------------------------------------------------------------------
+
+
+def _require_decider(actor: User, booking: Booking) -> None:
+    if not is_room_manager(actor, booking.room):
+        raise PermissionDenied(
+            _("Only the facility managers of the room's owner (or of the campus, for shared rooms) decide requests.")
+        )
+
+
+@transaction.atomic
+def booking_approve(
+    *, booking: Booking, actor: User, scope: str = Scope.OCCURRENCE, reason: str = "", now: dt.datetime | None = None
+) -> list[Booking]:
+    """Approve a pending request (one occurrence, the following ones or the whole series)."""
+    now = now or timezone.now()
+    _require_decider(actor, booking)
+    targets = bookings_in_scope(booking, scope, now=now, statuses=[BookingStatus.PENDING])
+    if not targets:
+        raise BookingStateError(_("There is no pending request to approve."))
+    before = {target.pk: audit.snapshot(target) for target in targets}
+    Booking.objects.filter(pk__in=[t.pk for t in targets]).update(
+        status=BookingStatus.CONFIRMED, decided_by=actor, decided_at=now, decision_reason=reason, expires_at=None
+    )
+    for target in targets:
+        target.status = BookingStatus.CONFIRMED
+        target.decision_reason = reason
+    audit.record(action=BookingAction.APPROVE, bookings=targets, actor=actor, before=before, reason=reason)
+    for first in _first_per_booker(targets).values():
+        notify(kind=NotificationKind.APPROVED, booking=first, recipients=[first.booked_by], reason=reason)
+    return targets
+
+
+@transaction.atomic
+def booking_reject(
+    *, booking: Booking, actor: User, reason: str, scope: str = Scope.OCCURRENCE, now: dt.datetime | None = None
+) -> list[Booking]:
+    """Reject a pending request with a reason; its slot becomes free."""
+    now = now or timezone.now()
+    _require_decider(actor, booking)
+    if not reason.strip():
+        message = _("Give a reason: the requester reads it.")
+        raise InvalidInput(message, errors=[{"field": "reason", "message": message}])
+    targets = bookings_in_scope(booking, scope, now=now, statuses=[BookingStatus.PENDING])
+    if not targets:
+        raise BookingStateError(_("There is no pending request to reject."))
+    before = {target.pk: audit.snapshot(target) for target in targets}
+    _end_bookings(
+        targets, status=BookingStatus.REJECTED, now=now, decided_by=actor, decided_at=now, decision_reason=reason
+    )
+    audit.record(action=BookingAction.REJECT, bookings=targets, actor=actor, before=before, reason=reason)
+    for first in _first_per_booker(targets).values():
+        notify(kind=NotificationKind.REJECTED, booking=first, recipients=[first.booked_by], reason=reason)
+    return targets
+
+
+EXPIRED = "expired"
+
+
+@transaction.atomic
+def requests_expire(*, now: dt.datetime | None = None) -> list[Booking]:
+    """Reject every pending request whose decision time has passed, with reason ``expired``."""
+    now = now or timezone.now()
+    targets = list(
+        Booking.objects.filter(status=BookingStatus.PENDING, expires_at__lte=now)
+        .select_related("room", "booked_by", "campus")
+        .order_by("start")
+    )
+    if not targets:
+        return []
+    before = {target.pk: audit.snapshot(target) for target in targets}
+    _end_bookings(targets, status=BookingStatus.REJECTED, now=now, decided_at=now, decision_reason=EXPIRED)
+    audit.record(action=BookingAction.EXPIRE, bookings=targets, actor=None, before=before, reason=EXPIRED)
+    seen_series: set[int] = set()
+    for target in targets:
+        if target.series_id is not None:
+            if target.series_id in seen_series:
+                continue
+            seen_series.add(target.series_id)
+        notify(kind=NotificationKind.EXPIRED, booking=target, recipients=[target.booked_by])
+    return targets
+
+
+# --- handover ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def booking_series_handover(
+    *, booking: Booking, actor: User, to_user: User, reason: str = "", now: dt.datetime | None = None
+) -> list[Booking]:
+    """Hand a series (or a single booking) and its future occurrences to ``to_user``, e.g. a substitute."""
+    now = now or timezone.now()
+    _require_change_permission(actor, booking)
+    institution_ids = {m.institution_id for m in valid_memberships(to_user) if m.institution_id}
+    if booking.institution_id is not None and booking.institution_id not in institution_ids:
+        message = _("%(user)s is not a member of %(institution)s.") % {
+            "user": to_user,
+            "institution": booking.institution,
+        }
+        raise InvalidInput(message, errors=[{"field": "to_user", "message": message}])
+    targets = bookings_in_scope(booking, Scope.SERIES, now=now)
+    if not targets:
+        raise BookingStateError(_("There is nothing left to hand over."))
+    before = {target.pk: audit.snapshot(target) for target in targets}
+    Booking.objects.filter(pk__in=[t.pk for t in targets]).update(booked_by=to_user, updated_at=now)
+    for target in targets:
+        target.booked_by = to_user
+    if booking.series_id is not None:
+        BookingSeries.objects.filter(pk=booking.series_id).update(owner=to_user)
+    audit.record(action=BookingAction.HANDOVER, bookings=targets, actor=actor, before=before, reason=reason)
+    notify(kind=NotificationKind.HANDOVER, booking=targets[0], recipients=[to_user], reason=reason)
+    return targets
+
+
+# --- closures ------------------------------------------------------------------------------------
+
+
+def _require_closure_permission(actor: User, *, room: Room | None, building: Building | None) -> None:
+    if room is not None and rules.may_override(actor, room):
+        return
+    campus_id = (room.building if room is not None else building).campus_id
+    if is_campus_facility_manager(actor, campus_id):
+        return
+    raise PermissionDenied(_("Only facility managers may close rooms; only the campus's may close buildings."))
+
+
+def closure_affected_bookings(closure: Closure) -> list[Booking]:
+    """Return the active bookings that fall into ``closure``."""
+    if closure.room_id is not None:
+        rooms = [closure.room, *room_parts(closure.room), *closure.room.combined_rooms.all()]
+        part_ids = {part.pk for room in rooms for part in room_parts(room)}
+        in_place = Q(blocks__part_id__in=part_ids)
+    else:
+        in_place = Q(room__building_id=closure.building_id)
+    return list(
+        Booking.objects.filter(in_place, status__in=ACTIVE_STATUSES, start__lt=closure.end, end__gt=closure.start)
+        .select_related("room", "booked_by", "campus")
+        .distinct()
+        .order_by("start")
+    )
+
+
+@transaction.atomic
+def closure_create(
+    *,
+    actor: User,
+    start: dt.datetime,
+    end: dt.datetime,
+    reason: str,
+    room: Room | None = None,
+    building: Building | None = None,
+) -> tuple[Closure, list[Booking]]:
+    """Close a room or a building for [start, end); tell the bookers of the bookings that fall into it."""
+    if (room is None) == (building is None):
+        message = _("Close either a room or a building.")
+        raise InvalidInput(message, errors=[{"field": "room", "message": message}])
+    _require_aware(start, "start")
+    _require_aware(end, "end")
+    if start >= end:
+        message = _("The end must be after the start.")
+        raise InvalidInput(message, errors=[{"field": "end", "message": message}])
+    if not reason.strip():
+        message = _("Give a reason: the people whose bookings are affected read it.")
+        raise InvalidInput(message, errors=[{"field": "reason", "message": message}])
+    _require_closure_permission(actor, room=room, building=building)
+    campus = (room.building if room is not None else building).campus
+    closure = Closure.objects.create(
+        campus=campus, room=room, building=building, start=start, end=end, reason=reason.strip(), created_by=actor
+    )
+    affected = closure_affected_bookings(closure)
+    for booking in affected:
+        notify(kind=NotificationKind.CLOSURE, booking=booking, recipients=[booking.booked_by], reason=closure.reason)
+    return closure, affected
+
+
+@transaction.atomic
+def closure_cancel_bookings(*, closure: Closure, actor: User, now: dt.datetime | None = None) -> list[Booking]:
+    """Cancel every active booking that falls into ``closure`` (one step for the facility manager)."""
+    now = now or timezone.now()
+    _require_closure_permission(actor, room=closure.room, building=closure.building)
+    targets = [b for b in closure_affected_bookings(closure) if b.end > now]
+    if not targets:
+        return []
+    before = {target.pk: audit.snapshot(target) for target in targets}
+    reason = _("Closed: %(reason)s") % {"reason": closure.reason}
+    _end_bookings(targets, status=BookingStatus.CANCELLED, now=now)
+    audit.record(action=BookingAction.CANCEL, bookings=targets, actor=actor, before=before, reason=reason)
+    for first in _first_per_booker(targets).values():
+        if first.booked_by_id != actor.pk:
+            notify(kind=NotificationKind.CANCELLED, booking=first, recipients=[first.booked_by], reason=reason)
+    return targets
 
 
 def active_overlaps_exist() -> bool:
@@ -521,19 +855,3 @@ def active_overlaps_exist() -> bool:
         if previous is None or previous[0] != part_id or until > previous[1]:
             previous = (part_id, until)
     return False
-
-
-__all__ = [
-    "BookingResult",
-    "Scope",
-    "Skipped",
-    "active_overlaps_exist",
-    "booking_cancel",
-    "booking_create",
-    "booking_release",
-    "booking_update",
-    "bookings_in_scope",
-    "may_change",
-    "resolve_institution",
-    "room_parts",
-]

@@ -48,17 +48,18 @@ def has_role(
 
 
 def is_room_manager(user: User, room: Room, *, on: dt.date | None = None) -> bool:
-    """Return whether ``user`` decides for ``room``: a facility manager of its owner, or of its campus if shared.
-
-    Campus facility managers also manage owned rooms' buildings, so they count for every room of the campus.
-    """
+    """Return whether ``user`` decides for ``room``: a facility manager of its owner, or of its campus if shared."""
     if user.is_superuser:
         return True
     on = on or _today(room)
-    campus_id = room.building.campus_id
-    if has_role(user, Role.FACILITY_MANAGER, campus_id=campus_id, on=on):
-        return True
-    return room.owner_id is not None and has_role(user, Role.FACILITY_MANAGER, institution_id=room.owner_id, on=on)
+    if room.owner_id is None:
+        return has_role(user, Role.FACILITY_MANAGER, campus_id=room.building.campus_id, on=on)
+    return has_role(user, Role.FACILITY_MANAGER, institution_id=room.owner_id, on=on)
+
+
+def is_campus_facility_manager(user: User, campus_id: int, *, on: dt.date | None = None) -> bool:
+    """Return whether ``user`` is one of the campus's own facility managers (facility services)."""
+    return user.is_superuser or has_role(user, Role.FACILITY_MANAGER, campus_id=campus_id, on=on)
 
 
 def is_front_desk(user: User, *, campus_id: int | None = None, on: dt.date | None = None) -> bool:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from campus.models import (
     Building,
@@ -30,6 +31,13 @@ def require_service(name: str, install_hint: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _tests_speak_english_unless_asked():
+    """Run each test in English (the installation default is Finnish); tests of language negotiation override it."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -94,6 +94,7 @@ def create_booking(request: HttpRequest, payload: BookingIn) -> Status:
         on_behalf_of_contact=behalf.contact if behalf else "",
         on_behalf_of_organisation=behalf.organisation if behalf else "",
         skip_conflicts=payload.skip_conflicts,
+        override_reason=payload.override_reason,
     )
     return Status(201, _created(result))
 
@@ -143,6 +144,7 @@ def update_booking(request: HttpRequest, booking_id: int, payload: BookingUpdate
         room=_room(payload.room) if payload.room is not None else None,
         start=payload.start,
         end=payload.end,
+        override_reason=payload.override_reason,
         **changes,
     )
     return list(selectors.booking_list().select_related("campus").filter(pk__in=[b.pk for b in changed]))

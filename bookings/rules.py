@@ -1,0 +1,219 @@
+"""Booking rules: the effective policy of a room and the checks every booking passes.
+
+Hard rules (overlaps, closures, opening hours, capacity) hold for everyone; overlaps, closures
+and opening hours are checked in ``bookings.services``. Soft rules
+(duration, notice, advance window, quota) may be overridden by a facility manager with a
+recorded reason. Access (direct / by request / none) decides whether a booking is confirmed
+at once or waits for approval.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from bookings.errors import BookingRuleBroken
+from bookings.models import ACTIVE_STATUSES, Access, Booking, BookingPolicy, Closure
+from campus.models import Institution, Role, Room, User
+from campus.permissions import has_role, is_room_manager
+
+# Kampus's defaults: permissive enough for a term's timetable.
+TIMETABLE_DAYS = 400
+
+
+@dataclass(frozen=True)
+class EffectivePolicy:
+    min_duration_minutes: int = 15
+    max_duration_minutes: int = 24 * 60
+    min_notice_minutes: int = 0
+    max_advance_days: int = 365
+    max_active_bookings: int = 50
+    owner_access: str = Access.DIRECT
+    other_access: str = Access.DIRECT
+    owner_window_days: int = 365
+    other_window_days: int = 180
+    request_expiry_hours: int = 72
+
+
+DEFAULT_POLICY = EffectivePolicy()
+POLICY_FIELDS = [f.name for f in fields(EffectivePolicy)]
+
+
+def effective_policy(room: Room) -> EffectivePolicy:
+    """Return ``room``'s rules: each field from the room's policy, else the building's, the campus's, the default."""
+    levels = Q(room_id=room.pk) | Q(building_id=room.building_id) | Q(campus_id=room.building.campus_id)
+    by_level = {
+        ("room" if p.room_id else "building" if p.building_id else "campus"): p
+        for p in BookingPolicy.objects.filter(levels)
+    }
+    values = {}
+    for name in POLICY_FIELDS:
+        for level in ("room", "building", "campus"):
+            policy = by_level.get(level)
+            value = getattr(policy, name) if policy is not None else None
+            if value not in (None, ""):
+                values[name] = value
+                break
+    return EffectivePolicy(**values)
+
+
+def is_owner_booking(room: Room, institution: Institution | None) -> bool:
+    """Return whether a booking for ``institution`` counts as the owner's (never for shared rooms)."""
+    return room.owner_id is not None and institution is not None and institution.pk == room.owner_id
+
+
+def may_override(user: User, room: Room) -> bool:
+    """Return whether ``user`` may override soft rules for ``room``: its facility managers or the campus's."""
+    return is_room_manager(user, room) or has_role(user, Role.FACILITY_MANAGER, campus_id=room.building.campus_id)
+
+
+def may_book_timetables(user: User, room: Room, institution: Institution | None) -> bool:
+    """Return whether ``user`` plans timetables: a facility manager or institution admin (up to 400 days)."""
+    if may_override(user, room):
+        return True
+    return institution is not None and (
+        has_role(user, Role.INSTITUTION_ADMIN, institution_id=institution.pk)
+        or has_role(user, Role.FACILITY_MANAGER, institution_id=institution.pk)
+    )
+
+
+@dataclass
+class RuleCheck:
+    """The outcome of the rules for one request: the status to give, and soft rules overridden."""
+
+    access: str
+    overridden: list[dict]
+
+
+def check_rules(
+    *,
+    room: Room,
+    user: User,
+    institution: Institution | None,
+    occurrences: Sequence[tuple[dt.datetime, dt.datetime]],
+    attendees: int | None,
+    now: dt.datetime,
+    override_reason: str = "",
+    is_series: bool = False,
+    exclude_booking_ids: Sequence[int] = (),
+) -> RuleCheck:
+    """Check every rule for booking ``room`` at ``occurrences``; raise BookingRuleBroken for the first broken one.
+
+    Returns the access that applies (direct or request). A non-empty ``override_reason`` from a
+    user who may override lets soft rules pass; they are returned as ``overridden`` for the audit log.
+    """
+    policy = effective_policy(room)
+    zone = room.building.campus.zone
+    owner = is_owner_booking(room, institution)
+    manager = may_override(user, room)
+
+    access = policy.owner_access if owner else policy.other_access
+    if manager:
+        access = Access.DIRECT
+    if access == Access.NONE:
+        raise BookingRuleBroken(
+            _("Staff of your institution may not book this room.")
+            if room.owner_id
+            else _("This shared room cannot be booked by institutions."),
+            code="not_allowed",
+            rule="who_may_book",
+            allowed=None,
+        )
+    if attendees is not None and attendees > room.capacity:
+        raise BookingRuleBroken(
+            _("%(room)s holds at most %(capacity)d people.") % {"room": room.name, "capacity": room.capacity},
+            code="over_capacity",
+            rule="capacity",
+            allowed=room.capacity,
+        )
+
+    soft: list[BookingRuleBroken] = []
+    first_start = min(start for start, _end in occurrences)
+    last_start = max(start for start, _end in occurrences)
+    longest = max(end - start for start, end in occurrences)
+    shortest = min(end - start for start, end in occurrences)
+    if shortest < dt.timedelta(minutes=policy.min_duration_minutes):
+        soft.append(
+            BookingRuleBroken(
+                _("A booking must last at least %(minutes)d minutes.") % {"minutes": policy.min_duration_minutes},
+                code="too_short",
+                rule="min_duration",
+                allowed=policy.min_duration_minutes,
+            )
+        )
+    if longest > dt.timedelta(minutes=policy.max_duration_minutes):
+        soft.append(
+            BookingRuleBroken(
+                _("A booking may last at most %(minutes)d minutes.") % {"minutes": policy.max_duration_minutes},
+                code="too_long",
+                rule="max_duration",
+                allowed=policy.max_duration_minutes,
+            )
+        )
+    earliest = now + dt.timedelta(minutes=policy.min_notice_minutes)
+    if first_start < earliest:
+        soft.append(
+            BookingRuleBroken(
+                _("Book at least %(minutes)d minutes ahead; the earliest start now is %(earliest)s.")
+                % {
+                    "minutes": policy.min_notice_minutes,
+                    "earliest": earliest.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                },
+                code="too_soon",
+                rule="min_notice",
+                allowed=earliest.astimezone(zone),
+            )
+        )
+    window = min(policy.max_advance_days, policy.owner_window_days if owner else policy.other_window_days)
+    if is_series and may_book_timetables(user, room, institution):
+        window = max(window, TIMETABLE_DAYS)
+    latest_date = (now.astimezone(zone) + dt.timedelta(days=window)).date()
+    if last_start.astimezone(zone).date() > latest_date:
+        soft.append(
+            BookingRuleBroken(
+                _("This room can be booked until %(date)s (%(days)d days ahead).")
+                % {"date": latest_date.isoformat(), "days": window},
+                code="too_far_ahead",
+                rule="owner_window" if owner else "other_window",
+                allowed=latest_date,
+            )
+        )
+    active = active_booking_count(user=user, now=now, exclude_booking_ids=exclude_booking_ids)
+    if not exclude_booking_ids and active + 1 > policy.max_active_bookings:
+        soft.append(
+            BookingRuleBroken(
+                _("You already have %(count)d active future bookings; the limit is %(max)d.")
+                % {"count": active, "max": policy.max_active_bookings},
+                code="quota_exceeded",
+                rule="max_active_bookings",
+                allowed=policy.max_active_bookings,
+            )
+        )
+    if soft and not (manager and override_reason.strip()):
+        error = soft[0]
+        error.extra["can_override"] = manager
+        raise error
+    overridden = [{"rule": e.rule, "code": e.code, "message": e.message} for e in soft]
+    return RuleCheck(access=access, overridden=overridden)
+
+
+def active_booking_count(*, user: User, now: dt.datetime, exclude_booking_ids: Sequence[int] = ()) -> int:
+    """Return how many active future bookings ``user`` holds, a series counting as one."""
+    active = Booking.objects.filter(booked_by=user, status__in=ACTIVE_STATUSES, end__gt=now).exclude(
+        pk__in=list(exclude_booking_ids)
+    )
+    singles = active.filter(series__isnull=True).count()
+    series = active.filter(series__isnull=False).values("series_id").distinct().count()
+    return singles + series
+
+
+def closures_for(room: Room, start: dt.datetime, end: dt.datetime):
+    """Return closures overlapping [start, end) of ``room``, its building, its sections or the rooms it is part of."""
+    related = {room.pk, *room.sections.values_list("pk", flat=True), *room.combined_rooms.values_list("pk", flat=True)}
+    return Closure.objects.filter(
+        Q(room_id__in=related) | Q(building_id=room.building_id), start__lt=end, end__gt=start
+    ).order_by("start")
