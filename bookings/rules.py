@@ -62,8 +62,14 @@ def effective_policy(room: Room) -> EffectivePolicy:
 
 
 def is_owner_booking(room: Room, institution: Institution | None) -> bool:
-    """Return whether a booking for ``institution`` counts as the owner's (never for shared rooms)."""
-    return room.owner_id is not None and institution is not None and institution.pk == room.owner_id
+    """Return whether a booking for ``institution`` counts as the owner's.
+
+    The campus owns the shared rooms: its own bookings (no institution) count as the owner's there,
+    while every institution counts as other.
+    """
+    if room.owner_id is None:
+        return institution is None
+    return institution is not None and institution.pk == room.owner_id
 
 
 def may_override(user: User, room: Room) -> bool:

@@ -187,6 +187,9 @@ def resolve_institution(*, user: User, institution: Institution | None, room: Ro
     own_here = [i for i in own.values() if i.campus_id == campus_id]
     if len(own_here) == 1:
         return own_here[0]
+    if room.owner_id in own:
+        # Several memberships, one of them the room's owner: the booking is evidently the owner's.
+        return own[room.owner_id]
     if campus_level:
         return None
     if not own_here:

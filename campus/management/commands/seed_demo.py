@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from bookings.demo import seed_demo_bookings
 from campus.demo import DEMO_PASSWORD, DemoCampus, seed_demo_campus
 
 
@@ -22,7 +23,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, reset_passwords: bool, **options) -> None:
         demo = seed_demo_campus(reset_passwords=reset_passwords)
+        bookings = seed_demo_bookings(demo)
         self.stdout.write(self.style.SUCCESS(self._summary(demo)))
+        self.stdout.write(self.style.SUCCESS(f"Bookings: {bookings}."))
         self.stdout.write("")
         self.stdout.write(logins_table(demo))
 

@@ -1,0 +1,239 @@
+"""Demo bookings for the demo campus: a term of lessons, meetings, a divided gym, requests and a closure.
+
+Everything is written through the booking services (with ``now`` set before each booking's start,
+so that the past four weeks can be filled too), so the demo obeys the same rules as real use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from bookings import services
+from bookings.errors import BookingRuleBroken
+from bookings.models import Access, Booking, BookingPolicy, BookingStatus, Purpose, Visibility
+from campus.demo import DemoCampus
+from campus.models import User
+
+WEEKS_BACK = 4
+WEEKS_AHEAD = 16
+
+
+@dataclass
+class DemoBookings:
+    created: int = 0
+    skipped_existing: bool = False
+
+    def __str__(self) -> str:
+        if self.skipped_existing:
+            return "bookings already present, left as they are"
+        return f"{self.created} bookings"
+
+
+def seed_demo_policies(demo: DemoCampus) -> None:
+    """Give the demo rooms one of each kind of policy (idempotent)."""
+    rooms, buildings = demo.rooms, demo.buildings
+    BookingPolicy.objects.update_or_create(
+        campus=demo.campus, defaults={"max_active_bookings": 60, "other_window_days": 180, "owner_window_days": 365}
+    )
+    # The workshops: other institutions ask the vocational college first, and only 60 days ahead.
+    BookingPolicy.objects.update_or_create(
+        building=buildings["B"], defaults={"other_access": Access.REQUEST, "other_window_days": 60}
+    )
+    # The auditorium and the whole gym are shared: requests go to the campus's facility managers.
+    BookingPolicy.objects.update_or_create(
+        room=rooms["A100"], defaults={"other_access": Access.REQUEST, "min_notice_minutes": 24 * 60}
+    )
+    BookingPolicy.objects.update_or_create(room=rooms["C100"], defaults={"other_access": Access.REQUEST})
+    # The chemistry lab is for the upper-secondary school only.
+    BookingPolicy.objects.update_or_create(room=rooms["A301"], defaults={"other_access": Access.NONE})
+    # Meeting rooms: short meetings, booked at least an hour ahead.
+    for code in ("A150", "A250", "C130"):
+        BookingPolicy.objects.update_or_create(
+            room=rooms[code], defaults={"max_duration_minutes": 180, "min_notice_minutes": 60}
+        )
+
+
+def _monday(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+@transaction.atomic
+def seed_demo_bookings(demo: DemoCampus, *, today: dt.date | None = None) -> DemoBookings:
+    """Fill the demo campus with bookings from 4 weeks before ``today`` to 16 weeks after; once only."""
+    seed_demo_policies(demo)
+    campus = demo.campus
+    if Booking.objects.filter(campus=campus).exists():
+        return DemoBookings(skipped_existing=True)
+    zone = campus.zone
+    today = today or timezone.localdate(timezone=zone)
+    first_monday = _monday(today - dt.timedelta(weeks=WEEKS_BACK))
+    until = (today + dt.timedelta(weeks=WEEKS_AHEAD)).strftime("%Y%m%d")
+    users, rooms = demo.users, demo.rooms
+    result = DemoBookings()
+
+    def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=zone)
+
+    def book(
+        user: str, room: str, title: str, start: dt.datetime, minutes: int, **options
+    ) -> services.BookingResult | None:
+        """Book through the service; a one-off that a holiday or closure refuses is left out."""
+        options.setdefault("skip_conflicts", bool(options.get("rrule")))
+        try:
+            booking_result = services.booking_create(
+                room=rooms[room],
+                booked_by=users[user],
+                title=title,
+                start=start,
+                end=start + dt.timedelta(minutes=minutes),
+                now=start - dt.timedelta(days=2),
+                **options,
+            )
+        except BookingRuleBroken:
+            if options.get("rrule"):
+                raise
+            return None
+        result.created += len(booking_result.bookings)
+        return booking_result
+
+    def weekly(user: str, room: str, title: str, weekday: int, hour: int, minute: int, minutes: int, **options):
+        day = first_monday + dt.timedelta(days=weekday)
+        return book(user, room, title, at(day, hour, minute), minutes, rrule=f"FREQ=WEEKLY;UNTIL={until}", **options)
+
+    # Upper-secondary lessons (weekly series).
+    maths = weekly("lukio.opettaja", "A101", "MAA3 Geometria", 0, 8, 15, 75, purpose=Purpose.TEACHING)
+    weekly("lukio.opettaja", "A101", "MAA3 Geometria", 2, 10, 0, 75)
+    weekly("lukio.opettaja2", "A202", "ENA2 Englanti", 1, 9, 0, 75, visibility=Visibility.CAMPUS)
+    weekly("lukio.opettaja2", "A302", "FY1 Fysiikka", 3, 12, 30, 90)
+    weekly("lukio.sijainen", "A201", "BI2 Biologia (sijainen)", 4, 8, 15, 75)
+    chemistry = weekly("lukio.opettaja", "A301", "KE2 Kemia", 1, 12, 30, 90)
+    # Vocational college: long workshop days and theory.
+    weekly("ammatti.opettaja", "B101", "Metallityön perusteet", 0, 8, 0, 240)
+    weekly("ammatti.opettaja", "B120", "Ruoanvalmistus", 2, 8, 0, 300)
+    weekly("ammatti.opettaja", "B201", "Työturvallisuus", 3, 13, 0, 90, visibility=Visibility.PUBLIC)
+    # Adult education: evening courses, open to the public.
+    weekly("opisto.opettaja", "A104", "Ruotsia aloittelijoille", 1, 18, 0, 90, visibility=Visibility.PUBLIC)
+    weekly("opisto.opettaja", "C111", "Lavatanssit", 3, 18, 30, 90, visibility=Visibility.PUBLIC)
+    weekly(
+        "lukio.opettaja2",
+        "A205",
+        "Espanjan keskustelukurssi",
+        0,
+        17,
+        30,
+        90,
+        institution=demo.institutions["opisto"],
+        visibility=Visibility.PUBLIC,
+    )
+    # The divided gym: two sections at once for two institutions, the whole hall for a Friday event.
+    weekly("lukio.opettaja", "C101", "LI1 Liikunta", 1, 10, 0, 90)
+    weekly("ammatti.opettaja", "C102", "Liikunta ja terveys", 1, 10, 0, 90)
+    # Meetings and events (one-off).
+    for week in range(WEEKS_BACK + WEEKS_AHEAD):
+        monday = first_monday + dt.timedelta(weeks=week)
+        book(
+            "lukio.kiinteisto",
+            "A150",
+            "Opettajainkokous",
+            at(monday + dt.timedelta(days=2), 14, 30),
+            90,
+            purpose=Purpose.MEETING,
+        )
+        if week % 3 == 0:
+            book(
+                "ammatti.opettaja",
+                "A250",
+                "Tiimipalaveri",
+                at(monday + dt.timedelta(days=4), 12, 0),
+                60,
+                purpose=Purpose.MEETING,
+            )
+    event_day = _monday(today) + dt.timedelta(weeks=3, days=4)
+    book(
+        "kampus.kiinteisto",
+        "C100",
+        "Kampuksen liikuntapäivä",
+        at(event_day, 9, 0),
+        300,
+        purpose=Purpose.EVENT,
+        visibility=Visibility.PUBLIC,
+    )
+    book(
+        "kampus.neuvonta",
+        "A100",
+        "Kaupungin asukasilta",
+        at(event_day - dt.timedelta(days=2), 17, 0),
+        180,
+        purpose=Purpose.EVENT,
+        visibility=Visibility.PUBLIC,
+        on_behalf_of_organisation="Tampereen kaupunki",
+        on_behalf_of_name="Eeva Esimerkki",
+        on_behalf_of_contact="eeva.esimerkki@example.org",
+    )
+
+    # Pending requests across institutions.
+    next_week = _monday(today) + dt.timedelta(weeks=1)
+    book(
+        "opisto.opettaja",
+        "B123",
+        "Leivontakurssi",
+        at(next_week + dt.timedelta(days=1), 17, 0),
+        180,
+        visibility=Visibility.PUBLIC,
+    )
+    book(
+        "lukio.opettaja2",
+        "B130",
+        "Sähköopin vierailu",
+        at(next_week + dt.timedelta(days=2), 9, 0),
+        120,
+        institution=demo.institutions["lukio"],
+    )
+    book("ammatti.opettaja", "A100", "Valmistujaisharjoitus", at(next_week + dt.timedelta(days=3), 12, 0), 120)
+    book(
+        "opisto.opettaja",
+        "C100",
+        "Tanssinäytös",
+        at(next_week + dt.timedelta(weeks=2, days=5), 10, 0),
+        240,
+        rrule="FREQ=WEEKLY;COUNT=2",
+    )
+
+    # Some of each status: a cancelled lesson, a released one, a rejected request.
+    _cancel_one(maths.bookings, today, users["lukio.opettaja"], zone)
+    _release_past(chemistry.bookings, today, users["lukio.opettaja"])
+    rejected = book("lukio.opettaja", "B110", "Autotekniikan esittely", at(next_week + dt.timedelta(days=3), 9, 0), 90)
+    if rejected is not None:
+        services.booking_reject(
+            booking=rejected.first,
+            actor=users["ammatti.kiinteisto"],
+            reason="Korjaamo on silloin ajoneuvotarkastuksessa.",
+            now=rejected.first.start - dt.timedelta(days=1),
+        )
+    # A closure: the computer lab is renovated for a week; its bookings stay listed for the manager.
+    renovation = _monday(today) + dt.timedelta(weeks=6)
+    services.closure_create(
+        actor=users["kampus.kiinteisto"],
+        room=rooms["A304"],
+        start=at(renovation, 0),
+        end=at(renovation + dt.timedelta(days=5), 0),
+        reason="Verkkoremontti",
+    )
+    return result
+
+
+def _cancel_one(bookings: list[Booking], today: dt.date, actor: User, zone: dt.tzinfo) -> None:
+    future = [b for b in bookings if b.start.astimezone(zone).date() > today + dt.timedelta(days=7)]
+    if future:
+        services.booking_cancel(booking=future[0], actor=actor, now=future[0].start - dt.timedelta(days=3))
+
+
+def _release_past(bookings: list[Booking], today: dt.date, actor: User) -> None:
+    past = [b for b in bookings if b.end.date() < today and b.status == BookingStatus.CONFIRMED]
+    if past:
+        booking = past[-1]
+        services.booking_release(booking=booking, actor=actor, now=booking.start + dt.timedelta(minutes=45))
