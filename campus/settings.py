@@ -52,7 +52,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 KAMPUS_BASE_URL = os.environ.get("KAMPUS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "campus.admin_site.KampusAdminConfig",  # django.contrib.admin with entry by membership
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

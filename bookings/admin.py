@@ -1,0 +1,523 @@
+"""Admin for bookings, their rules, closures and the audit log.
+
+Every write goes through ``bookings.services`` (the same functions as the API and pages): the
+forms call the service in ``clean()`` inside the admin's transaction and turn domain errors into
+form errors, so the admin can never write a booking that the rules or the database would refuse.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from bookings import services
+from bookings.errors import SlotTaken
+from bookings.models import (
+    Booking,
+    BookingEvent,
+    BookingPolicy,
+    BookingSeries,
+    BookingStatus,
+    Closure,
+    Notification,
+)
+from campus.admin import ADD, CHANGE, DELETE, VIEW, AdminScope, ScopedAdminMixin, _rights
+from campus.exceptions import KampusError
+
+
+def _form_error(form: forms.Form, error: KampusError) -> None:
+    """Attach a domain error to ``form``: field errors where named, the message (and clashes) to the form."""
+    for field_error in error.extra.get("errors") or []:
+        name = str(field_error.get("field", "")).removeprefix("body.").split(".")[0]
+        form.add_error(name if name in form.fields else None, str(field_error.get("message", "")))
+    message = error.message
+    if isinstance(error, SlotTaken):
+        clashes = ", ".join(
+            f"{c['start']:%Y-%m-%d %H:%M}–{c['end']:%H:%M} {c.get('title') or _('Reserved')}" for c in error.conflicts
+        )
+        message = f"{message} {clashes}"
+    form.add_error(None, message)
+
+
+def _campus_rights(scope: AdminScope, campus_id: int | None) -> frozenset[str]:
+    """Facility managers work with the bookings of their campus; others with admin access only view them."""
+    managers = bool(scope.managed_campus_ids or scope.managed_institution_ids)
+    if campus_id is None:
+        return _rights((bool(scope.campus_ids), {VIEW}), (managers, {ADD, CHANGE}))
+    return _rights((campus_id in scope.campus_ids, {VIEW}), (managers and campus_id in scope.campus_ids, {CHANGE}))
+
+
+class BookingAddForm(forms.ModelForm):
+    """Book a room through ``booking_create`` (one-off or recurring)."""
+
+    rrule = forms.CharField(
+        label=_("repeat rule (RRULE)"),
+        required=False,
+        help_text=_("e.g. FREQ=WEEKLY;BYDAY=TU;UNTIL=20270520 — leave empty for a one-off booking."),
+    )
+    skip_conflicts = forms.BooleanField(label=_("book the free occurrences, skip clashes"), required=False)
+    override_reason = forms.CharField(label=_("reason to override soft rules"), required=False)
+
+    class Meta:
+        model = Booking
+        fields = [
+            "room",
+            "title",
+            "description",
+            "purpose",
+            "institution",
+            "start",
+            "end",
+            "attendees",
+            "visibility",
+            "on_behalf_of_name",
+            "on_behalf_of_contact",
+            "on_behalf_of_organisation",
+        ]
+
+    request: HttpRequest
+
+    def _post_clean(self) -> None:
+        # The model's own validation is the service's job; skip ModelForm's instance.full_clean().
+        pass
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            self.result = services.booking_create(
+                room=data["room"],
+                booked_by=self.request.user,
+                title=data["title"],
+                start=data["start"],
+                end=data["end"],
+                institution=data.get("institution"),
+                rrule=data.get("rrule") or None,
+                attendees=data.get("attendees"),
+                description=data.get("description", ""),
+                purpose=data["purpose"],
+                visibility=data["visibility"],
+                on_behalf_of_name=data.get("on_behalf_of_name", ""),
+                on_behalf_of_contact=data.get("on_behalf_of_contact", ""),
+                on_behalf_of_organisation=data.get("on_behalf_of_organisation", ""),
+                skip_conflicts=data.get("skip_conflicts", False),
+                override_reason=data.get("override_reason", ""),
+            )
+        except KampusError as error:
+            _form_error(self, error)
+            return data
+        self.instance = self.result.first
+        return data
+
+
+class BookingChangeForm(forms.ModelForm):
+    """Change a booking through ``booking_update`` (with a scope for series)."""
+
+    scope = forms.ChoiceField(
+        label=_("apply to"),
+        choices=[
+            (services.Scope.OCCURRENCE, _("this occurrence")),
+            (services.Scope.FOLLOWING, _("this and the following")),
+            (services.Scope.SERIES, _("the whole series")),
+        ],
+        initial=services.Scope.OCCURRENCE,
+    )
+    override_reason = forms.CharField(label=_("reason to override soft rules"), required=False)
+
+    class Meta:
+        model = Booking
+        fields = [
+            "room",
+            "title",
+            "description",
+            "purpose",
+            "start",
+            "end",
+            "attendees",
+            "visibility",
+            "on_behalf_of_name",
+            "on_behalf_of_contact",
+            "on_behalf_of_organisation",
+        ]
+
+    request: HttpRequest
+
+    def _post_clean(self) -> None:
+        pass
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors:
+            return data
+        booking = Booking.objects.select_related("room__building__campus", "series").get(pk=self.instance.pk)
+        changes = {name: data[name] for name in services.EDITABLE_FIELDS if name in data and name in self.changed_data}
+        moving = {name: data[name] for name in ("start", "end") if name in self.changed_data}
+        room = data["room"] if "room" in self.changed_data else None
+        if not changes and not moving and room is None:
+            return data
+        try:
+            services.booking_update(
+                booking=booking,
+                actor=self.request.user,
+                scope=data["scope"],
+                room=room,
+                override_reason=data.get("override_reason", ""),
+                **moving,
+                **changes,
+            )
+        except KampusError as error:
+            _form_error(self, error)
+            return data
+        self.instance = Booking.objects.get(pk=booking.pk)
+        return data
+
+
+@admin.register(Booking)
+class BookingAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["start", "end", "room", "title", "institution", "booked_by", "status", "series"]
+    list_filter = [
+        "status",
+        "room__building",
+        "institution",
+        "purpose",
+        "visibility",
+        ("series", admin.EmptyFieldListFilter),
+    ]
+    search_fields = [
+        "title",
+        "room__code",
+        "room__name",
+        "booked_by__username",
+        "on_behalf_of_name",
+        "on_behalf_of_organisation",
+    ]
+    date_hierarchy = "start"
+    list_select_related = ["room", "room__building", "institution", "booked_by", "series"]
+    autocomplete_fields = ["room"]
+    readonly_fields = [
+        "status",
+        "series",
+        "booked_by",
+        "institution_name",
+        "expires_at",
+        "decided_by",
+        "decided_at",
+        "decision_reason",
+        "released_at",
+        "created_at",
+        "updated_at",
+        "history",
+    ]
+    actions = ["cancel_bookings", "approve_requests"]
+
+    def rights(self, scope: AdminScope, obj: Booking | None) -> frozenset[str]:
+        return _campus_rights(scope, obj.campus_id if obj is not None else None)
+
+    def scope_queryset(self, queryset: QuerySet[Booking], scope: AdminScope) -> QuerySet[Booking]:
+        return queryset.filter(campus_id__in=scope.campus_ids)
+
+    def get_form(self, request: HttpRequest, obj: Booking | None = None, change: bool = False, **kwargs: Any):
+        kwargs["form"] = BookingChangeForm if obj is not None else BookingAddForm
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.request = request
+        return form
+
+    def get_fieldsets(self, request: HttpRequest, obj: Booking | None = None):
+        what = ["room", "title", "description", "purpose"]
+        if obj is None:
+            what.append("institution")
+        when = ["start", "end", "rrule", "skip_conflicts"] if obj is None else ["start", "end", "scope"]
+        return [
+            (None, {"fields": what}),
+            (_("When"), {"fields": when}),
+            (
+                _("Who and how many"),
+                {
+                    "fields": [
+                        "attendees",
+                        "visibility",
+                        "on_behalf_of_name",
+                        "on_behalf_of_contact",
+                        "on_behalf_of_organisation",
+                    ]
+                },
+            ),
+            (_("Rules"), {"fields": ["override_reason"]}),
+            *([(_("State"), {"fields": self.readonly_fields})] if obj is not None else []),
+        ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Booking | None = None) -> list[str]:
+        return list(self.readonly_fields) if obj is not None else []
+
+    def save_model(self, request: HttpRequest, obj: Booking, form: forms.ModelForm, change: bool) -> None:
+        """Nothing to save: the form's service call already wrote the booking (or refused it)."""
+
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
+        pass
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # bookings are cancelled, never deleted: the audit log keeps their story
+
+    @admin.display(description=_("for institution"))
+    def institution_name(self, obj: Booking) -> str:
+        return str(obj.institution or _("the campus"))
+
+    @admin.display(description=_("history"))
+    def history(self, obj: Booking) -> str:
+        events = obj.events.order_by("at", "pk")
+        return format_html_join(
+            "\n",
+            "<div>{} · {} · {} {}</div>",
+            (
+                (
+                    timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"),
+                    e.get_action_display(),
+                    e.actor_id or "-",
+                    e.reason,
+                )
+                for e in events
+            ),
+        )
+
+    @admin.action(description=_("Cancel the selected bookings"))
+    def cancel_bookings(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:
+        cancelled, refused = 0, []
+        for booking in queryset.select_related("room__building__campus", "series"):
+            try:
+                cancelled += len(services.booking_cancel(booking=booking, actor=request.user))
+            except KampusError as error:
+                refused.append(f"{booking}: {error.message}")
+        self.message_user(request, ngettext("%d booking cancelled.", "%d bookings cancelled.", cancelled) % cancelled)
+        for line in refused:
+            self.message_user(request, line, level=messages.WARNING)
+
+    @admin.action(description=_("Approve the selected requests"))
+    def approve_requests(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:
+        approved, refused = 0, []
+        for booking in queryset.filter(status=BookingStatus.PENDING).select_related("room__building__campus"):
+            try:
+                approved += len(services.booking_approve(booking=booking, actor=request.user))
+            except KampusError as error:
+                refused.append(f"{booking}: {error.message}")
+        self.message_user(request, ngettext("%d request approved.", "%d requests approved.", approved) % approved)
+        for line in refused:
+            self.message_user(request, line, level=messages.WARNING)
+
+
+class OccurrenceInline(admin.TabularInline):
+    model = Booking
+    fields = ["start", "end", "room", "title", "status"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(BookingSeries)
+class BookingSeriesAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["pk", "rrule", "dtstart", "owner", "created_at"]
+    search_fields = ["rrule", "owner__username", "occurrences__title"]
+    readonly_fields = ["campus", "rrule", "dtstart", "time_zone", "exdates", "owner", "created_at"]
+    inlines = [OccurrenceInline]
+
+    def rights(self, scope: AdminScope, obj: BookingSeries | None) -> frozenset[str]:
+        return _rights((VIEW in _campus_rights(scope, obj.campus_id if obj else None), {VIEW}))
+
+    def scope_queryset(self, queryset: QuerySet[BookingSeries], scope: AdminScope) -> QuerySet[BookingSeries]:
+        return queryset.filter(campus_id__in=scope.campus_ids)
+
+
+@admin.register(BookingPolicy)
+class BookingPolicyAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Rules per room, with defaults per building and campus; an empty field is inherited."""
+
+    list_display = [
+        "__str__",
+        "owner_access",
+        "other_access",
+        "owner_window_days",
+        "other_window_days",
+        "min_duration_minutes",
+        "max_duration_minutes",
+        "max_active_bookings",
+    ]
+    list_select_related = ["campus", "building", "room"]
+    autocomplete_fields = ["room"]
+    fieldsets = [
+        (_("Applies to (choose one)"), {"fields": ["campus", "building", "room"]}),
+        (_("Who may book"), {"fields": ["owner_access", "other_access", "owner_window_days", "other_window_days"]}),
+        (
+            _("Limits"),
+            {
+                "fields": [
+                    "min_duration_minutes",
+                    "max_duration_minutes",
+                    "min_notice_minutes",
+                    "max_advance_days",
+                    "max_active_bookings",
+                    "request_expiry_hours",
+                ]
+            },
+        ),
+    ]
+
+    def rights(self, scope: AdminScope, obj: BookingPolicy | None) -> frozenset[str]:
+        managers = bool(scope.managed_campus_ids or scope.managed_institution_ids)
+        if obj is None:
+            return _rights((bool(scope.campus_ids), {VIEW}), (managers, {ADD, CHANGE, DELETE}))
+        if obj.room_id is not None:
+            room = obj.room
+            may = room.building.campus_id in scope.managed_campus_ids or (
+                room.owner_id is not None and room.owner_id in scope.managed_institution_ids
+            )
+        else:
+            campus_id = obj.campus_id or obj.building.campus_id
+            may = campus_id in scope.managed_campus_ids
+        return _rights((True, {VIEW}), (may, {CHANGE, DELETE}))
+
+    def scope_queryset(self, queryset: QuerySet[BookingPolicy], scope: AdminScope) -> QuerySet[BookingPolicy]:
+        return queryset.filter(
+            Q(campus_id__in=scope.campus_ids)
+            | Q(building__campus_id__in=scope.campus_ids)
+            | Q(room__building__campus_id__in=scope.campus_ids)
+        )
+
+
+class ClosureForm(forms.ModelForm):
+    """Close a room or a building through ``closure_create`` (its bookers are told)."""
+
+    class Meta:
+        model = Closure
+        fields = ["room", "building", "start", "end", "reason"]
+
+    request: HttpRequest
+
+    def _post_clean(self) -> None:
+        pass
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors or self.instance.pk:
+            return data
+        try:
+            self.instance, self.affected = services.closure_create(
+                actor=self.request.user,
+                room=data.get("room"),
+                building=data.get("building"),
+                start=data["start"],
+                end=data["end"],
+                reason=data.get("reason", ""),
+            )
+        except KampusError as error:
+            _form_error(self, error)
+        return data
+
+
+@admin.register(Closure)
+class ClosureAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    form = ClosureForm
+    list_display = ["start", "end", "room", "building", "reason", "created_by"]
+    list_filter = ["building"]
+    search_fields = ["reason", "room__code", "building__code"]
+    autocomplete_fields = ["room"]
+    readonly_fields = ["affected_bookings", "created_by", "created_at"]
+    actions = ["cancel_affected_bookings"]
+
+    def rights(self, scope: AdminScope, obj: Closure | None) -> frozenset[str]:
+        managers = bool(scope.managed_campus_ids or scope.managed_institution_ids)
+        if obj is None:
+            return _rights((bool(scope.campus_ids), {VIEW}), (managers, {ADD, CHANGE}))
+        return _rights(
+            (obj.campus_id in scope.campus_ids, {VIEW}), (obj.campus_id in scope.managed_campus_ids, {CHANGE})
+        )
+
+    def scope_queryset(self, queryset: QuerySet[Closure], scope: AdminScope) -> QuerySet[Closure]:
+        return queryset.filter(campus_id__in=scope.campus_ids)
+
+    def get_form(self, request: HttpRequest, obj: Closure | None = None, change: bool = False, **kwargs: Any):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.request = request
+        return form
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Closure | None = None) -> list[str]:
+        if obj is not None:
+            return ["room", "building", "start", "end", "reason", *self.readonly_fields]
+        return []
+
+    def save_model(self, request: HttpRequest, obj: Closure, form: forms.ModelForm, change: bool) -> None:
+        affected = getattr(form, "affected", None)
+        if affected:
+            self.message_user(
+                request,
+                ngettext(
+                    "%d booking falls into the closure; its booker was told. Cancel it with the list action.",
+                    "%d bookings fall into the closure; their bookers were told. Cancel them with the list action.",
+                    len(affected),
+                )
+                % len(affected),
+                level=messages.WARNING,
+            )
+
+    @admin.display(description=_("bookings in the closure"))
+    def affected_bookings(self, obj: Closure) -> str:
+        return format_html_join(
+            "\n",
+            "<div>{} {} – {}</div>",
+            (
+                (timezone.localtime(b.start).strftime("%Y-%m-%d %H:%M"), b.room.code, b.title)
+                for b in services.closure_affected_bookings(obj)
+            ),
+        ) or _("none")
+
+    @admin.action(description=_("Cancel the bookings that fall into the selected closures"))
+    def cancel_affected_bookings(self, request: HttpRequest, queryset: QuerySet[Closure]) -> None:
+        cancelled = 0
+        for closure in queryset.select_related("room__building", "building"):
+            try:
+                cancelled += len(services.closure_cancel_bookings(closure=closure, actor=request.user))
+            except KampusError as error:
+                self.message_user(request, f"{closure}: {error.message}", level=messages.ERROR)
+        self.message_user(request, ngettext("%d booking cancelled.", "%d bookings cancelled.", cancelled) % cancelled)
+
+
+class ReadOnlyAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    def rights(self, scope: AdminScope, obj: Any) -> frozenset[str]:
+        return _rights((bool(scope.campus_ids), {VIEW}))
+
+
+@admin.register(BookingEvent)
+class BookingEventAdmin(ReadOnlyAdmin):
+    """The append-only audit log: readable, never editable."""
+
+    list_display = ["at", "action", "booking", "actor_id", "reason"]
+    list_filter = ["action"]
+    search_fields = ["booking__title", "reason"]
+    date_hierarchy = "at"
+    readonly_fields = ["at", "action", "booking", "actor_id", "before", "after", "reason"]
+    fields = readonly_fields
+
+    def scope_queryset(self, queryset: QuerySet[BookingEvent], scope: AdminScope) -> QuerySet[BookingEvent]:
+        return queryset.filter(booking__campus_id__in=scope.campus_ids)
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "kind", "recipient", "booking", "sent_at", "language"]
+    list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter)]
+    readonly_fields = ["created_at", "kind", "recipient", "booking", "reason", "sent_at", "language", "subject"]
+    fields = readonly_fields
+
+    def scope_queryset(self, queryset: QuerySet[Notification], scope: AdminScope) -> QuerySet[Notification]:
+        return queryset.filter(booking__campus_id__in=scope.campus_ids)

@@ -1,0 +1,626 @@
+"""Admin for facility managers and institution admins.
+
+Who may do what is answered from memberships through campus.permissions, not from Django's model
+permissions: facility managers and institution admins hold none. ``ScopedAdminMixin`` turns
+each admin's ``rights()`` and ``scope_queryset()`` into Django's permission hooks; superusers may do
+everything. The rules, in short:
+
+- a campus facility manager views, adds and changes the campus, its buildings, rooms, opening hours,
+  exceptions, holidays and the equipment catalogue, and views the campus's memberships;
+- an institution facility manager changes the rooms its institution owns and views the rest;
+- an institution admin views, adds, changes and deletes the memberships of their institution(s);
+- everyone who may use the admin views the campus's institutions, buildings, rooms and people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from campus import exceptions, permissions, services
+from campus.models import (
+    Building,
+    Campus,
+    Equipment,
+    Holiday,
+    Institution,
+    Membership,
+    OpeningHours,
+    OpeningHoursException,
+    Room,
+    User,
+)
+
+VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
+ALL_RIGHTS = frozenset({VIEW, ADD, CHANGE, DELETE})
+
+
+# --- Who may do what ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdminScope:
+    """Where the signed-in user holds an admin role today, from their valid memberships."""
+
+    is_superuser: bool
+    managed_campus_ids: frozenset[int]  # facility manager of the campus (its facility services)
+    managed_institution_ids: frozenset[int]  # facility manager of an institution
+    administered_institution_ids: frozenset[int]  # institution admin
+    campus_ids: frozenset[int]  # every campus where the user holds one of those roles
+
+
+def admin_scope(request: HttpRequest) -> AdminScope:
+    """Return the user's admin scope, computed once per request."""
+    scope = getattr(request, "_kampus_admin_scope", None)
+    if scope is None:
+        user = request.user
+        managed_institution_ids, managed_campus_ids = permissions.managed_scope(user)
+        administered_institution_ids = permissions.administered_institution_ids(user)
+        institution_campus_ids = Institution.objects.filter(
+            pk__in=[*managed_institution_ids, *administered_institution_ids]
+        ).values_list("campus_id", flat=True)
+        scope = AdminScope(
+            is_superuser=user.is_active and user.is_superuser,
+            managed_campus_ids=frozenset(managed_campus_ids),
+            managed_institution_ids=frozenset(managed_institution_ids),
+            administered_institution_ids=frozenset(administered_institution_ids),
+            campus_ids=frozenset([*managed_campus_ids, *institution_campus_ids]),
+        )
+        request._kampus_admin_scope = scope  # type: ignore[attr-defined]
+    return scope
+
+
+class ScopedAdminMixin:
+    """Answer the admin's permission questions from ``rights()`` and limit rows by ``scope_queryset()``.
+
+    ``rights(scope, obj)`` returns what the user may do with ``obj`` (for inlines: with the rows of
+    the parent ``obj``), or, when ``obj`` is None, with objects of the kind in general.
+    """
+
+    def rights(self, scope: AdminScope, obj: Any) -> frozenset[str]:
+        raise NotImplementedError
+
+    def scope_queryset(self, queryset: QuerySet, scope: AdminScope) -> QuerySet:
+        return queryset
+
+    def _may(self, request: HttpRequest, right: str, obj: Any = None) -> bool:
+        scope = admin_scope(request)
+        return scope.is_superuser or right in self.rights(scope, obj)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        scope = admin_scope(request)
+        return scope.is_superuser or bool(self.rights(scope, None))
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, VIEW, obj) or self._may(request, CHANGE, obj)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, ADD, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, CHANGE, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, DELETE, obj)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)  # type: ignore[misc]
+        scope = admin_scope(request)
+        return queryset if scope.is_superuser else self.scope_queryset(queryset, scope)
+
+
+def _rights(*granted: tuple[bool, frozenset[str] | set[str]]) -> frozenset[str]:
+    """Return the union of the rights whose condition holds."""
+    result: set[str] = set()
+    for condition, rights in granted:
+        if condition:
+            result |= rights
+    return frozenset(result)
+
+
+class ParentRightsInline(ScopedAdminMixin):
+    """An inline whose rows the user may edit when they may change the parent, and view when they may view it."""
+
+    rights_with_changeable_parent: ClassVar[frozenset[str]] = ALL_RIGHTS
+
+    def rights(self, scope: AdminScope, obj: Any) -> frozenset[str]:
+        parent_admin = self.admin_site.get_model_admin(self.parent_model)  # type: ignore[attr-defined]
+        parent_rights = parent_admin.rights(scope, obj)
+        return _rights((VIEW in parent_rights, {VIEW}), (CHANGE in parent_rights, self.rights_with_changeable_parent))
+
+
+# --- Campus and institutions -----------------------------------------------------------------
+
+
+class HolidayInline(ParentRightsInline, admin.TabularInline):
+    model = Holiday
+    extra = 0
+    fields = ["date", "name"]
+
+
+@admin.register(Campus)
+class CampusAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "time_zone", "holiday_country", "address"]
+    search_fields = ["name"]
+    inlines = [HolidayInline]
+
+    def rights(self, scope: AdminScope, obj: Campus | None) -> frozenset[str]:
+        if obj is None:
+            return _rights((bool(scope.campus_ids), {VIEW}), (bool(scope.managed_campus_ids), {CHANGE}))
+        return _rights((obj.pk in scope.campus_ids, {VIEW}), (obj.pk in scope.managed_campus_ids, {CHANGE}))
+
+    def scope_queryset(self, queryset: QuerySet[Campus], scope: AdminScope) -> QuerySet[Campus]:
+        return queryset.filter(pk__in=scope.campus_ids)
+
+
+@admin.register(Institution)
+class InstitutionAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "short_code", "kind", "campus", "cost_centre"]
+    list_filter = ["kind", ("campus", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["campus"]
+    search_fields = ["name", "short_code"]
+
+    def rights(self, scope: AdminScope, obj: Institution | None) -> frozenset[str]:
+        visible = bool(scope.campus_ids) if obj is None else obj.campus_id in scope.campus_ids
+        return _rights((visible, {VIEW}))
+
+    def scope_queryset(self, queryset: QuerySet[Institution], scope: AdminScope) -> QuerySet[Institution]:
+        return queryset.filter(campus_id__in=scope.campus_ids)
+
+
+# --- Buildings, rooms and equipment ----------------------------------------------------------
+
+
+def _campus_rights(scope: AdminScope, campus_id: int | None) -> frozenset[str]:
+    """Return the rights on a building-level thing (building, its hours) of ``campus_id`` (None: any)."""
+    if campus_id is None:
+        return _rights((bool(scope.campus_ids), {VIEW}), (bool(scope.managed_campus_ids), {ADD, CHANGE}))
+    return _rights((campus_id in scope.campus_ids, {VIEW}), (campus_id in scope.managed_campus_ids, {ADD, CHANGE}))
+
+
+class RoomInline(ParentRightsInline, admin.TabularInline):
+    """The building's rooms in brief; each links to its full page."""
+
+    model = Room
+    extra = 0
+    fields = ["code", "name", "kind", "capacity", "owner", "is_bookable"]
+    show_change_link = True
+    # Rooms carry bookings: deleting one is a superuser's decision, made on the room's own page.
+    rights_with_changeable_parent = frozenset({VIEW, ADD, CHANGE})
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Room]:
+        return super().get_queryset(request).select_related("owner", "building")
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: Any):
+        if db_field.name == "owner":
+            kwargs["queryset"] = _visible_institutions(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class BuildingOpeningHoursInline(ParentRightsInline, admin.TabularInline):
+    model = OpeningHours
+    fk_name = "building"
+    extra = 0
+    fields = ["weekday", "opens", "closes"]
+    verbose_name = _("weekly opening hours")
+    verbose_name_plural = _("weekly opening hours (a weekday without a row is closed)")
+
+
+class OpeningHoursExceptionInline(ParentRightsInline, admin.TabularInline):
+    model = OpeningHoursException
+    extra = 0
+    fields = ["date", "closed", "opens", "closes", "reason"]
+
+
+@admin.register(Building)
+class BuildingAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["code", "name", "campus", "room_count"]
+    list_filter = [("campus", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["campus"]
+    search_fields = ["code", "name", "address"]
+    inlines = [RoomInline, BuildingOpeningHoursInline, OpeningHoursExceptionInline]
+
+    def rights(self, scope: AdminScope, obj: Building | None) -> frozenset[str]:
+        return _campus_rights(scope, None if obj is None else obj.campus_id)
+
+    def scope_queryset(self, queryset: QuerySet[Building], scope: AdminScope) -> QuerySet[Building]:
+        return queryset.filter(campus_id__in=scope.campus_ids)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Building]:
+        return super().get_queryset(request).annotate(room_count=Count("rooms"))
+
+    @admin.display(description=_("rooms"), ordering="room_count")
+    def room_count(self, obj: Building) -> int:
+        return obj.room_count
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: Any):
+        if db_field.name == "campus" and not admin_scope(request).is_superuser:
+            kwargs["queryset"] = Campus.objects.filter(pk__in=admin_scope(request).managed_campus_ids)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def _visible_institutions(request: HttpRequest) -> QuerySet[Institution]:
+    """Return the institutions whose rows the user sees: all for a superuser, else their campuses'."""
+    scope = admin_scope(request)
+    queryset = Institution.objects.order_by("name")
+    return queryset if scope.is_superuser else queryset.filter(campus_id__in=scope.campus_ids)
+
+
+class CapacityFilter(admin.SimpleListFilter):
+    """Rooms by size class."""
+
+    title = _("capacity")
+    parameter_name = "capacity_range"
+    ranges: ClassVar[dict[str, tuple[int | None, int | None]]] = {
+        "1-10": (None, 10),
+        "11-30": (11, 30),
+        "31-60": (31, 60),
+        "61-": (61, None),
+    }
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
+        return [
+            ("1-10", _("up to 10")),
+            ("11-30", "11–30"),
+            ("31-60", "31–60"),
+            ("61-", _("over 60")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Room]) -> QuerySet[Room]:
+        if self.value() not in self.ranges:
+            return queryset
+        low, high = self.ranges[self.value()]
+        if low is not None:
+            queryset = queryset.filter(capacity__gte=low)
+        if high is not None:
+            queryset = queryset.filter(capacity__lte=high)
+        return queryset
+
+
+class OwnerFilter(admin.SimpleListFilter):
+    """Rooms by owner institution, or the campus's shared rooms."""
+
+    title = _("owner")
+    parameter_name = "owner"
+    shared = "shared"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
+        owners = Institution.objects.filter(pk__in=model_admin.get_queryset(request).values("owner_id"))
+        return [(self.shared, _("Shared (no owner)")), *((str(i.pk), i.name) for i in owners.order_by("name"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Room]) -> QuerySet[Room]:
+        value = self.value()
+        if value == self.shared:
+            return queryset.filter(owner__isnull=True)
+        if value and value.isdigit():
+            return queryset.filter(owner_id=int(value))
+        return queryset
+
+
+class RoomOpeningHoursInline(ParentRightsInline, admin.TabularInline):
+    model = OpeningHours
+    fk_name = "room"
+    extra = 0
+    fields = ["weekday", "opens", "closes"]
+    verbose_name = _("room's own opening hours")
+    verbose_name_plural = _("room's own opening hours (any row here replaces the building's hours for this room)")
+
+
+@admin.register(Room)
+class RoomAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["code", "name", "building", "kind", "capacity", "owner_or_shared", "is_bookable", "step_free"]
+    list_display_links = ["code", "name"]
+    list_filter = [
+        ("building", admin.RelatedOnlyFieldListFilter),
+        "kind",
+        OwnerFilter,
+        CapacityFilter,
+        "equipment",
+        "step_free",
+        "is_bookable",
+    ]
+    list_select_related = ["building", "owner"]
+    search_fields = ["code", "name", "building__code", "description"]
+    filter_horizontal = ["equipment", "sections"]
+    inlines = [RoomOpeningHoursInline]
+    fieldsets = [
+        (None, {"fields": ["building", "floor", "code", "name", "kind", "capacity", "area_m2", "equipment"]}),
+        (_("Description"), {"fields": ["description"]}),
+        (_("Accessibility"), {"fields": ["step_free", "induction_loop", "accessible_toilet_nearby"]}),
+        (_("Booking settings"), {"fields": ["owner", "is_bookable", "public_feed", "buffer_minutes", "sections"]}),
+    ]
+
+    def rights(self, scope: AdminScope, obj: Room | None) -> frozenset[str]:
+        if obj is None:
+            return _rights(
+                (bool(scope.campus_ids), {VIEW}),
+                (bool(scope.managed_campus_ids), {ADD, CHANGE}),
+                (bool(scope.managed_institution_ids), {CHANGE}),
+            )
+        # The campus's facility services keep its whole room inventory; an institution's facility managers
+        # keep the rooms it owns (whose bookings they also decide, see permissions.is_room_manager).
+        campus_id = obj.building.campus_id
+        return _rights(
+            (campus_id in scope.campus_ids, {VIEW}),
+            (campus_id in scope.managed_campus_ids, {ADD, CHANGE}),
+            (obj.owner_id is not None and obj.owner_id in scope.managed_institution_ids, {CHANGE}),
+        )
+
+    def scope_queryset(self, queryset: QuerySet[Room], scope: AdminScope) -> QuerySet[Room]:
+        return queryset.filter(building__campus_id__in=scope.campus_ids)
+
+    @admin.display(description=_("owner"), ordering="owner__name")
+    def owner_or_shared(self, obj: Room) -> str:
+        return obj.owner.name if obj.owner else _("Shared")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Room | None = None) -> list[str]:
+        scope = admin_scope(request)
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not scope.is_superuser and obj.building.campus_id not in scope.managed_campus_ids:
+            # An institution's facility manager runs its rooms but cannot move or give them away.
+            readonly += ["building", "owner"]
+        return readonly
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: Any):
+        scope = admin_scope(request)
+        if db_field.name == "building" and not scope.is_superuser:
+            kwargs["queryset"] = Building.objects.filter(campus_id__in=scope.managed_campus_ids)
+        elif db_field.name == "owner":
+            kwargs["queryset"] = _visible_institutions(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request: HttpRequest, **kwargs: Any):
+        scope = admin_scope(request)
+        if db_field.name == "sections" and not scope.is_superuser:
+            kwargs["queryset"] = Room.objects.filter(building__campus_id__in=scope.campus_ids).select_related(
+                "building"
+            )
+        elif db_field.name == "sections":
+            kwargs["queryset"] = Room.objects.select_related("building")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+@admin.register(Equipment)
+class EquipmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """The equipment catalogue, shared by all campuses of the installation."""
+
+    list_display = ["name", "code", "room_count"]
+    search_fields = ["name", "code"]
+    prepopulated_fields = {"code": ["name"]}
+
+    def rights(self, scope: AdminScope, obj: Equipment | None) -> frozenset[str]:
+        return _rights((bool(scope.campus_ids), {VIEW}), (bool(scope.managed_campus_ids), {ADD, CHANGE}))
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Equipment]:
+        return super().get_queryset(request).annotate(room_count=Count("rooms"))
+
+    @admin.display(description=_("rooms"), ordering="room_count")
+    def room_count(self, obj: Equipment) -> int:
+        return obj.room_count
+
+
+# --- People ------------------------------------------------------------------------------------
+
+
+def _membership_scope(scope: AdminScope) -> Q:
+    """Return the memberships the user sees: their institutions' (admin) and their campus's (facility manager)."""
+    return (
+        Q(institution_id__in=scope.administered_institution_ids)
+        | Q(campus_id__in=scope.managed_campus_ids)
+        | Q(institution__campus_id__in=scope.managed_campus_ids)
+    )
+
+
+def _membership_rights(scope: AdminScope, obj: Membership | None) -> frozenset[str]:
+    """Institution admins run their institutions' memberships; campus facility managers view the campus's."""
+    if obj is None:
+        return _rights(
+            (bool(scope.managed_campus_ids), {VIEW}),
+            (bool(scope.administered_institution_ids), ALL_RIGHTS),
+        )
+    institution_campus_id = obj.institution.campus_id if obj.institution_id else None
+    return _rights(
+        (obj.campus_id in scope.managed_campus_ids or institution_campus_id in scope.managed_campus_ids, {VIEW}),
+        (obj.institution_id in scope.administered_institution_ids, ALL_RIGHTS),
+    )
+
+
+class ValidTodayFilter(admin.SimpleListFilter):
+    title = _("validity")
+    parameter_name = "validity"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
+        return [("current", _("Valid today")), ("expired", _("Expired")), ("future", _("Not yet valid"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> QuerySet[Membership]:
+        today = timezone.localdate()
+        if self.value() == "current":
+            return queryset.valid_on(today)
+        if self.value() == "expired":
+            return queryset.filter(valid_until__lt=today)
+        if self.value() == "future":
+            return queryset.filter(valid_from__gt=today)
+        return queryset
+
+
+class MembershipImportForm(forms.Form):
+    """Upload of a CSV file of members for one institution."""
+
+    institution = forms.ModelChoiceField(queryset=Institution.objects.none(), label=_("Institution"))
+    file = forms.FileField(
+        label=_("CSV file"), help_text=_("UTF-8 text with a header row; see the columns described on this page.")
+    )
+
+    def __init__(self, *args: Any, institutions: QuerySet[Institution], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["institution"].queryset = institutions
+        if institutions.count() == 1:
+            self.fields["institution"].initial = institutions.first()
+
+    def clean_file(self) -> str:
+        """Return the uploaded file's text."""
+        upload = self.cleaned_data["file"]
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise forms.ValidationError(
+                _("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")
+            ) from error
+
+
+@admin.register(Membership)
+class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["user", "role", "where", "valid_from", "valid_until", "valid_today"]
+    list_filter = [
+        "role",
+        ("institution", admin.RelatedOnlyFieldListFilter),
+        ("campus", admin.RelatedOnlyFieldListFilter),
+        ValidTodayFilter,
+    ]
+    list_select_related = ["user", "institution", "campus"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
+    autocomplete_fields = ["user"]
+    ordering = ["user__username", "role"]
+
+    def rights(self, scope: AdminScope, obj: Membership | None) -> frozenset[str]:
+        return _membership_rights(scope, obj)
+
+    def scope_queryset(self, queryset: QuerySet[Membership], scope: AdminScope) -> QuerySet[Membership]:
+        return queryset.filter(_membership_scope(scope))
+
+    @admin.display(description=_("institution or campus"))
+    def where(self, obj: Membership) -> str:
+        return str(obj.institution or obj.campus)
+
+    @admin.display(description=_("valid today"), boolean=True)
+    def valid_today(self, obj: Membership) -> bool:
+        return obj.is_valid_on(timezone.localdate())
+
+    def get_fields(self, request: HttpRequest, obj: Membership | None = None) -> list[str]:
+        scope = admin_scope(request)
+        fields = ["user", "institution", "campus", "role", "valid_from", "valid_until"]
+        if not (scope.is_superuser or scope.managed_campus_ids):
+            # Institution admins grant roles at their institutions only, never at the campus.
+            fields.remove("campus")
+        return fields
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: Any):
+        scope = admin_scope(request)
+        if not scope.is_superuser:
+            if db_field.name == "institution":
+                kwargs["queryset"] = Institution.objects.filter(pk__in=scope.administered_institution_ids)
+                kwargs["required"] = True
+            elif db_field.name == "user":
+                kwargs["queryset"] = self.admin_site.get_model_admin(User).get_queryset(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_urls(self) -> list:
+        import_view = self.admin_site.admin_view(self.import_csv_view)
+        return [path("import/", import_view, name="campus_membership_import"), *super().get_urls()]
+
+    def import_csv_view(self, request: HttpRequest) -> HttpResponse:
+        """Render and handle the page that imports an institution's members from a CSV file."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        scope = admin_scope(request)
+        institutions = Institution.objects.order_by("name")
+        if not scope.is_superuser:
+            institutions = institutions.filter(pk__in=scope.administered_institution_ids)
+        errors: list[dict[str, Any]] = []
+        if request.method == "POST":
+            form = MembershipImportForm(request.POST, request.FILES, institutions=institutions)
+            if form.is_valid():
+                institution = form.cleaned_data["institution"]
+                try:
+                    result = services.memberships_import_csv(
+                        institution=institution, csv_text=form.cleaned_data["file"], actor=request.user
+                    )
+                except exceptions.InvalidInput as error:
+                    errors = list(error.extra.get("errors", []))
+                    form.add_error(None, error.message)
+                except exceptions.PermissionDenied as error:
+                    form.add_error("institution", error.message)
+                else:
+                    messages.success(request, _import_summary(result, institution))
+                    changelist = reverse("admin:campus_membership_changelist")
+                    return HttpResponseRedirect(f"{changelist}?institution__id__exact={institution.pk}")
+        else:
+            form = MembershipImportForm(institutions=institutions)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import members from CSV"),
+            "opts": self.opts,
+            "form": form,
+            "errors": errors,
+            "has_view_permission": self.has_view_permission(request),
+        }
+        return TemplateResponse(request, "admin/campus/membership/import_csv.html", context)
+
+
+def _import_summary(result: services.MembershipImportResult, institution: Institution) -> str:
+    """Return the message that reports a finished import."""
+    return _("Members of %(institution)s imported: %(counts)s.") % {"institution": institution, "counts": result}
+
+
+class MembershipInline(ScopedAdminMixin, admin.TabularInline):
+    """A user's memberships, as far as the viewer may see them."""
+
+    model = Membership
+    fk_name = "user"
+    extra = 0
+    fields = ["institution", "campus", "role", "valid_from", "valid_until"]
+
+    def rights(self, scope: AdminScope, obj: User | None) -> frozenset[str]:
+        # Memberships are granted on their own pages (or by import); here they are listed.
+        return _rights((VIEW in _membership_rights(scope, None), {VIEW}))
+
+    def scope_queryset(self, queryset: QuerySet[Membership], scope: AdminScope) -> QuerySet[Membership]:
+        return queryset.filter(_membership_scope(scope))
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
+        return super().get_queryset(request).select_related("institution", "campus")
+
+
+@admin.register(User)
+class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
+    """Accounts, with their language and memberships; only superusers change them here."""
+
+    fieldsets = [
+        (name, {**options, "fields": [*options["fields"], "preferred_language"]})
+        if "email" in options["fields"]
+        else (name, options)
+        for name, options in DjangoUserAdmin.fieldsets
+    ]
+    list_display = ["username", "email", "first_name", "last_name", "preferred_language", "is_active"]
+    list_filter = [*DjangoUserAdmin.list_filter, "preferred_language"]
+    inlines = [MembershipInline]
+
+    def rights(self, scope: AdminScope, obj: User | None) -> frozenset[str]:
+        return _rights((bool(scope.campus_ids), {VIEW}))
+
+    def scope_queryset(self, queryset: QuerySet[User], scope: AdminScope) -> QuerySet[User]:
+        """Return the people of the user's campuses, and accounts that have no membership yet."""
+        at_campus = Membership.objects.filter(user=OuterRef("pk")).filter(
+            Q(campus_id__in=scope.campus_ids) | Q(institution__campus_id__in=scope.campus_ids)
+        )
+        return queryset.filter(Exists(at_campus) | ~Exists(Membership.objects.filter(user=OuterRef("pk"))))
+
+    def get_fieldsets(self, request: HttpRequest, obj: User | None = None) -> list:
+        if obj is not None and not admin_scope(request).is_superuser:
+            # Viewers see who the person is, not their password hash or Django permissions.
+            return [
+                (None, {"fields": ["username"]}),
+                (self.fieldsets[1][0], {"fields": ["first_name", "last_name", "email", "preferred_language"]}),
+            ]
+        return super().get_fieldsets(request, obj)
