@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils import translation
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError
 from ninja.testing import TestClient
@@ -135,7 +136,8 @@ def test_a_django_validation_error_answers_422_with_field_errors(client):
 
 
 def test_an_unexpected_exception_answers_500_json_without_internals(client, caplog):
-    response = client.get("/boom")
+    with translation.override("en"):
+        response = client.get("/boom")
 
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal error", "code": "internal_error"}
