@@ -178,6 +178,10 @@ class BookingOut(Schema):
     def resolve_released_at(obj: Booking) -> dt.datetime | None:
         return campus_local(obj, obj.released_at)
 
+    @staticmethod
+    def resolve_expires_at(obj: Booking) -> dt.datetime | None:
+        return campus_local(obj, obj.expires_at)
+
 
 class BookingFilter(Schema):
     room: int | None = None

@@ -61,6 +61,9 @@ def normalise_rrule(rule: str, *, zone: zoneinfo.ZoneInfo) -> str:
         parts[key] = value.strip().upper()
     if parts.get("FREQ") not in ALLOWED_FREQUENCIES:
         raise _refuse(_("FREQ must be DAILY, WEEKLY or MONTHLY."))
+    for key in ("COUNT", "INTERVAL"):
+        if key in parts and not (parts[key].isdigit() and int(parts[key]) >= 1):
+            raise _refuse(_("%(part)s must be a whole number of at least 1.") % {"part": key})
     if "COUNT" in parts and "UNTIL" in parts:
         raise _refuse(_("Give COUNT or UNTIL, not both."))
     if "COUNT" not in parts and "UNTIL" not in parts:

@@ -175,7 +175,9 @@ def check_rules(
             )
         )
     window = min(policy.max_advance_days, policy.owner_window_days if owner else policy.other_window_days)
-    if is_series and may_book_timetables(user, room, institution):
+    # Timetable planners reach 400 days for series, but in another institution's room the fairness
+    # window still holds for them.
+    if is_series and (manager or (owner and may_book_timetables(user, room, institution))):
         window = max(window, TIMETABLE_DAYS)
     latest_date = (now.astimezone(zone) + dt.timedelta(days=window)).date()
     if last_start.astimezone(zone).date() > latest_date:

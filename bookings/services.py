@@ -9,6 +9,7 @@ takes the database's write lock at BEGIN (``transaction_mode`` IMMEDIATE) so no 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,8 +75,11 @@ class BookingResult:
 
 
 def room_parts(room: Room) -> list[Room]:
-    """Return the parts a booking of ``room`` blocks: its sections, or the room itself."""
-    sections = list(room.sections.all())
+    """Return the parts a booking of ``room`` blocks: its sections, or the room itself.
+
+    Ordered by id, so that concurrent transactions lock parts in the same order (no deadlocks).
+    """
+    sections = sorted(room.sections.all(), key=lambda part: part.pk)
     return sections or [room]
 
 
@@ -130,6 +134,21 @@ def _find_conflicts(
             if block.start < until and block.blocked_until > occurrence.start and block.booking_id not in seen:
                 seen.add(block.booking_id)
                 clashes.setdefault(index, []).append(_conflict(block, viewer, occurrence))
+    # Occurrences of one request may also clash with each other (a long buffer, a lengthened series):
+    # the later of two overlapping occurrences counts as clashing with the earlier one.
+    ordered = sorted(range(len(occurrences)), key=lambda i: occurrences[i].start)
+    for earlier, later in itertools.pairwise(ordered):
+        first, second = occurrences[earlier], occurrences[later]
+        if blocked_until(room, first.end) > second.start and earlier not in clashes:
+            clashes.setdefault(later, []).append(
+                {
+                    "start": first.start,
+                    "end": first.end,
+                    "title": None,
+                    "room": room.code,
+                    "requested_start": second.start,
+                }
+            )
     return clashes
 
 
@@ -426,7 +445,11 @@ def _opening_allowed(calendar: OpeningCalendar, occurrence: recurrence.Occurrenc
 def bookings_in_scope(
     booking: Booking, scope: str, *, now: dt.datetime, statuses: Sequence[str] = ACTIVE_STATUSES
 ) -> list[Booking]:
-    """Return the bookings in ``statuses`` that have not ended and that ``scope`` covers from ``booking``."""
+    """Return the bookings in ``statuses`` that have not ended and that ``scope`` covers from ``booking``.
+
+    Call inside a transaction: the rows are locked (PostgreSQL), so that a concurrent decision,
+    expiry or cancellation waits and then sees the new state.
+    """
     if scope not in Scope.ALL:
         message = _("scope must be one of: %(scopes)s.") % {"scopes": ", ".join(Scope.ALL)}
         raise InvalidInput(message, errors=[{"field": "scope", "message": message}])
@@ -436,8 +459,14 @@ def bookings_in_scope(
         candidates = Booking.objects.filter(series_id=booking.series_id, start__gte=booking.start)
     else:
         candidates = Booking.objects.filter(series_id=booking.series_id)
-    return list(
+    locked_ids = list(
         candidates.filter(status__in=statuses, end__gt=now)
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return list(
+        Booking.objects.filter(pk__in=locked_ids, status__in=statuses)
         .select_related("room", "room__building__campus", "booked_by", "campus")
         .order_by("start")
     )
@@ -492,9 +521,16 @@ def booking_update(
     if "title" in changes and not str(changes["title"]).strip():
         message = _("Give the booking a title.")
         raise InvalidInput(message, errors=[{"field": "title", "message": message}])
-    before = {target.pk: audit.snapshot(target) for target in targets}
     new_room = room or booking.room
     moving = start is not None or end is not None or new_room.pk != booking.room_id
+    if moving:
+        # A booking that has started stays where it is; only the ones still ahead move.
+        if booking.start <= now:
+            raise BookingStateError(
+                _("The booking has already started and cannot be moved; release it instead."), code="already_started"
+            )
+        targets = [target for target in targets if target.start > now]
+    before = {target.pk: audit.snapshot(target) for target in targets}
     overridden: list[dict] = []
     if moving:
         overridden = _move(
@@ -675,9 +711,16 @@ def booking_approve(
     targets = bookings_in_scope(booking, scope, now=now, statuses=[BookingStatus.PENDING])
     if not targets:
         raise BookingStateError(_("There is no pending request to approve."))
+    if any(target.expires_at is not None and target.expires_at <= now for target in targets):
+        raise BookingStateError(_("The request has expired; its slot is being freed."), code="expired")
     before = {target.pk: audit.snapshot(target) for target in targets}
-    Booking.objects.filter(pk__in=[t.pk for t in targets]).update(
-        status=BookingStatus.CONFIRMED, decided_by=actor, decided_at=now, decision_reason=reason, expires_at=None
+    Booking.objects.filter(pk__in=[t.pk for t in targets], status=BookingStatus.PENDING).update(
+        status=BookingStatus.CONFIRMED,
+        decided_by=actor,
+        decided_at=now,
+        decision_reason=reason,
+        expires_at=None,
+        updated_at=now,
     )
     for target in targets:
         target.status = BookingStatus.CONFIRMED
@@ -718,10 +761,14 @@ EXPIRED = "expired"
 def requests_expire(*, now: dt.datetime | None = None) -> list[Booking]:
     """Reject every pending request whose decision time has passed, with reason ``expired``."""
     now = now or timezone.now()
-    targets = list(
+    expired_ids = list(
         Booking.objects.filter(status=BookingStatus.PENDING, expires_at__lte=now)
-        .select_related("room", "booked_by", "campus")
-        .order_by("start")
+        .select_for_update(skip_locked=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    targets = list(
+        Booking.objects.filter(pk__in=expired_ids).select_related("room", "booked_by", "campus").order_by("start")
     )
     if not targets:
         return []
@@ -748,7 +795,15 @@ def booking_series_handover(
     """Hand a series (or a single booking) and its future occurrences to ``to_user``, e.g. a substitute."""
     now = now or timezone.now()
     _require_change_permission(actor, booking)
-    institution_ids = {m.institution_id for m in valid_memberships(to_user) if m.institution_id}
+    memberships = list(valid_memberships(to_user))
+    institution_ids = {m.institution_id for m in memberships if m.institution_id}
+    on_campus = any(
+        m.campus_id == booking.campus_id or (m.institution_id and m.institution.campus_id == booking.campus_id)
+        for m in memberships
+    )
+    if booking.institution_id is None and not on_campus:
+        message = _("%(user)s is not a member of this campus.") % {"user": to_user}
+        raise InvalidInput(message, errors=[{"field": "to_user", "message": message}])
     if booking.institution_id is not None and booking.institution_id not in institution_ids:
         message = _("%(user)s is not a member of %(institution)s.") % {
             "user": to_user,
@@ -784,9 +839,8 @@ def _require_closure_permission(actor: User, *, room: Room | None, building: Bui
 def closure_affected_bookings(closure: Closure) -> list[Booking]:
     """Return the active bookings that fall into ``closure``."""
     if closure.room_id is not None:
-        rooms = [closure.room, *room_parts(closure.room), *closure.room.combined_rooms.all()]
-        part_ids = {part.pk for room in rooms for part in room_parts(room)}
-        in_place = Q(blocks__part_id__in=part_ids)
+        # The bookings holding any part of the closed room: its own, its sections', and the whole's.
+        in_place = Q(blocks__part_id__in=[part.pk for part in room_parts(closure.room)])
     else:
         in_place = Q(room__building_id=closure.building_id)
     return list(
@@ -825,8 +879,8 @@ def closure_create(
         campus=campus, room=room, building=building, start=start, end=end, reason=reason.strip(), created_by=actor
     )
     affected = closure_affected_bookings(closure)
-    for booking in affected:
-        notify(kind=NotificationKind.CLOSURE, booking=booking, recipients=[booking.booked_by], reason=closure.reason)
+    for first in _first_per_booker(affected).values():
+        notify(kind=NotificationKind.CLOSURE, booking=first, recipients=[first.booked_by], reason=closure.reason)
     return closure, affected
 
 

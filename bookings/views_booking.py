@@ -1,0 +1,530 @@
+"""Booking pages for staff: find a free room, a room's week and door sign, the booking form, a booking.
+
+Thin views: they read through selectors, write through ``bookings.services`` and turn the services'
+errors into form errors. The form's "Check" runs the booking service as a dry run, in a transaction
+that is always rolled back, so what it shows is exactly what "Book" would do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from bookings import rules, selectors, services
+from bookings.forms import (
+    DURATION_MINUTES,
+    BookingForm,
+    FindRoomForm,
+    Problem,
+    duration_words,
+    join_words,
+    long_date,
+    next_quarter_hour,
+    repeat_choice_from_rrule,
+    repeat_summary,
+)
+from bookings.models import Access, Booking, BookingStatus
+from bookings.visibility import Viewer, viewer_for
+from campus.exceptions import KampusError
+from campus.models import Room, User
+from campus.opening_hours import opening_calendar
+from campus.selectors import room_list
+
+LOCAL_MINUTE = "%Y-%m-%dT%H:%M"
+
+
+def _local_minute(value: dt.datetime) -> str:
+    return timezone.localtime(value).strftime(LOCAL_MINUTE)
+
+
+def _parse_local(value: str | None) -> dt.datetime | None:
+    """Return an aware datetime from ``2027-03-10T10:00`` (campus wall time) or an ISO value with offset."""
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    zone = timezone.get_current_timezone()
+    return moment.astimezone(zone) if timezone.is_aware(moment) else moment.replace(tzinfo=zone)
+
+
+# --- find a room -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Suggestion:
+    start: dt.datetime
+    end: dt.datetime
+    count: int
+    url: str
+
+
+def _sorted_best_first(rooms: list[Room], needed: set[str]) -> list[Room]:
+    """Order free rooms best first: the smallest that fits, then the fewest unneeded extras, then the code."""
+    return sorted(
+        rooms,
+        key=lambda room: (
+            room.capacity,
+            len({item.code for item in room.equipment.all()} - needed),
+            room.code,
+            room.building.code,
+        ),
+    )
+
+
+def _search_url(query: QueryDict, start: dt.datetime, end: dt.datetime) -> str:
+    params = query.copy()
+    params["date"] = start.date().isoformat()
+    params["start"] = start.strftime("%H:%M")
+    params["end"] = end.strftime("%H:%M")
+    return f"{reverse('find-room')}?{params.urlencode()}#results"
+
+
+def _suggestions(
+    query: QueryDict, rooms: Any, start: dt.datetime, end: dt.datetime, now: dt.datetime, *, limit: int = 4
+) -> list[Suggestion]:
+    """Return nearby searches that do find free rooms: shorter, a little later or earlier, another day."""
+    length = end - start
+    minutes = int(length.total_seconds() // 60)
+    tries = [(start, start + dt.timedelta(minutes=m)) for m in sorted(DURATION_MINUTES, reverse=True) if m < minutes][
+        :2
+    ]
+    for shift in (30, 60, -30):
+        moved = start + dt.timedelta(minutes=shift)
+        tries.append((moved, moved + length))
+    tries += [(start + dt.timedelta(days=days), end + dt.timedelta(days=days)) for days in (1, 2, 3)]
+    found: list[Suggestion] = []
+    for begins, ends in tries:
+        begins, ends = timezone.localtime(begins), timezone.localtime(ends)
+        if begins < now or begins.date() != ends.date():
+            continue
+        count = len(selectors.rooms_free_between(rooms, start=begins, end=ends))
+        if count:
+            found.append(Suggestion(begins, ends, count, _search_url(query, begins, ends)))
+        if len(found) >= limit:
+            break
+    return found
+
+
+@login_required
+def find_room(request: HttpRequest) -> HttpResponse:
+    """Render the free-room search and, once searched, the free rooms that fit, best first."""
+    now = timezone.now()
+    searched = "date" in request.GET
+    form = FindRoomForm(request.GET if searched else None, now=now)
+    context: dict[str, Any] = {"form": form, "searched": searched}
+    if searched and form.is_valid():
+        start, end = form.cleaned_data["starts_at"], form.cleaned_data["ends_at"]
+        rooms = form.rooms()
+        needed = {item.code for item in form.cleaned_data.get("equipment") or []}
+        free = _sorted_best_first(selectors.rooms_free_between(rooms, start=start, end=end), needed)
+        context.update(
+            results=free,
+            start=start,
+            end=end,
+            length=duration_words(int((end - start).total_seconds() // 60)),
+            attendees=form.cleaned_data.get("people") or "",
+            needed=needed,
+        )
+        if not free:
+            matching = rooms.exists()
+            context["any_room_matches"] = matching
+            context["suggestions"] = _suggestions(request.GET, rooms, start, end, now) if matching else []
+    return render(request, "rooms/find_room.html", context)
+
+
+# --- a room's week -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Slot:
+    """A stretch of a day on a room's calendar: busy with a booking, or free."""
+
+    kind: str  # "busy" or "free"
+    start: dt.datetime
+    end: dt.datetime
+    title: str = ""
+    booking: Booking | None = None
+    other_part: str = ""
+    book_url: str = ""
+
+
+@dataclass
+class DaySchedule:
+    date: dt.date
+    opening: tuple[dt.datetime, dt.datetime] | None
+    closed_reason: str
+    is_today: bool
+    is_past: bool
+    slots: list[Slot] = field(default_factory=list)
+
+
+def monday_of(value: str | None, today: dt.date) -> dt.date:
+    """Return the Monday of the week of ``value`` (YYYY-MM-DD), or of ``today`` when it is missing or invalid."""
+    try:
+        day = dt.date.fromisoformat(value) if value else today
+    except ValueError:
+        day = today
+    return day - dt.timedelta(days=day.weekday())
+
+
+def _book_url(room: Room, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> str:
+    """Return a link to book ``room`` in the free gap [start, end) (an hour at most), or "" if it is past."""
+    begins = max(start, next_quarter_hour(now)) if start < now else start
+    if begins >= end:
+        return ""
+    ends = min(end, begins + dt.timedelta(hours=1))
+    query = urlencode({"room": room.pk, "start": _local_minute(begins), "end": _local_minute(ends)})
+    return f"{reverse('booking-new')}?{query}"
+
+
+def week_schedule(
+    room: Room, monday: dt.date, *, viewer: Viewer, now: dt.datetime, book_links: bool = True
+) -> list[DaySchedule]:
+    """Return the seven days from ``monday``: opening hours, busy slots (titles by visibility) and free gaps."""
+    zone = room.building.campus.zone
+    start = dt.datetime.combine(monday, dt.time(0), tzinfo=zone)
+    end = dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(0), tzinfo=zone)
+    availability = selectors.room_availability(room=room, start=start, end=end)
+    calendar = opening_calendar(room, start, end)
+    today = now.astimezone(zone).date()
+    days = []
+    for offset in range(7):
+        date = monday + dt.timedelta(days=offset)
+        day_start = dt.datetime.combine(date, dt.time(0), tzinfo=zone)
+        day_end = day_start + dt.timedelta(days=1)
+        opening = calendar.day(date)
+        schedule = DaySchedule(
+            date=date,
+            opening=opening.interval,
+            closed_reason=opening.closed_reason,
+            is_today=date == today,
+            is_past=date < today,
+        )
+        for interval in availability.busy:
+            booking = interval.booking
+            if booking.start < day_end and booking.end > day_start:
+                schedule.slots.append(
+                    Slot(
+                        "busy",
+                        booking.start,
+                        booking.end,
+                        title=viewer.display_title(booking),
+                        booking=booking,
+                        other_part=booking.room.name if booking.room_id != room.pk else "",
+                    )
+                )
+        for free_start, free_end in availability.free:
+            if free_start < day_end and free_end > day_start:
+                url = _book_url(room, free_start, free_end, now) if book_links and free_end > now else ""
+                schedule.slots.append(Slot("free", free_start, free_end, book_url=url))
+        schedule.slots.sort(key=lambda slot: (slot.start, slot.kind))
+        days.append(schedule)
+    return days
+
+
+def _access_words(access: str) -> str:
+    if access == Access.REQUEST:
+        return _("send a request that a facility manager approves")
+    if access == Access.NONE:
+        return _("may not book")
+    return _("book directly")
+
+
+def policy_sentences(room: Room) -> list[str]:
+    """Return the room's effective booking rules in plain words."""
+    policy = rules.effective_policy(room)
+    sentences = [
+        _("A booking lasts at least %(shortest)s and at most %(longest)s.")
+        % {
+            "shortest": duration_words(policy.min_duration_minutes),
+            "longest": duration_words(policy.max_duration_minutes),
+        }
+    ]
+    if policy.min_notice_minutes:
+        sentences.append(
+            _("Book at least %(notice)s before the start.") % {"notice": duration_words(policy.min_notice_minutes)}
+        )
+    other_days = min(policy.max_advance_days, policy.other_window_days)
+    if room.owner_id:
+        owner_days = min(policy.max_advance_days, policy.owner_window_days)
+        sentences += [
+            _("Staff of %(owner)s: %(access)s, up to %(days)d days ahead.")
+            % {"owner": room.owner.name, "access": _access_words(policy.owner_access), "days": owner_days},
+            _("Staff of other institutions: %(access)s, up to %(days)d days ahead.")
+            % {"access": _access_words(policy.other_access), "days": other_days},
+        ]
+    else:
+        sentences.append(
+            _("Staff of the campus's institutions: %(access)s, up to %(days)d days ahead.")
+            % {"access": _access_words(policy.other_access), "days": other_days}
+        )
+    sentences.append(_("Facility managers of the room book directly and may override these limits with a reason."))
+    sentences.append(
+        _("Each person may hold %(count)d active future bookings; a repeating series counts as one.")
+        % {"count": policy.max_active_bookings}
+    )
+    if Access.REQUEST in (policy.owner_access, policy.other_access):
+        sentences.append(
+            _("A request that nobody decides within %(hours)d hours expires.") % {"hours": policy.request_expiry_hours}
+        )
+    if room.buffer_minutes:
+        sentences.append(
+            _("After each booking %(duration)s are kept free, e.g. for cleaning.")
+            % {"duration": duration_words(room.buffer_minutes)}
+        )
+    return sentences
+
+
+def _room_or_404(pk: int) -> Room:
+    return get_object_or_404(room_list(), pk=pk)
+
+
+def _week_context(request: HttpRequest, room: Room, *, viewer: Viewer, book_links: bool) -> dict[str, Any]:
+    now = timezone.now()
+    today = now.astimezone(room.building.campus.zone).date()
+    monday = monday_of(request.GET.get("week"), today)
+    return {
+        "room": room,
+        "zone": room.building.campus.time_zone,
+        "monday": monday,
+        "sunday": monday + dt.timedelta(days=6),
+        "previous_week": (monday - dt.timedelta(days=7)).isoformat(),
+        "next_week": (monday + dt.timedelta(days=7)).isoformat(),
+        "this_week": monday_of(None, today).isoformat(),
+        "is_this_week": monday == monday_of(None, today),
+        "week": monday.isoformat(),
+        "days": week_schedule(room, monday, viewer=viewer, now=now, book_links=book_links),
+    }
+
+
+@login_required
+def room_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Render a room's facts and rules and its week: busy slots, free gaps and links to book them."""
+    room = _room_or_404(pk)
+    context = _week_context(request, room, viewer=viewer_for(request.user), book_links=room.is_bookable)
+    context["rules"] = policy_sentences(room)
+    context["sections"] = list(room.sections.all())
+    context["part_of"] = list(room.combined_rooms.all())
+    return render(request, "rooms/room_detail.html", context)
+
+
+@login_required
+def room_print(request: HttpRequest, pk: int) -> HttpResponse:
+    """Render the printable door sign of a room's week; titles as an anonymous passer-by may see them."""
+    room = _room_or_404(pk)
+    context = _week_context(request, room, viewer=viewer_for(None), book_links=False)
+    return render(request, "rooms/room_print.html", context)
+
+
+# --- the booking form ------------------------------------------------------------------------------
+
+
+class _DryRun(Exception):
+    """Raised to roll back a booking that was made only to see what booking would do."""
+
+    def __init__(self, result: services.BookingResult) -> None:
+        super().__init__("dry run")
+        self.result = result
+
+
+@dataclass
+class Check:
+    """What booking would do: the result of the dry run, or why it was refused."""
+
+    summary: str | None = None
+    result: services.BookingResult | None = None
+    problem: Problem | None = None
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.result) and self.result.first.status == BookingStatus.PENDING
+
+
+def dry_run(*, booked_by: User, now: dt.datetime, **kwargs: Any) -> services.BookingResult:
+    """Return what services.booking_create would do, writing nothing and queueing no notification.
+
+    The booking is made inside a transaction that ``_DryRun`` always rolls back; the callbacks the
+    service registered for after the commit are discarded with it.
+    """
+    try:
+        with transaction.atomic():
+            result = services.booking_create(booked_by=booked_by, now=now, **kwargs)
+            raise _DryRun(result)
+    except _DryRun as done:
+        return done.result
+
+
+def check_booking(form: BookingForm, user: User, now: dt.datetime) -> Check:
+    """Dry-run the booking of a valid ``form``; a refusal also becomes the form's errors."""
+    check = Check(summary=form.summary())
+    try:
+        check.result = dry_run(booked_by=user, now=now, **form.booking_kwargs(title_if_empty="…"))
+    except KampusError as error:
+        check.problem = form.add_domain_error(error)
+    return check
+
+
+def quick_booking_data(post: QueryDict) -> QueryDict:
+    """Return booking-form data from the one-click "Book" of the room search (room, start, end, title)."""
+    data = QueryDict(mutable=True)
+    data.update(BookingForm.defaults())
+    for name in ("room", "title", "attendees"):
+        data[name] = post.get(name, "")
+    start, end = _parse_local(post.get("start")), _parse_local(post.get("end"))
+    if start is not None:
+        data["date"] = start.date().isoformat()
+        data["start_time"] = start.strftime("%H:%M")
+    if end is not None:
+        data["end_time"] = end.strftime("%H:%M")
+    return data
+
+
+def initial_from_query(query: QueryDict, now: dt.datetime) -> dict[str, Any]:
+    """Return the booking form's initial values from ?room=&start=&end=&attendees=&title=."""
+    start = _parse_local(query.get("start")) or next_quarter_hour(timezone.localtime(now))
+    end = _parse_local(query.get("end"))
+    if end is None or end <= start or end.date() != start.date():
+        end = start + dt.timedelta(hours=1)
+    initial: dict[str, Any] = {"date": start.date(), "start_time": start.time(), "end_time": end.time()}
+    for name in ("room", "attendees"):
+        if query.get(name, "").isdigit():
+            initial[name] = int(query[name])
+    if query.get("title"):
+        initial["title"] = query["title"][:200]
+    return initial
+
+
+def _announce(request: HttpRequest, result: services.BookingResult) -> None:
+    count = len(result.bookings)
+    if result.first.status == BookingStatus.PENDING:
+        message = ngettext(
+            "Request sent, waiting for approval by a facility manager.",
+            "Request for %(count)d dates sent, waiting for approval by a facility manager.",
+            count,
+        )
+    else:
+        message = ngettext("Booking confirmed.", "Booking confirmed for %(count)d dates.", count)
+    messages.success(request, message % {"count": count})
+    if result.skipped:
+        dates = join_words(
+            [
+                _("%(date)s (%(reason)s)") % {"date": long_date(timezone.localtime(s.start).date()), "reason": s.reason}
+                for s in result.skipped
+            ]
+        )
+        messages.warning(
+            request,
+            ngettext(
+                "%(count)d date was not booked: %(dates)s.",
+                "%(count)d dates were not booked: %(dates)s.",
+                len(result.skipped),
+            )
+            % {"count": len(result.skipped), "dates": dates},
+        )
+
+
+@login_required
+def booking_new(request: HttpRequest) -> HttpResponse:
+    """Render the booking form; "Check" previews the booking, "Book" makes it and shows it."""
+    now = timezone.now()
+    check: Check | None = None
+    problem: Problem | None = None
+    if request.method == "POST":
+        quick = request.POST.get("confirm") == "1"
+        form = BookingForm(quick_booking_data(request.POST) if quick else request.POST, user=request.user)
+        action = "book" if quick else request.POST.get("action", "check")
+        if form.is_valid():
+            if action == "book":
+                try:
+                    result = services.booking_create(booked_by=request.user, now=now, **form.booking_kwargs())
+                except KampusError as error:
+                    problem = form.add_domain_error(error)
+                else:
+                    _announce(request, result)
+                    return redirect("booking-detail", pk=result.first.pk)
+            else:
+                check = check_booking(form, request.user, now)
+                problem = check.problem
+    else:
+        form = BookingForm(initial=initial_from_query(request.GET, now), user=request.user)
+    context = {
+        "form": form,
+        "check": check,
+        "problem": problem,
+        "summary": form.summary() if form.is_bound else None,
+        "override_rooms": ",".join(str(pk) for pk in sorted(form.override_room_ids)),
+    }
+    return render(request, "bookings/booking_form.html", context)
+
+
+READY_FIELDS = ("room", "date", "start_time", "end_time")
+
+
+@login_required
+@require_POST
+def booking_preview(request: HttpRequest) -> HttpResponse:
+    """Return the preview fragment for the booking form's live check (the same dry run as "Check")."""
+    form = BookingForm(request.POST, user=request.user, for_preview=True)
+    valid = form.is_valid()
+    ready = all(name in form.cleaned_data for name in READY_FIELDS)
+    context: dict[str, Any] = {"form": form, "ready": ready, "check": None, "fragment": True}
+    if valid:
+        context["check"] = check_booking(form, request.user, timezone.now())
+    else:
+        context["summary"] = form.summary() if "date" in form.cleaned_data and not form.errors.get("date") else None
+    return render(request, "bookings/_preview.html", context)
+
+
+# --- one booking -------------------------------------------------------------------------------------
+
+
+@login_required
+def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Render one booking: status, room, time, series, who booked it for whom (by visibility), actions."""
+    booking = get_object_or_404(
+        Booking.objects.select_related(
+            "room", "room__building", "room__building__campus", "campus", "institution", "booked_by", "series"
+        ),
+        pk=pk,
+    )
+    viewer = viewer_for(request.user)
+    now = timezone.now()
+    series_summary = ""
+    occurrences: list[Booking] = []
+    if booking.series_id:
+        series = booking.series
+        zone = booking.campus.zone
+        choice = repeat_choice_from_rrule(
+            series.rrule, first_date=series.dtstart.astimezone(zone).date(), zone=zone, except_dates=series.exdates
+        )
+        series_summary = (repeat_summary(choice) if choice else None) or series.rrule
+        occurrences = list(series.occurrences.select_related("room").order_by("start", "pk"))
+    active = booking.status in (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+    may_act = services.may_change(request.user, booking) and active
+    context = {
+        "booking": booking,
+        "zone": booking.campus.time_zone,
+        "sees_title": viewer.sees_title(booking),
+        "title": viewer.display_title(booking),
+        "series_summary": series_summary,
+        "occurrences": occurrences,
+        "may_change": may_act and booking.end > now,
+        "may_release": may_act and booking.start <= now < booking.end,
+        "is_booker": booking.booked_by_id == request.user.pk,
+    }
+    return render(request, "bookings/booking_detail.html", context)
