@@ -29,7 +29,7 @@ from bookings.models import (
     Closure,
     Notification,
 )
-from campus.admin import ADD, CHANGE, DELETE, VIEW, AdminScope, ScopedAdminMixin, _rights
+from campus.admin import ADD, CHANGE, DELETE, VIEW, AdminScope, ScopedAdminMixin, rights_when
 from campus.exceptions import KampusError
 
 
@@ -51,8 +51,8 @@ def _campus_rights(scope: AdminScope, campus_id: int | None) -> frozenset[str]:
     """Facility managers work with the bookings of their campus; others with admin access only view them."""
     managers = bool(scope.managed_campus_ids or scope.managed_institution_ids)
     if campus_id is None:
-        return _rights((bool(scope.campus_ids), {VIEW}), (managers, {ADD, CHANGE}))
-    return _rights((campus_id in scope.campus_ids, {VIEW}), (managers and campus_id in scope.campus_ids, {CHANGE}))
+        return rights_when((bool(scope.campus_ids), {VIEW}), (managers, {ADD, CHANGE}))
+    return rights_when((campus_id in scope.campus_ids, {VIEW}), (managers and campus_id in scope.campus_ids, {CHANGE}))
 
 
 class BookingAddForm(forms.ModelForm):
@@ -333,7 +333,7 @@ class BookingSeriesAdmin(ScopedAdminMixin, admin.ModelAdmin):
     inlines = [OccurrenceInline]
 
     def rights(self, scope: AdminScope, obj: BookingSeries | None) -> frozenset[str]:
-        return _rights((VIEW in _campus_rights(scope, obj.campus_id if obj else None), {VIEW}))
+        return rights_when((VIEW in _campus_rights(scope, obj.campus_id if obj else None), {VIEW}))
 
     def scope_queryset(self, queryset: QuerySet[BookingSeries], scope: AdminScope) -> QuerySet[BookingSeries]:
         return queryset.filter(campus_id__in=scope.campus_ids)
@@ -376,7 +376,7 @@ class BookingPolicyAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def rights(self, scope: AdminScope, obj: BookingPolicy | None) -> frozenset[str]:
         managers = bool(scope.managed_campus_ids or scope.managed_institution_ids)
         if obj is None:
-            return _rights((bool(scope.campus_ids), {VIEW}), (managers, {ADD, CHANGE, DELETE}))
+            return rights_when((bool(scope.campus_ids), {VIEW}), (managers, {ADD, CHANGE, DELETE}))
         if obj.room_id is not None:
             room = obj.room
             may = room.building.campus_id in scope.managed_campus_ids or (
@@ -385,7 +385,7 @@ class BookingPolicyAdmin(ScopedAdminMixin, admin.ModelAdmin):
         else:
             campus_id = obj.campus_id or obj.building.campus_id
             may = campus_id in scope.managed_campus_ids
-        return _rights((True, {VIEW}), (may, {CHANGE, DELETE}))
+        return rights_when((True, {VIEW}), (may, {CHANGE, DELETE}))
 
     def scope_queryset(self, queryset: QuerySet[BookingPolicy], scope: AdminScope) -> QuerySet[BookingPolicy]:
         return queryset.filter(
@@ -438,8 +438,8 @@ class ClosureAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def rights(self, scope: AdminScope, obj: Closure | None) -> frozenset[str]:
         managers = bool(scope.managed_campus_ids or scope.managed_institution_ids)
         if obj is None:
-            return _rights((bool(scope.campus_ids), {VIEW}), (managers, {ADD, CHANGE}))
-        return _rights(
+            return rights_when((bool(scope.campus_ids), {VIEW}), (managers, {ADD, CHANGE}))
+        return rights_when(
             (obj.campus_id in scope.campus_ids, {VIEW}), (obj.campus_id in scope.managed_campus_ids, {CHANGE})
         )
 
@@ -494,7 +494,7 @@ class ClosureAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 class ReadOnlyAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def rights(self, scope: AdminScope, obj: Any) -> frozenset[str]:
-        return _rights((bool(scope.campus_ids), {VIEW}))
+        return rights_when((bool(scope.campus_ids), {VIEW}))
 
 
 @admin.register(BookingEvent)

@@ -120,7 +120,7 @@ class ScopedAdminMixin:
         return queryset if scope.is_superuser else self.scope_queryset(queryset, scope)
 
 
-def _rights(*granted: tuple[bool, frozenset[str] | set[str]]) -> frozenset[str]:
+def rights_when(*granted: tuple[bool, frozenset[str] | set[str]]) -> frozenset[str]:
     """Return the union of the rights whose condition holds."""
     result: set[str] = set()
     for condition, rights in granted:
@@ -137,7 +137,9 @@ class ParentRightsInline(ScopedAdminMixin):
     def rights(self, scope: AdminScope, obj: Any) -> frozenset[str]:
         parent_admin = self.admin_site.get_model_admin(self.parent_model)  # type: ignore[attr-defined]
         parent_rights = parent_admin.rights(scope, obj)
-        return _rights((VIEW in parent_rights, {VIEW}), (CHANGE in parent_rights, self.rights_with_changeable_parent))
+        return rights_when(
+            (VIEW in parent_rights, {VIEW}), (CHANGE in parent_rights, self.rights_with_changeable_parent)
+        )
 
 
 # --- Campus and institutions -----------------------------------------------------------------
@@ -157,8 +159,8 @@ class CampusAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def rights(self, scope: AdminScope, obj: Campus | None) -> frozenset[str]:
         if obj is None:
-            return _rights((bool(scope.campus_ids), {VIEW}), (bool(scope.managed_campus_ids), {CHANGE}))
-        return _rights((obj.pk in scope.campus_ids, {VIEW}), (obj.pk in scope.managed_campus_ids, {CHANGE}))
+            return rights_when((bool(scope.campus_ids), {VIEW}), (bool(scope.managed_campus_ids), {CHANGE}))
+        return rights_when((obj.pk in scope.campus_ids, {VIEW}), (obj.pk in scope.managed_campus_ids, {CHANGE}))
 
     def scope_queryset(self, queryset: QuerySet[Campus], scope: AdminScope) -> QuerySet[Campus]:
         return queryset.filter(pk__in=scope.campus_ids)
@@ -173,7 +175,7 @@ class InstitutionAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def rights(self, scope: AdminScope, obj: Institution | None) -> frozenset[str]:
         visible = bool(scope.campus_ids) if obj is None else obj.campus_id in scope.campus_ids
-        return _rights((visible, {VIEW}))
+        return rights_when((visible, {VIEW}))
 
     def scope_queryset(self, queryset: QuerySet[Institution], scope: AdminScope) -> QuerySet[Institution]:
         return queryset.filter(campus_id__in=scope.campus_ids)
@@ -185,8 +187,8 @@ class InstitutionAdmin(ScopedAdminMixin, admin.ModelAdmin):
 def _campus_rights(scope: AdminScope, campus_id: int | None) -> frozenset[str]:
     """Return the rights on a building-level thing (building, its hours) of ``campus_id`` (None: any)."""
     if campus_id is None:
-        return _rights((bool(scope.campus_ids), {VIEW}), (bool(scope.managed_campus_ids), {ADD, CHANGE}))
-    return _rights((campus_id in scope.campus_ids, {VIEW}), (campus_id in scope.managed_campus_ids, {ADD, CHANGE}))
+        return rights_when((bool(scope.campus_ids), {VIEW}), (bool(scope.managed_campus_ids), {ADD, CHANGE}))
+    return rights_when((campus_id in scope.campus_ids, {VIEW}), (campus_id in scope.managed_campus_ids, {ADD, CHANGE}))
 
 
 class RoomInline(ParentRightsInline, admin.TabularInline):
@@ -343,7 +345,7 @@ class RoomAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def rights(self, scope: AdminScope, obj: Room | None) -> frozenset[str]:
         if obj is None:
-            return _rights(
+            return rights_when(
                 (bool(scope.campus_ids), {VIEW}),
                 (bool(scope.managed_campus_ids), {ADD, CHANGE}),
                 (bool(scope.managed_institution_ids), {CHANGE}),
@@ -351,7 +353,7 @@ class RoomAdmin(ScopedAdminMixin, admin.ModelAdmin):
         # The campus's facility services keep its whole room inventory; an institution's facility managers
         # keep the rooms it owns (whose bookings they also decide, see permissions.is_room_manager).
         campus_id = obj.building.campus_id
-        return _rights(
+        return rights_when(
             (campus_id in scope.campus_ids, {VIEW}),
             (campus_id in scope.managed_campus_ids, {ADD, CHANGE}),
             (obj.owner_id is not None and obj.owner_id in scope.managed_institution_ids, {CHANGE}),
@@ -400,7 +402,7 @@ class EquipmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
     prepopulated_fields = {"code": ["name"]}
 
     def rights(self, scope: AdminScope, obj: Equipment | None) -> frozenset[str]:
-        return _rights((bool(scope.campus_ids), {VIEW}), (bool(scope.managed_campus_ids), {ADD, CHANGE}))
+        return rights_when((bool(scope.campus_ids), {VIEW}), (bool(scope.managed_campus_ids), {ADD, CHANGE}))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Equipment]:
         return super().get_queryset(request).annotate(room_count=Count("rooms"))
@@ -425,12 +427,12 @@ def _membership_scope(scope: AdminScope) -> Q:
 def _membership_rights(scope: AdminScope, obj: Membership | None) -> frozenset[str]:
     """Institution admins run their institutions' memberships; campus facility managers view the campus's."""
     if obj is None:
-        return _rights(
+        return rights_when(
             (bool(scope.managed_campus_ids), {VIEW}),
             (bool(scope.administered_institution_ids), ALL_RIGHTS),
         )
     institution_campus_id = obj.institution.campus_id if obj.institution_id else None
-    return _rights(
+    return rights_when(
         (obj.campus_id in scope.managed_campus_ids or institution_campus_id in scope.managed_campus_ids, {VIEW}),
         (obj.institution_id in scope.administered_institution_ids, ALL_RIGHTS),
     )
@@ -583,7 +585,7 @@ class MembershipInline(ScopedAdminMixin, admin.TabularInline):
 
     def rights(self, scope: AdminScope, obj: User | None) -> frozenset[str]:
         # Memberships are granted on their own pages (or by import); here they are listed.
-        return _rights((VIEW in _membership_rights(scope, None), {VIEW}))
+        return rights_when((VIEW in _membership_rights(scope, None), {VIEW}))
 
     def scope_queryset(self, queryset: QuerySet[Membership], scope: AdminScope) -> QuerySet[Membership]:
         return queryset.filter(_membership_scope(scope))
@@ -607,7 +609,7 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
     inlines = [MembershipInline]
 
     def rights(self, scope: AdminScope, obj: User | None) -> frozenset[str]:
-        return _rights((bool(scope.campus_ids), {VIEW}))
+        return rights_when((bool(scope.campus_ids), {VIEW}))
 
     def scope_queryset(self, queryset: QuerySet[User], scope: AdminScope) -> QuerySet[User]:
         """Return the people of the user's campuses, and accounts that have no membership yet."""

@@ -78,7 +78,7 @@ class Campus(models.Model):
 class Holiday(models.Model):
     """A day on which the campus is closed (public holiday or a campus-wide closing day)."""
 
-    campus = models.ForeignKey(Campus, on_delete=models.CASCADE, related_name="holidays")
+    campus = models.ForeignKey(Campus, on_delete=models.CASCADE, related_name="holidays", verbose_name=_("campus"))
     date = models.DateField(_("date"))
     name = models.CharField(_("name"), max_length=200)
 
@@ -103,7 +103,7 @@ class InstitutionKind(models.TextChoices):
 class Institution(models.Model):
     """An educational institution that shares the campus and books its rooms."""
 
-    campus = models.ForeignKey(Campus, on_delete=models.PROTECT, related_name="institutions")
+    campus = models.ForeignKey(Campus, on_delete=models.PROTECT, related_name="institutions", verbose_name=_("campus"))
     name = models.CharField(_("name"), max_length=200)
     short_code = models.SlugField(_("short code"), max_length=32)
     kind = models.CharField(_("kind"), max_length=32, choices=InstitutionKind.choices)
@@ -125,7 +125,7 @@ class Institution(models.Model):
 class Building(models.Model):
     """A building of the campus with weekly opening hours and dated exceptions."""
 
-    campus = models.ForeignKey(Campus, on_delete=models.PROTECT, related_name="buildings")
+    campus = models.ForeignKey(Campus, on_delete=models.PROTECT, related_name="buildings", verbose_name=_("campus"))
     code = models.SlugField(_("code"), max_length=32)
     name = models.CharField(_("name"), max_length=200)
     address = models.CharField(_("address"), max_length=300, blank=True)
@@ -157,9 +157,16 @@ class OpeningHours(models.Model):
     """
 
     building = models.ForeignKey(
-        Building, on_delete=models.CASCADE, related_name="opening_hours", null=True, blank=True
+        Building,
+        on_delete=models.CASCADE,
+        related_name="opening_hours",
+        null=True,
+        blank=True,
+        verbose_name=_("building"),
     )
-    room = models.ForeignKey("Room", on_delete=models.CASCADE, related_name="opening_hours", null=True, blank=True)
+    room = models.ForeignKey(
+        "Room", on_delete=models.CASCADE, related_name="opening_hours", null=True, blank=True, verbose_name=_("room")
+    )
     weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
     opens = models.TimeField(_("opens"))
     closes = models.TimeField(_("closes"))
@@ -186,7 +193,9 @@ class OpeningHours(models.Model):
 class OpeningHoursException(models.Model):
     """A dated exception to a building's weekly hours: closed all day, or open at other times."""
 
-    building = models.ForeignKey(Building, on_delete=models.CASCADE, related_name="opening_exceptions")
+    building = models.ForeignKey(
+        Building, on_delete=models.CASCADE, related_name="opening_exceptions", verbose_name=_("building")
+    )
     date = models.DateField(_("date"))
     closed = models.BooleanField(_("closed all day"), default=True)
     opens = models.TimeField(_("opens"), null=True, blank=True)
@@ -251,7 +260,7 @@ class Room(models.Model):
     it has none; bookings block parts, so booking the whole blocks every section and vice versa.
     """
 
-    building = models.ForeignKey(Building, on_delete=models.PROTECT, related_name="rooms")
+    building = models.ForeignKey(Building, on_delete=models.PROTECT, related_name="rooms", verbose_name=_("building"))
     floor = models.SmallIntegerField(_("floor"), default=1)
     code = models.CharField(_("code"), max_length=32)
     name = models.CharField(_("name"), max_length=200)
@@ -333,11 +342,20 @@ class Membership(models.Model):
     ``valid_from``/``valid_until`` are inclusive local dates; empty means open-ended.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    institution = models.ForeignKey(
-        Institution, on_delete=models.CASCADE, related_name="memberships", null=True, blank=True
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
     )
-    campus = models.ForeignKey(Campus, on_delete=models.CASCADE, related_name="memberships", null=True, blank=True)
+    institution = models.ForeignKey(
+        Institution,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        null=True,
+        blank=True,
+        verbose_name=_("institution"),
+    )
+    campus = models.ForeignKey(
+        Campus, on_delete=models.CASCADE, related_name="memberships", null=True, blank=True, verbose_name=_("campus")
+    )
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
