@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.locale import LocaleMiddleware
 from django.utils import timezone, translation
 
-from campus.selectors import default_campus_zone_name
+from campus.selectors import default_campus_zone_name, user_campus_zone_name
 
 
 class UserLocaleMiddleware(LocaleMiddleware):
@@ -29,7 +29,9 @@ class CampusTimezoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        timezone.activate(default_campus_zone_name())
+        user = getattr(request, "user", None)
+        zone = user_campus_zone_name(user) if user is not None and user.is_authenticated else None
+        timezone.activate(zone or default_campus_zone_name())
         try:
             return self.get_response(request)
         finally:

@@ -16,6 +16,17 @@ def default_campus_zone_name() -> str:
     return zone or settings.TIME_ZONE
 
 
+def user_campus_zone_name(user: User) -> str | None:
+    """Return the zone of the campus where ``user`` holds their first membership, if any."""
+    membership = (
+        Membership.objects.filter(user=user).select_related("campus", "institution__campus").order_by("pk").first()
+    )
+    if membership is None:
+        return None
+    campus = membership.campus or membership.institution.campus
+    return campus.time_zone
+
+
 def campus_list() -> QuerySet[Campus]:
     return Campus.objects.order_by("name")
 
