@@ -25,6 +25,13 @@ from campus.models import (
 )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that asks for PostgreSQL with ``postgres``, so the SQLite pass can deselect it."""
+    for item in items:
+        if "on_postgres" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
 def require_service(name: str, install_hint: str) -> None:
     """Skip (outside CI) or fail (under CI=true) a test whose service is missing."""
     message = f"{name} is not available: {install_hint}"

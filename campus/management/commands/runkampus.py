@@ -1,0 +1,172 @@
+"""Run Kampus for development: the web server and the background worker, stopped together.
+
+A small supervisor in the spirit of foreman/honcho. Each process is a ``manage.py`` command started
+in its own process group: Ctrl-C in the terminal reaches only the supervisor, which stops each
+process with SIGTERM and, after a grace period, kills what is left of its group (runserver's
+autoreloader and qcluster start children of their own). Output is prefixed with the process name.
+When one process exits by itself, the others are stopped and its exit status is returned.
+
+To add a process (the MQTT ingester, the sensor simulator), append a ``ManagedProcess`` in
+``Command.processes``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from django.conf import settings
+from django.core.management import get_commands
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
+
+# How long a process may take to stop after SIGTERM before it is killed.
+STOP_GRACE_SECONDS = 10.0
+POLL_SECONDS = 0.2
+
+
+@dataclass
+class ManagedProcess:
+    """One supervised ``manage.py`` command."""
+
+    name: str
+    args: list[str]
+    # A process that is not critical may exit (e.g. no MQTT broker) without stopping the others.
+    critical: bool = True
+    popen: subprocess.Popen | None = field(default=None, repr=False)
+
+    def start(self, *, manage_py: Path, output: OutputWrapper, width: int, lock: threading.Lock) -> None:
+        """Start the command in its own process group and copy its output, prefixed, to ``output``."""
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.popen = subprocess.Popen(
+            [sys.executable, str(manage_py), *self.args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            text=True,
+            errors="replace",
+            bufsize=1,
+            process_group=0,
+        )
+        prefix = f"{self.name:<{width}} | "
+        threading.Thread(target=_copy_lines, args=(self.popen.stdout, output, prefix, lock), daemon=True).start()
+
+    def signal_group(self, signum: int) -> None:
+        """Send ``signum`` to the process and its children; ignore a group that is already gone."""
+        if self.popen is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, signum)
+
+
+def _copy_lines(source: IO[str], output: OutputWrapper, prefix: str, lock: threading.Lock) -> None:
+    """Copy ``source`` line by line to ``output`` (which adds a missing newline), each line prefixed."""
+    for line in source:
+        with lock:
+            output.write(prefix + line)
+            output.flush()
+
+
+class Command(BaseCommand):
+    help = "Run the development web server and the background worker together; Ctrl-C stops all of them."
+
+    # The supervisor handles its own signals; Django's checks run in the children.
+    requires_system_checks = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="Address for the web server (default 127.0.0.1).")
+        parser.add_argument("--port", type=int, default=8000, help="Port for the web server (default 8000).")
+        parser.add_argument("--no-worker", action="store_true", help="Do not start the django-q2 worker.")
+        parser.add_argument("--no-reload", action="store_true", help="Do not restart the web server when code changes.")
+
+    def processes(self, options: dict) -> list[ManagedProcess]:
+        """Return the processes to run for ``options``, in start order."""
+        runserver = ["runserver", f"{options['host']}:{options['port']}"]
+        if options["no_reload"]:
+            runserver.append("--noreload")
+        processes = [ManagedProcess("web", runserver)]
+        if not options["no_worker"]:
+            processes.append(ManagedProcess("worker", ["qcluster"]))
+        # Later: ManagedProcess("ingester", ["ingest_mqtt"], critical=False) when that command exists.
+        available = get_commands()
+        missing = [p.args[0] for p in processes if p.args[0] not in available]
+        if missing:
+            raise CommandError(f"unknown management command(s): {', '.join(missing)}")
+        return processes
+
+    def handle(self, *args, **options) -> None:
+        processes = self.processes(options)
+        manage_py = Path(settings.BASE_DIR) / "manage.py"
+        stop_requested = threading.Event()
+
+        def request_stop(signum: int, frame: object) -> None:
+            stop_requested.set()
+
+        previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+        lock = threading.Lock()
+        width = max(len(p.name) for p in processes)
+        exit_code = 0
+        try:
+            for process in processes:
+                process.start(manage_py=manage_py, output=self.stdout, width=width, lock=lock)
+            with lock:
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"Kampus is starting at http://{options['host']}:{options['port']}/ "
+                        f"({', '.join(p.name for p in processes)}). Ctrl-C stops everything."
+                    )
+                )
+            exit_code = self._watch(processes, stop_requested, lock)
+        finally:
+            self._stop_all(processes, lock)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if exit_code:
+            raise CommandError(f"stopped because a process failed (exit status {exit_code})", returncode=exit_code)
+
+    def _watch(self, processes: list[ManagedProcess], stop_requested: threading.Event, lock: threading.Lock) -> int:
+        """Wait for a stop request or a critical process to exit; return the exit status to report."""
+        running = list(processes)
+        while not stop_requested.wait(POLL_SECONDS):
+            for process in list(running):
+                code = process.popen.poll()
+                if code is None:
+                    continue
+                running.remove(process)
+                with lock:
+                    self.stderr.write(f"{process.name} exited with status {code}.")
+                if process.critical:
+                    with lock:
+                        self.stderr.write("Stopping the other processes.")
+                    return code if code > 0 else 1
+        with lock:
+            self.stdout.write("Stopping Kampus…")
+        return 0
+
+    def _stop_all(self, processes: list[ManagedProcess], lock: threading.Lock) -> None:
+        """Send SIGTERM to every process still running; kill the groups that outlast the grace period."""
+        alive = [p for p in processes if p.popen is not None and p.popen.poll() is None]
+        # SIGTERM to the leader only: qcluster stops its own workers in order, and runserver's
+        # autoreloader kills its child; a signal to the whole group would make qcluster hang.
+        for process in alive:
+            process.popen.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for process in alive:
+            try:
+                process.popen.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with lock:
+                    self.stderr.write(f"{process.name} did not stop in {STOP_GRACE_SECONDS:.0f} s; killing it.")
+                process.signal_group(signal.SIGKILL)
+                process.popen.wait()
+        # Reap what is left of each group (e.g. runserver's reloader child) so nothing keeps the port.
+        for process in processes:
+            process.signal_group(signal.SIGKILL)
