@@ -11,7 +11,7 @@ from bookings.models import Booking, BookingBlock
 from bookings.services import room_parts
 from bookings.visibility import Viewer
 from campus.models import Room, User
-from campus.opening_hours import opening_calendar
+from campus.opening_hours import opening_calendar, opening_calendars
 
 MAX_AVAILABILITY_DAYS = 62
 
@@ -127,17 +127,27 @@ def rooms_free_between(rooms: QuerySet[Room], *, start: dt.datetime, end: dt.dat
     clash = BookingBlock.objects.filter(start__lt=end, blocked_until__gt=start).filter(
         Q(part_id=OuterRef("pk")) | Q(part__combined_rooms=OuterRef("pk"))
     )
-    candidates = rooms.filter(is_bookable=True).exclude(Exists(clash))
+    candidates = list(rooms.filter(is_bookable=True).exclude(Exists(clash)).select_related("building__campus"))
+    calendars = opening_calendars(candidates, start, end)
+    buffered = [room for room in candidates if room.buffer_minutes]
+    longest_buffer = max((room.buffer_minutes for room in buffered), default=0)
+    buffer_blocks = (
+        list(
+            BookingBlock.objects.filter(
+                start__lt=end + dt.timedelta(minutes=longest_buffer), blocked_until__gt=start
+            ).values_list("part_id", "start")
+        )
+        if buffered
+        else []
+    )
     free: list[Room] = []
     for room in candidates:
-        calendar = opening_calendar(room, start, end)
-        if calendar.refusal(start, end) is not None:
+        if calendars[room.pk].refusal(start, end) is not None:
             continue
         if room.buffer_minutes:
             until = end + dt.timedelta(minutes=room.buffer_minutes)
-            if BookingBlock.objects.filter(
-                part__in=room_parts(room), start__lt=until, blocked_until__gt=start
-            ).exists():
+            part_ids = {part.pk for part in room_parts(room)}
+            if any(part_id in part_ids and block_start < until for part_id, block_start in buffer_blocks):
                 continue
         free.append(room)
     return free

@@ -22,22 +22,31 @@ class OpenDay:
 class OpeningCalendar:
     """Opening hours of one room over a range of local dates, loaded with a handful of queries."""
 
-    def __init__(self, room: Room, first: dt.date, last: dt.date) -> None:
+    def __init__(
+        self,
+        room: Room,
+        first: dt.date,
+        last: dt.date,
+        *,
+        weekly: list[OpeningHours] | None = None,
+        exceptions: list[OpeningHoursException] | None = None,
+        holidays: list[Holiday] | None = None,
+    ) -> None:
+        """Load the calendar of ``room``; ``opening_calendars`` passes preloaded rows for many rooms."""
         self.room = room
         self.zone = room.building.campus.zone
-        own = list(OpeningHours.objects.filter(room=room))
-        weekly = own or list(OpeningHours.objects.filter(building_id=room.building_id))
-        self.weekly = {hours.weekday: hours for hours in weekly}
-        self.exceptions = {
-            exception.date: exception
-            for exception in OpeningHoursException.objects.filter(
-                building_id=room.building_id, date__range=(first, last)
+        if weekly is None:
+            own = list(OpeningHours.objects.filter(room=room))
+            weekly = own or list(OpeningHours.objects.filter(building_id=room.building_id))
+        if exceptions is None:
+            exceptions = list(
+                OpeningHoursException.objects.filter(building_id=room.building_id, date__range=(first, last))
             )
-        }
-        self.holidays = {
-            holiday.date: holiday.name
-            for holiday in Holiday.objects.filter(campus_id=room.building.campus_id, date__range=(first, last))
-        }
+        if holidays is None:
+            holidays = list(Holiday.objects.filter(campus_id=room.building.campus_id, date__range=(first, last)))
+        self.weekly = {hours.weekday: hours for hours in weekly}
+        self.exceptions = {exception.date: exception for exception in exceptions}
+        self.holidays = {holiday.date: holiday.name for holiday in holidays}
 
     def day(self, date: dt.date) -> OpenDay:
         """Return the opening of ``date`` (local)."""
@@ -81,3 +90,32 @@ def opening_calendar(room: Room, start: dt.datetime, end: dt.datetime) -> Openin
     """Return the opening calendar of ``room`` covering the local dates of [start, end]."""
     zone = room.building.campus.zone
     return OpeningCalendar(room, start.astimezone(zone).date(), end.astimezone(zone).date())
+
+
+def opening_calendars(rooms: list[Room], start: dt.datetime, end: dt.datetime) -> dict[int, OpeningCalendar]:
+    """Return the opening calendars of many rooms (one campus zone each) in four queries, by room id."""
+    if not rooms:
+        return {}
+    zones = {room.building.campus.time_zone: room.building.campus.zone for room in rooms}
+    first = min(start.astimezone(zone).date() for zone in zones.values())
+    last = max(end.astimezone(zone).date() for zone in zones.values())
+    room_ids = [room.pk for room in rooms]
+    building_ids = {room.building_id for room in rooms}
+    campus_ids = {room.building.campus_id for room in rooms}
+    hours = list(OpeningHours.objects.filter(room_id__in=room_ids)) + list(
+        OpeningHours.objects.filter(building_id__in=building_ids)
+    )
+    exceptions = list(OpeningHoursException.objects.filter(building_id__in=building_ids, date__range=(first, last)))
+    holidays = list(Holiday.objects.filter(campus_id__in=campus_ids, date__range=(first, last)))
+    calendars = {}
+    for room in rooms:
+        own = [h for h in hours if h.room_id == room.pk]
+        calendars[room.pk] = OpeningCalendar(
+            room,
+            first,
+            last,
+            weekly=own or [h for h in hours if h.building_id == room.building_id],
+            exceptions=[e for e in exceptions if e.building_id == room.building_id],
+            holidays=[h for h in holidays if h.campus_id == room.building.campus_id],
+        )
+    return calendars

@@ -342,3 +342,27 @@ def test_free_room_search_combines_with_room_filters(staff_api, joint_campus, tu
     half = staff_api.get(f"{API}/rooms", {"free_from": at(tuesday, 10)})
     assert half.status_code == 422
     assert half.json()["errors"][0]["field"] == "free_to"
+
+
+def test_free_room_search_queries_do_not_grow_with_rooms(staff_api, joint_campus, tuesday):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    params = {"free_from": at(tuesday, 10), "free_to": at(tuesday, 11)}
+
+    def queries_for_search() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert staff_api.get(f"{API}/rooms", params).status_code == 200
+        return len(captured)
+
+    few = queries_for_search()
+    for number in range(30):
+        Room.objects.create(
+            building=joint_campus.workshop_building,
+            code=f"W{number}",
+            name=f"Workshop {number}",
+            capacity=12,
+            buffer_minutes=15 if number % 2 else 0,
+        )
+    assert queries_for_search() <= few + 2  # the buffered rooms add one query for their blocks
+    assert staff_api.get(f"{API}/rooms", params).json()["count"] == 33
