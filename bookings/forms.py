@@ -101,6 +101,12 @@ def ordinal_of(day: dt.date) -> int:
     return (day.day - 1) // 7 + 1
 
 
+def default_ordinal(day: dt.date) -> int:
+    """Return the ordinal the form offers for ``day``: 1–4, or -1 (the last) for a fifth weekday."""
+    ordinal = ordinal_of(day)
+    return ordinal if ordinal <= 4 else -1
+
+
 def is_last_of_month(day: dt.date) -> bool:
     """Return whether ``day`` is the last of its weekday in its month."""
     return day.day + 7 > calendar.monthrange(day.year, day.month)[1]
@@ -140,7 +146,7 @@ class RepeatChoice:
     def monthly_weekday(self) -> tuple[int, int]:
         """Return (ordinal, weekday) of a monthly-by-weekday rule, defaulting to the first date's."""
         weekday = self.first_date.weekday() if self.weekday is None else self.weekday
-        ordinal = ordinal_of(self.first_date) if self.ordinal is None else self.ordinal
+        ordinal = default_ordinal(self.first_date) if self.ordinal is None else self.ordinal
         return ordinal, weekday
 
 
@@ -271,6 +277,8 @@ def repeat_choice_from_rrule(
             choice["monthly_by"] = MonthlyBy.WEEKDAY
             choice["ordinal"] = int(byday[:-2])
             choice["weekday"] = ICAL_WEEKDAYS.index(byday[-2:])
+            if choice["ordinal"] not in dict(ORDINAL_CHOICES):
+                return None
         elif byday:
             return None
         if frequency == Frequency.MONTHLY and "BYMONTHDAY" in parts and int(parts.pop("BYMONTHDAY")) != first_date.day:
@@ -737,17 +745,20 @@ class BookingForm(forms.Form):
         if not books_for_others(user):
             for name in self.ON_BEHALF_FIELDS:
                 del self.fields[name]
+        # The override reason is for facility managers, in the rooms they manage: rendered when they
+        # manage any room, visible when they manage the chosen one (the page's script follows the choice).
         self.override_room_ids = rooms_user_may_override(user, self.rooms.values())
         chosen = self.chosen_room()
-        if not (rules.may_override(user, chosen) if chosen is not None else self.override_room_ids):
+        if not self.override_room_ids:
             del self.fields["override_reason"]
+        self.override_visible = bool(self.override_room_ids) and (chosen is None or rules.may_override(user, chosen))
         if for_preview:
             self.fields["title"].required = False
 
         if not self.is_bound:
             day = self.initial.get("date")
             if isinstance(day, dt.date):
-                self.initial.setdefault("monthly_ordinal", -1 if is_last_of_month(day) else ordinal_of(day))
+                self.initial.setdefault("monthly_ordinal", default_ordinal(day))
                 self.initial.setdefault("monthly_weekday", day.weekday())
 
     @property
@@ -857,7 +868,7 @@ class BookingForm(forms.Form):
         }
         if self.shows_on_behalf:
             kwargs.update({name: data.get(name, "") for name in self.ON_BEHALF_FIELDS})
-        if self.shows_override:
+        if self.shows_override and rules.may_override(self.user, room):
             kwargs["override_reason"] = data.get("override_reason", "")
         return kwargs
 

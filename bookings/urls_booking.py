@@ -2,8 +2,7 @@
 
 from django.urls import path
 
-from bookings import views_booking
-from campus import views
+from bookings import views_booking, views_mine
 
 urlpatterns = [
     path("rooms/find/", views_booking.find_room, name="find-room"),
@@ -12,5 +11,9 @@ urlpatterns = [
     path("bookings/new/", views_booking.booking_new, name="booking-new"),
     path("bookings/new/preview/", views_booking.booking_preview, name="booking-preview"),
     path("bookings/<int:pk>/", views_booking.booking_detail, name="booking-detail"),
-    path("bookings/mine/", views.placeholder, name="my-bookings"),
+    path("bookings/mine/", views_mine.my_bookings, name="my-bookings"),
+    path("bookings/<int:pk>/edit/", views_mine.booking_edit, name="booking-edit"),
+    path("bookings/<int:pk>/cancel/", views_mine.booking_cancel, name="booking-cancel"),
+    path("bookings/<int:pk>/release/", views_mine.booking_release, name="booking-release"),
+    path("bookings/<int:pk>/handover/", views_mine.booking_handover, name="booking-handover"),
 ]

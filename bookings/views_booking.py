@@ -136,6 +136,8 @@ def find_room(request: HttpRequest) -> HttpResponse:
             results=free,
             start=start,
             end=end,
+            start_param=_local_minute(start),
+            end_param=_local_minute(end),
             length=duration_words(int((end - start).total_seconds() // 60)),
             attendees=form.cleaned_data.get("people") or "",
             needed=needed,
@@ -171,6 +173,10 @@ class DaySchedule:
     is_today: bool
     is_past: bool
     slots: list[Slot] = field(default_factory=list)
+
+    @property
+    def busy_slots(self) -> list[Slot]:
+        return [slot for slot in self.slots if slot.kind == "busy"]
 
 
 def monday_of(value: str | None, today: dt.date) -> dt.date:
@@ -328,6 +334,7 @@ def room_print(request: HttpRequest, pk: int) -> HttpResponse:
     """Render the printable door sign of a room's week; titles as an anonymous passer-by may see them."""
     room = _room_or_404(pk)
     context = _week_context(request, room, viewer=viewer_for(None), book_links=False)
+    context["room_url"] = request.build_absolute_uri(reverse("room-detail", args=[room.pk]))
     return render(request, "rooms/room_print.html", context)
 
 
@@ -484,7 +491,8 @@ def booking_preview(request: HttpRequest) -> HttpResponse:
     ready = all(name in form.cleaned_data for name in READY_FIELDS)
     context: dict[str, Any] = {"form": form, "ready": ready, "check": None, "fragment": True}
     if valid:
-        context["check"] = check_booking(form, request.user, timezone.now())
+        check = check_booking(form, request.user, timezone.now())
+        context.update(check=check, problem=check.problem, summary=check.summary)
     else:
         context["summary"] = form.summary() if "date" in form.cleaned_data and not form.errors.get("date") else None
     return render(request, "bookings/_preview.html", context)

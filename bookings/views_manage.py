@@ -89,7 +89,7 @@ class DecisionForm(DomainForm):
         required=False,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=gettext_lazy("Required when you reject; the requester reads it."),
+        help_text=gettext_lazy("Required when you reject, optional when you approve. The requester reads it."),
     )
 
     def __init__(self, *args: Any, booking: Booking, **kwargs: Any) -> None:
@@ -106,6 +106,8 @@ class DecisionForm(DomainForm):
                 widget=forms.RadioSelect,
             )
             self.order_fields(["scope", "reason"])
+        # Optional to approve, required to reject: the help text says so, not an "(optional)" mark.
+        self.fields["reason"].hide_optional = True
 
     @property
     def scope(self) -> str:
@@ -218,7 +220,6 @@ class ClosureForm(DomainForm):
         required=False,
         input_formats=TIME_INPUTS,
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        help_text=gettext_lazy("Leave empty to close from the start of the first day."),
     )
     end_date = forms.DateField(
         label=gettext_lazy("Last day"),
@@ -230,7 +231,6 @@ class ClosureForm(DomainForm):
         required=False,
         input_formats=TIME_INPUTS,
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        help_text=gettext_lazy("Leave empty to close until the end of the last day."),
     )
     reason = forms.CharField(
         label=gettext_lazy("Reason"),

@@ -216,7 +216,7 @@ def _room_label(room: Room) -> str:
 
 class BookingCancelForm(DomainForm):
     reason = forms.CharField(
-        label=gettext_lazy("Reason (optional)"),
+        label=gettext_lazy("Reason"),
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -240,7 +240,7 @@ class HandoverForm(DomainForm):
         widget=forms.TextInput(attrs={"list": "handover-members", "autocomplete": "off", "spellcheck": "false"}),
     )
     reason = forms.CharField(
-        label=gettext_lazy("Reason (optional)"),
+        label=gettext_lazy("Reason"),
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),

@@ -1,9 +1,9 @@
-"""Page URLs (the full web interface arrives with the web issue)."""
+"""The front page."""
 
 from django.urls import path
 
-from campus import views
+from campus import views_site
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", views_site.home, name="home"),
 ]

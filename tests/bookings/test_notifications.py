@@ -65,7 +65,7 @@ def translated(language: str, text: str) -> str:
 
 
 def link_to(booking: Booking) -> str:
-    return f"{settings.KAMPUS_BASE_URL}/api/v1/bookings/{booking.pk}"
+    return f"{settings.KAMPUS_BASE_URL}/bookings/{booking.pk}/"
 
 
 def only_mail_to(mailoutbox, user: User):

@@ -17,6 +17,8 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 KAMPUS_VARIABLES = {
     "DATABASE_URL",
     "MQTT_URL",
+    # Set by the browser tests for pytest-django's live server; `check --deploy` would flag it.
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
     "SECRET_KEY",
     "DEBUG",
     "ALLOWED_HOSTS",

@@ -1,0 +1,1 @@
+"""Page tests: the web interface through Django's test client."""

@@ -1,0 +1,189 @@
+"""Find a room: the search form, its checks, best-first results and the one-click booking."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from bookings.models import Booking, BookingStatus
+from campus.models import Room, RoomKind
+from tests.bookings.conftest import SUNDAY, at, book, next_weekday_after, today
+from tests.web.conftest import client_for
+
+
+def search(client: Client, day: dt.date, start: str = "10:00", **params) -> str:
+    query = {"date": day.isoformat(), "start": start, "duration": "60", **params}
+    response = client.get(reverse("find-room"), query)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def result_room_ids(html: str) -> list[int]:
+    """Return the ids of the rooms offered, in page order (each result's Book button)."""
+    return [int(pk) for pk in re.findall(r'<button type="submit" name="room" value="(\d+)"', html)]
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client, joint_campus):
+    response = client.get(reverse("find-room"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_staff_see_the_search_form_with_the_equipment_catalogue(joint_campus, lukio_staff):
+    response = client_for(lukio_staff).get(reverse("find-room"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'name="date"' in html
+    assert 'name="duration"' in html
+    assert 'name="step_free"' in html
+    assert 'value="projector"' in html
+    assert 'value="sinks"' in html
+    assert "free rooms" not in html
+
+
+def test_rooms_are_ordered_best_first_smallest_then_fewest_extras_then_code(joint_campus, lukio_staff, tuesday):
+    bare = Room.objects.create(
+        building=joint_campus.main_building, code="A300", name="Small room", kind=RoomKind.CLASSROOM, capacity=20
+    )
+    html = search(client_for(lukio_staff), tuesday, people="10")
+    campus = joint_campus
+    # 20 seats without extras, 20 seats with sinks and projector, 30 seats, 200 seats.
+    assert result_room_ids(html) == [bare.pk, campus.lab.pk, campus.classroom.pk, campus.shared_auditorium.pk]
+    assert "4 free rooms" in html
+
+
+def test_asked_for_equipment_is_not_an_extra(joint_campus, lukio_staff, tuesday):
+    big = Room.objects.create(
+        building=joint_campus.main_building, code="A102", name="Classroom 102", kind=RoomKind.CLASSROOM, capacity=20
+    )
+    big.equipment.add(joint_campus.projector)
+    html = search(client_for(lukio_staff), tuesday, equipment="projector")
+    # Both hold 20; the lab's sinks are an extra nobody asked for.
+    assert result_room_ids(html)[:2] == [big.pk, joint_campus.lab.pk]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"people": "25"}, {"classroom", "shared_auditorium"}),
+        ({"equipment": "sinks"}, {"lab"}),
+        ({"step_free": "on"}, {"classroom", "shared_auditorium"}),
+        ({"people": "25", "step_free": "on", "equipment": "projector"}, {"classroom"}),
+    ],
+)
+def test_people_equipment_and_step_free_filter_the_rooms(joint_campus, lukio_staff, tuesday, params, expected):
+    html = search(client_for(lukio_staff), tuesday, **params)
+    assert set(result_room_ids(html)) == {getattr(joint_campus, name).pk for name in expected}
+
+
+def test_the_building_filters_the_rooms(joint_campus, lukio_staff, tuesday):
+    workshop = Room.objects.create(
+        building=joint_campus.workshop_building, code="B100", name="Metal workshop", kind=RoomKind.WORKSHOP, capacity=16
+    )
+    html = search(client_for(lukio_staff), tuesday, building=str(joint_campus.workshop_building.pk))
+    assert result_room_ids(html) == [workshop.pk]
+
+
+def test_a_busy_room_is_not_offered(joint_campus, lukio_staff, tuesday):
+    book(lukio_staff, joint_campus.classroom, at(tuesday, 9, 30), at(tuesday, 10, 30))
+    html = search(client_for(lukio_staff), tuesday, people="25")
+    assert result_room_ids(html) == [joint_campus.shared_auditorium.pk]
+
+
+def test_results_show_facts_and_accessibility_in_words(joint_campus, lukio_staff, tuesday):
+    html = search(client_for(lukio_staff), tuesday, equipment="sinks")
+    assert "A201 Chemistry lab" in html
+    assert "Main building, floor 2" in html
+    assert "20 people" in html
+    assert "No step-free access" in html
+    assert "No induction loop" in html
+    assert 'name="title" value="Meeting"' in html
+    assert "What is it for?" in html
+
+
+def test_when_the_building_is_closed_no_room_is_free_and_other_times_are_suggested(joint_campus, lukio_staff):
+    sunday = next_weekday_after(today(), SUNDAY)
+    html = search(client_for(lukio_staff), sunday)
+    assert result_room_ids(html) == []
+    assert "No room is free at that time" in html
+    monday = sunday + dt.timedelta(days=1)
+    # The suggestions lead to the same search on the next open day.
+    assert f"date={monday.isoformat()}" in html
+    assert "free rooms" in html
+
+
+def test_a_need_no_room_meets_says_so_instead_of_suggesting_times(joint_campus, lukio_staff, tuesday):
+    html = search(client_for(lukio_staff), tuesday, people="500")
+    assert "No room has everything you asked for, whatever the time" in html
+
+
+def test_a_date_in_the_past_is_refused_with_a_linked_message(joint_campus, lukio_staff):
+    yesterday = today() - dt.timedelta(days=1)
+    html = search(client_for(lukio_staff), yesterday)
+    assert "The date is in the past" in html
+    assert 'href="#id_date"' in html
+    assert 'aria-describedby="id_date_error"' in html
+    assert result_room_ids(html) == []
+
+
+def test_an_end_before_the_start_is_refused(joint_campus, lukio_staff, tuesday):
+    html = search(client_for(lukio_staff), tuesday, start="10:00", end="09:00")
+    assert "The end time must be after the start time." in html
+    assert 'href="#id_end"' in html
+
+
+def test_an_end_time_replaces_the_duration(joint_campus, lukio_staff, tuesday):
+    book(lukio_staff, joint_campus.classroom, at(tuesday, 11, 30), at(tuesday, 12, 30))
+    client = client_for(lukio_staff)
+    assert joint_campus.classroom.pk in result_room_ids(search(client, tuesday, start="10:00", end="11:30"))
+    assert joint_campus.classroom.pk not in result_room_ids(search(client, tuesday, start="10:00", end="12:00"))
+
+
+def test_one_click_book_books_the_room_and_shows_the_booking(joint_campus, lukio_staff, tuesday):
+    client = client_for(lukio_staff)
+    response = client.post(
+        reverse("booking-new"),
+        {
+            "confirm": "1",
+            "room": joint_campus.classroom.pk,
+            "start": f"{tuesday.isoformat()}T10:00",
+            "end": f"{tuesday.isoformat()}T11:00",
+            "attendees": "12",
+            "title": "Team meeting",
+        },
+    )
+    booking = Booking.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("booking-detail", args=[booking.pk])
+    assert (booking.room, booking.title, booking.attendees) == (joint_campus.classroom, "Team meeting", 12)
+    assert booking.start == at(tuesday, 10)
+    assert booking.end == at(tuesday, 11)
+    assert booking.status == BookingStatus.CONFIRMED
+    assert booking.institution == joint_campus.lukio
+    page = client.get(response["Location"]).content.decode()
+    assert "Booking confirmed." in page
+
+
+def test_a_refused_one_click_book_shows_the_booking_form_with_the_reason(joint_campus, lukio_staff, tuesday):
+    book(lukio_staff, joint_campus.classroom, at(tuesday, 10), at(tuesday, 11), title="Taken meanwhile")
+    response = client_for(lukio_staff).post(
+        reverse("booking-new"),
+        {
+            "confirm": "1",
+            "room": joint_campus.classroom.pk,
+            "start": f"{tuesday.isoformat()}T10:00",
+            "end": f"{tuesday.isoformat()}T11:00",
+            "title": "Team meeting",
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "bookings/booking_form.html" in [template.name for template in response.templates]
+    assert "The room is already booked at that time." in html
+    assert "Taken meanwhile" in html
+    assert 'value="Team meeting"' in html
+    assert Booking.objects.count() == 1
