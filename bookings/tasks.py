@@ -7,7 +7,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from bookings import notifications, services
+from bookings import notifications, retention, services
 from bookings.models import Notification
 
 
@@ -36,3 +36,8 @@ def send_unsent_notifications() -> int:
     for notification_id in unsent[:500]:
         sent += int(send_notification(notification_id))
     return sent
+
+
+def purge_expired_data() -> str:
+    """Delete bookings, audit events and notifications past their retention period; close old accounts."""
+    return str(retention.purge_expired_data())
