@@ -156,6 +156,26 @@ def _slot_taken(conflicts: list[dict[str, Any]]) -> SlotTaken:
     return SlotTaken(_("The room is already booked at that time."), conflicts=conflicts)
 
 
+def _lock_parts(room: Room) -> None:
+    """Queue the writers of ``room``'s parts behind one another until the transaction ends.
+
+    PostgreSQL: row locks on the parts, taken in primary-key order, so two writers that share a
+    part wait for each other here instead of deadlocking inside the exclusion constraint (two
+    transactions inserting overlapping blocks at the same moment each wait for the other); after
+    the wait the overlap check sees the winner's committed blocks. The exclusion constraint stays
+    the guarantee. SQLite: a no-op (the IMMEDIATE transaction already holds the write lock).
+    """
+    part_ids = [part.pk for part in room_parts(room)]
+    list(
+        Room.objects.select_for_update(no_key=True).filter(pk__in=part_ids).order_by("pk").values_list("pk", flat=True)
+    )
+
+
+def _lock_booker(user: User) -> None:
+    """Serialise one person's concurrent requests, so that two at once cannot both pass the quota."""
+    list(User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk", flat=True))
+
+
 def _write_blocks(bookings: Sequence[Booking], *, room: Room, viewer: Viewer) -> None:
     """Insert the blocks of ``bookings``; turn PostgreSQL's exclusion violation into SlotTaken."""
     parts = room_parts(room)
@@ -346,6 +366,9 @@ def booking_create(
     if not open_occurrences:
         raise _nothing_to_book(skipped)
 
+    # Locks in a fixed order (the booker, then the parts by id): no deadlocks between writers.
+    _lock_booker(booked_by)
+    _lock_parts(room)
     check = rules.check_rules(
         room=room,
         user=booked_by,
@@ -609,6 +632,7 @@ def _move(
         exclude_booking_ids=[t.pk for t in targets],
     )
     viewer = viewer_for(actor)
+    _lock_parts(room)
     clashes = _find_conflicts(room=room, occurrences=moved, viewer=viewer, exclude_booking_ids=[t.pk for t in targets])
     if clashes:
         raise _slot_taken([c for index in sorted(clashes) for c in clashes[index]])
