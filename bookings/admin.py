@@ -29,6 +29,7 @@ from bookings.models import (
     Closure,
     Notification,
 )
+from bookings.visibility import Viewer, viewer_for
 from campus.admin import ADD, CHANGE, DELETE, VIEW, AdminScope, ScopedAdminMixin, rights_when
 from campus.exceptions import KampusError
 
@@ -47,12 +48,31 @@ def _form_error(form: forms.Form, error: KampusError) -> None:
     form.add_error(None, message)
 
 
-def _campus_rights(scope: AdminScope, campus_id: int | None) -> frozenset[str]:
-    """Facility managers work with the bookings of their campus; others with admin access only view them."""
+def _booking_scope(scope: AdminScope, prefix: str = "") -> Q:
+    """Return the bookings a facility manager may see in the admin (``prefix`` leads to the booking).
+
+    A campus's facility managers see all of its bookings; an institution's facility managers see the
+    bookings in the rooms their institution owns and the bookings made for their institution.
+    Institution admins manage people, not bookings: they see none.
+    """
+    return (
+        Q(**{f"{prefix}campus_id__in": scope.managed_campus_ids})
+        | Q(**{f"{prefix}room__owner_id__in": scope.managed_institution_ids})
+        | Q(**{f"{prefix}institution_id__in": scope.managed_institution_ids})
+    )
+
+
+def _booking_rights(scope: AdminScope, booking: Booking | None) -> frozenset[str]:
+    """Facility managers work with the bookings in their scope; others reach no booking in the admin."""
     managers = bool(scope.managed_campus_ids or scope.managed_institution_ids)
-    if campus_id is None:
-        return rights_when((bool(scope.campus_ids), {VIEW}), (managers, {ADD, CHANGE}))
-    return rights_when((campus_id in scope.campus_ids, {VIEW}), (managers and campus_id in scope.campus_ids, {CHANGE}))
+    if booking is None:
+        return rights_when((managers, {VIEW, ADD, CHANGE}))
+    mine = (
+        booking.campus_id in scope.managed_campus_ids
+        or booking.room.owner_id in scope.managed_institution_ids
+        or booking.institution_id in scope.managed_institution_ids
+    )
+    return rights_when((mine, {VIEW, CHANGE}))
 
 
 class BookingAddForm(forms.ModelForm):
@@ -220,10 +240,10 @@ class BookingAdmin(ScopedAdminMixin, admin.ModelAdmin):
     actions = ["cancel_bookings", "approve_requests"]
 
     def rights(self, scope: AdminScope, obj: Booking | None) -> frozenset[str]:
-        return _campus_rights(scope, obj.campus_id if obj is not None else None)
+        return _booking_rights(scope, obj)
 
     def scope_queryset(self, queryset: QuerySet[Booking], scope: AdminScope) -> QuerySet[Booking]:
-        return queryset.filter(campus_id__in=scope.campus_ids)
+        return queryset.filter(_booking_scope(scope))
 
     def get_form(self, request: HttpRequest, obj: Booking | None = None, change: bool = False, **kwargs: Any):
         kwargs["form"] = BookingChangeForm if obj is not None else BookingAddForm
@@ -333,10 +353,13 @@ class BookingSeriesAdmin(ScopedAdminMixin, admin.ModelAdmin):
     inlines = [OccurrenceInline]
 
     def rights(self, scope: AdminScope, obj: BookingSeries | None) -> frozenset[str]:
-        return rights_when((VIEW in _campus_rights(scope, obj.campus_id if obj else None), {VIEW}))
+        if obj is None:
+            return rights_when((VIEW in _booking_rights(scope, None), {VIEW}))
+        visible = Booking.objects.filter(_booking_scope(scope), series=obj).exists()
+        return rights_when((visible, {VIEW}))
 
     def scope_queryset(self, queryset: QuerySet[BookingSeries], scope: AdminScope) -> QuerySet[BookingSeries]:
-        return queryset.filter(campus_id__in=scope.campus_ids)
+        return queryset.filter(pk__in=Booking.objects.filter(_booking_scope(scope)).values("series_id"))
 
 
 @admin.register(BookingPolicy)
@@ -453,6 +476,7 @@ class ClosureAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Closure | None = None) -> list[str]:
         if obj is not None:
+            obj._kampus_viewer = viewer_for(request.user)  # titles below follow their visibility
             return ["room", "building", "start", "end", "reason", *self.readonly_fields]
         return []
 
@@ -472,11 +496,12 @@ class ClosureAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("bookings in the closure"))
     def affected_bookings(self, obj: Closure) -> str:
+        viewer = getattr(obj, "_kampus_viewer", None) or Viewer()
         return format_html_join(
             "\n",
             "<div>{} {} – {}</div>",
             (
-                (timezone.localtime(b.start).strftime("%Y-%m-%d %H:%M"), b.room.code, b.title)
+                (timezone.localtime(b.start).strftime("%Y-%m-%d %H:%M"), b.room.code, viewer.display_title(b))
                 for b in services.closure_affected_bookings(obj)
             ),
         ) or _("none")
@@ -493,8 +518,16 @@ class ClosureAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Rows about one booking (audit events, notifications): readable where the booking is."""
+
     def rights(self, scope: AdminScope, obj: Any) -> frozenset[str]:
-        return rights_when((bool(scope.campus_ids), {VIEW}))
+        if obj is None:
+            return rights_when((VIEW in _booking_rights(scope, None), {VIEW}))
+        booking = Booking.objects.select_related("room").filter(pk=obj.booking_id).first()
+        return rights_when((booking is not None and VIEW in _booking_rights(scope, booking), {VIEW}))
+
+    def scope_queryset(self, queryset: QuerySet, scope: AdminScope) -> QuerySet:
+        return queryset.filter(_booking_scope(scope, "booking__"))
 
 
 @admin.register(BookingEvent)
@@ -508,9 +541,6 @@ class BookingEventAdmin(ReadOnlyAdmin):
     readonly_fields = ["at", "action", "booking", "actor_id", "before", "after", "reason"]
     fields = readonly_fields
 
-    def scope_queryset(self, queryset: QuerySet[BookingEvent], scope: AdminScope) -> QuerySet[BookingEvent]:
-        return queryset.filter(booking__campus_id__in=scope.campus_ids)
-
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
@@ -518,6 +548,3 @@ class NotificationAdmin(ReadOnlyAdmin):
     list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter)]
     readonly_fields = ["created_at", "kind", "recipient", "booking", "reason", "sent_at", "language", "subject"]
     fields = readonly_fields
-
-    def scope_queryset(self, queryset: QuerySet[Notification], scope: AdminScope) -> QuerySet[Notification]:
-        return queryset.filter(booking__campus_id__in=scope.campus_ids)

@@ -7,6 +7,7 @@ stays at 10:00 local time across daylight-saving changes; zoneinfo supplies each
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 from dataclasses import dataclass
 
@@ -62,7 +63,7 @@ def normalise_rrule(rule: str, *, zone: zoneinfo.ZoneInfo) -> str:
     if parts.get("FREQ") not in ALLOWED_FREQUENCIES:
         raise _refuse(_("FREQ must be DAILY, WEEKLY or MONTHLY."))
     for key in ("COUNT", "INTERVAL"):
-        if key in parts and not (parts[key].isdigit() and int(parts[key]) >= 1):
+        if key in parts and not (re.fullmatch("[0-9]{1,4}", parts[key]) and int(parts[key]) >= 1):
             raise _refuse(_("%(part)s must be a whole number of at least 1.") % {"part": key})
     if "COUNT" in parts and "UNTIL" in parts:
         raise _refuse(_("Give COUNT or UNTIL, not both."))
@@ -84,7 +85,7 @@ def _until_in_utc(value: str, zone: zoneinfo.ZoneInfo) -> str:
             if day is None:
                 raise ValueError(value)
             until = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=zone)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise _refuse(_("UNTIL must look like 20260520 or 20260520T235959Z.")) from None
     return until.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
 
@@ -113,17 +114,24 @@ def expand(
     except (ValueError, TypeError) as error:
         raise _refuse(_("The repeat rule is not valid: %(error)s") % {"error": error}) from None
 
+    _require_start_fits(normalised, local_start)
     horizon = now + dt.timedelta(days=MAX_DAYS_AHEAD)
     starts: list[dt.datetime] = []
-    for occurrence_start in recurrence:
-        if len(starts) >= MAX_OCCURRENCES:
-            raise _refuse(_("A series may have at most %(max)d occurrences.") % {"max": MAX_OCCURRENCES})
-        if occurrence_start > horizon:
-            raise _refuse(
-                _("A series may reach at most %(days)d days ahead (until %(date)s).")
-                % {"days": MAX_DAYS_AHEAD, "date": horizon.astimezone(zone).date().isoformat()}
-            )
-        starts.append(occurrence_start)
+    try:
+        for occurrence_start in recurrence:
+            if len(starts) >= MAX_OCCURRENCES or occurrence_start > horizon:
+                starts.append(occurrence_start)
+                break
+            starts.append(occurrence_start)
+    except (ValueError, IndexError, OverflowError) as error:
+        raise _refuse(_("The repeat rule is not valid: %(error)s") % {"error": error}) from None
+    if len(starts) > MAX_OCCURRENCES:
+        raise _refuse(_("A series may have at most %(max)d occurrences.") % {"max": MAX_OCCURRENCES})
+    if starts and starts[-1] > horizon:
+        raise _refuse(
+            _("A series may reach at most %(days)d days ahead (until %(date)s).")
+            % {"days": MAX_DAYS_AHEAD, "date": horizon.astimezone(zone).date().isoformat()}
+        )
     if not starts or starts[0] != local_start:
         following = starts[0].isoformat() if starts else None
         message = _("The start %(start)s is not an occurrence of the repeat rule.") % {"start": local_start.isoformat()}
@@ -140,6 +148,52 @@ def expand(
         Occurrence(start=occurrence, end=_add_wall_time(occurrence, wall_duration, zone))
         for occurrence in occurrence_set
     ]
+
+
+_WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+
+
+def _require_start_fits(rule: str, start: dt.datetime) -> None:
+    """Refuse a start that the rule's BYMONTH, BYMONTHDAY or BYDAY exclude, before expanding anything.
+
+    The start must be an occurrence anyway; checking it first also keeps a rule that never occurs
+    (e.g. 30 February) from making dateutil search through the centuries.
+    """
+    parts = dict(chunk.split("=", 1) for chunk in rule.split(";"))
+    reasons = []
+    if "BYMONTH" in parts and str(start.month) not in parts["BYMONTH"].split(","):
+        reasons.append("BYMONTH")
+    if "BYMONTHDAY" in parts:
+        days_in_month = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+        allowed = set()
+        for value in parts["BYMONTHDAY"].split(","):
+            if re.fullmatch("[+-]?[0-9]{1,2}", value):
+                day = int(value)
+                allowed.add(day if day > 0 else days_in_month.day + day + 1)
+        if start.day not in allowed:
+            reasons.append("BYMONTHDAY")
+    if "BYDAY" in parts:
+        weekdays = {re.sub("^[+-]?[0-9]*", "", value) for value in parts["BYDAY"].split(",")}
+        if _WEEKDAYS[start.weekday()] not in weekdays:
+            reasons.append("BYDAY")
+    if reasons:
+        message = _("The start %(start)s is not an occurrence of the repeat rule.") % {"start": start.isoformat()}
+        # Only a weekday rule is sure to occur soon; a day-of-month rule may never occur (30 February).
+        weekday_rule = reasons == ["BYDAY"] and not {"BYMONTH", "BYMONTHDAY"} & set(parts)
+        following = _first_occurrence_within(parts, start) if weekday_rule else None
+        if following is not None:
+            message += " " + _("The first occurrence would be %(next)s.") % {"next": following.isoformat()}
+        raise InvalidRecurrence(message, errors=[{"field": "start", "message": message}])
+
+
+def _first_occurrence_within(parts: dict[str, str], start: dt.datetime) -> dt.datetime | None:
+    """Return the rule's first occurrence within MAX_DAYS_AHEAD of ``start`` (a bounded search), if any."""
+    bounded = {key: value for key, value in parts.items() if key not in ("COUNT", "UNTIL")}
+    bounded["UNTIL"] = (start + dt.timedelta(days=MAX_DAYS_AHEAD)).astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        return next(iter(rrulestr(";".join(f"{k}={v}" for k, v in bounded.items()), dtstart=start)), None)
+    except (ValueError, IndexError, OverflowError):
+        return None
 
 
 def _exclusions(

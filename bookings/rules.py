@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from bookings.errors import BookingRuleBroken
 from bookings.models import ACTIVE_STATUSES, Access, Booking, BookingPolicy, Closure
 from campus.models import Institution, Role, Room, User
-from campus.permissions import has_role, is_room_manager
+from campus.permissions import has_role, is_room_manager, valid_memberships
 
 # Kampus's defaults: permissive enough for a term's timetable.
 TIMETABLE_DAYS = 400
@@ -106,6 +106,7 @@ def check_rules(
     override_reason: str = "",
     is_series: bool = False,
     exclude_booking_ids: Sequence[int] = (),
+    for_someone_else: bool = False,
 ) -> RuleCheck:
     """Check every rule for booking ``room`` at ``occurrences``; raise BookingRuleBroken for the first broken one.
 
@@ -190,8 +191,16 @@ def check_rules(
                 allowed=latest_date,
             )
         )
-    active = active_booking_count(user=user, now=now, exclude_booking_ids=exclude_booking_ids)
-    if not exclude_booking_ids and active + 1 > policy.max_active_bookings:
+    # The front desk books for other people all day: those bookings are not the desk's own quota.
+    campus_id = room.building.campus_id
+    desk = (
+        valid_memberships(user)
+        .filter(Q(campus_id=campus_id) | Q(institution__campus_id=campus_id), role=Role.FRONT_DESK)
+        .exists()
+    )
+    desk_for_others = desk and for_someone_else
+    active = active_booking_count(user=user, now=now, exclude_booking_ids=exclude_booking_ids, only_own=desk)
+    if not exclude_booking_ids and not desk_for_others and active + 1 > policy.max_active_bookings:
         soft.append(
             BookingRuleBroken(
                 _("You already have %(count)d active future bookings; the limit is %(max)d.")
@@ -209,11 +218,18 @@ def check_rules(
     return RuleCheck(access=access, overridden=overridden)
 
 
-def active_booking_count(*, user: User, now: dt.datetime, exclude_booking_ids: Sequence[int] = ()) -> int:
-    """Return how many active future bookings ``user`` holds, a series counting as one."""
+def active_booking_count(
+    *, user: User, now: dt.datetime, exclude_booking_ids: Sequence[int] = (), only_own: bool = False
+) -> int:
+    """Return how many active future bookings ``user`` holds, a series counting as one.
+
+    ``only_own`` leaves out bookings made on behalf of someone else (the front desk's work).
+    """
     active = Booking.objects.filter(booked_by=user, status__in=ACTIVE_STATUSES, end__gt=now).exclude(
         pk__in=list(exclude_booking_ids)
     )
+    if only_own:
+        active = active.filter(on_behalf_of_name="", on_behalf_of_organisation="")
     singles = active.filter(series__isnull=True).count()
     series = active.filter(series__isnull=False).values("series_id").distinct().count()
     return singles + series

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from bookings.models import Booking, BookingBlock
+from bookings import rules
+from bookings.models import Booking, BookingBlock, Closure
 from bookings.services import room_parts
 from bookings.visibility import Viewer
 from campus.models import Room, User
@@ -62,10 +63,18 @@ class BusyInterval:
 
 
 @dataclass(frozen=True)
+class ClosedInterval:
+    start: dt.datetime
+    end: dt.datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class Availability:
     free: list[tuple[dt.datetime, dt.datetime]]
     busy: list[BusyInterval]
     closed_days: list[tuple[dt.date, str]]
+    closures: list[ClosedInterval] = ()  # type: ignore[assignment]
 
 
 def room_availability(*, room: Room, start: dt.datetime, end: dt.datetime) -> Availability:
@@ -88,6 +97,11 @@ def room_availability(*, room: Room, start: dt.datetime, end: dt.datetime) -> Av
         seen.add(block.booking_id)
         busy.append(BusyInterval(block.start, block.blocked_until, block.booking, block.part))
 
+    closures = [
+        ClosedInterval(max(c.start, start), min(c.end, end), c.reason) for c in rules.closures_for(room, start, end)
+    ]
+    # Closures are not free time: subtract them like bookings.
+    taken = busy + [BusyInterval(c.start, c.end, None, room) for c in closures]  # type: ignore[arg-type]
     calendar = opening_calendar(room, start, end)
     zone = calendar.zone
     free: list[tuple[dt.datetime, dt.datetime]] = []
@@ -99,9 +113,9 @@ def room_availability(*, room: Room, start: dt.datetime, end: dt.datetime) -> Av
         if opening.interval is None:
             closed.append((day, opening.closed_reason))
         else:
-            free.extend(_subtract(max(opening.interval[0], start), min(opening.interval[1], end), busy))
+            free.extend(_subtract(max(opening.interval[0], start), min(opening.interval[1], end), taken))
         day += dt.timedelta(days=1)
-    return Availability(free=free, busy=busy, closed_days=closed)
+    return Availability(free=free, busy=busy, closed_days=closed, closures=closures)
 
 
 def _subtract(start: dt.datetime, end: dt.datetime, busy: list[BusyInterval]) -> list[tuple[dt.datetime, dt.datetime]]:
@@ -127,7 +141,15 @@ def rooms_free_between(rooms: QuerySet[Room], *, start: dt.datetime, end: dt.dat
     clash = BookingBlock.objects.filter(start__lt=end, blocked_until__gt=start).filter(
         Q(part_id=OuterRef("pk")) | Q(part__combined_rooms=OuterRef("pk"))
     )
-    candidates = list(rooms.filter(is_bookable=True).exclude(Exists(clash)).select_related("building__campus"))
+    closed = Closure.objects.filter(start__lt=end, end__gt=start).filter(
+        Q(building_id=OuterRef("building_id"))
+        | Q(room_id=OuterRef("pk"))
+        | Q(room__sections=OuterRef("pk"))
+        | Q(room__combined_rooms=OuterRef("pk"))
+    )
+    candidates = list(
+        rooms.filter(is_bookable=True).exclude(Exists(clash)).exclude(Exists(closed)).select_related("building__campus")
+    )
     calendars = opening_calendars(candidates, start, end)
     buffered = [room for room in candidates if room.buffer_minutes]
     longest_buffer = max((room.buffer_minutes for room in buffered), default=0)

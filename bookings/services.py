@@ -100,9 +100,10 @@ def _clashing_blocks(
 
 def _conflict(block: BookingBlock, viewer: Viewer, requested: recurrence.Occurrence | None = None) -> dict[str, Any]:
     booking = block.booking
+    zone = booking.room.building.campus.zone
     entry: dict[str, Any] = {
-        "start": booking.start,
-        "end": booking.end,
+        "start": booking.start.astimezone(zone),
+        "end": booking.end.astimezone(zone),
         "title": viewer.title_of(booking),
         "room": booking.room.code,
     }
@@ -212,7 +213,9 @@ def resolve_institution(*, user: User, institution: Institution | None, room: Ro
     """
     campus_id = room.building.campus_id
     memberships = list(valid_memberships(user))
-    campus_level = user.is_superuser or any(m.campus_id == campus_id for m in memberships)
+    campus_level = user.is_superuser or any(
+        m.campus_id == campus_id and m.role in (Role.FACILITY_MANAGER, Role.FRONT_DESK) for m in memberships
+    )
     own = {m.institution_id: m.institution for m in memberships if m.institution_id}
     if institution is not None:
         if institution.campus_id != campus_id:
@@ -246,6 +249,23 @@ def may_change(user: User, booking: Booking) -> bool:
     if is_room_manager(user, booking.room) or is_campus_facility_manager(user, booking.campus_id):
         return True
     return has_role(user, Role.FRONT_DESK, campus_id=booking.campus_id)
+
+
+def _require_change_permission_for_all(actor: User, targets: Iterable[Booking]) -> None:
+    """Refuse unless ``actor`` may change every one of ``targets`` (a series may span rooms and owners)."""
+    allowed_rooms: dict[int, bool] = {}
+    for target in targets:
+        if actor.is_superuser or target.booked_by_id == actor.pk:
+            continue
+        if target.series_id and target.series.owner_id == actor.pk:
+            continue
+        if target.room_id not in allowed_rooms:
+            allowed_rooms[target.room_id] = may_change(actor, target)
+        if not allowed_rooms[target.room_id]:
+            raise PermissionDenied(
+                _("You may not change every occurrence in this scope: %(booking)s is not yours to change.")
+                % {"booking": target}
+            )
 
 
 # --- create --------------------------------------------------------------------------------
@@ -378,12 +398,16 @@ def booking_create(
         now=now,
         override_reason=override_reason,
         is_series=bool(rrule),
+        for_someone_else=bool(on_behalf_of_name.strip() or on_behalf_of_organisation.strip()),
     )
 
     clashes = _find_conflicts(room=room, occurrences=open_occurrences, viewer=viewer)
     if clashes and not skip_conflicts:
         raise _slot_taken([c for index in sorted(clashes) for c in clashes[index]])
     to_book = [o for index, o in enumerate(open_occurrences) if index not in clashes]
+    if clashes and not to_book:
+        # Every date that is open is taken: that is a clash, not a broken rule.
+        raise _slot_taken([c for index in sorted(clashes) for c in clashes[index]])
     for index in sorted(clashes):
         occurrence = open_occurrences[index]
         skipped.append(Skipped(occurrence.start, occurrence.end, _("the room is already booked"), "conflict"))
@@ -490,7 +514,7 @@ def bookings_in_scope(
     )
     return list(
         Booking.objects.filter(pk__in=locked_ids, status__in=statuses)
-        .select_related("room", "room__building__campus", "booked_by", "campus")
+        .select_related("room", "room__building__campus", "booked_by", "campus", "series")
         .order_by("start")
     )
 
@@ -545,6 +569,9 @@ def booking_update(
         message = _("Give the booking a title.")
         raise InvalidInput(message, errors=[{"field": "title", "message": message}])
     new_room = room or booking.room
+    if new_room.building.campus_id != booking.campus_id:
+        message = _("A booking cannot be moved to another campus; book the room there instead.")
+        raise InvalidInput(message, errors=[{"field": "room", "message": message}])
     moving = start is not None or end is not None or new_room.pk != booking.room_id
     if moving:
         # A booking that has started stays where it is; only the ones still ahead move.
@@ -553,10 +580,12 @@ def booking_update(
                 _("The booking has already started and cannot be moved; release it instead."), code="already_started"
             )
         targets = [target for target in targets if target.start > now]
+    _require_change_permission_for_all(actor, targets)
     before = {target.pk: audit.snapshot(target) for target in targets}
     overridden: list[dict] = []
+    access = Access.DIRECT
     if moving:
-        overridden = _move(
+        overridden, access = _move(
             targets,
             anchor=booking,
             actor=actor,
@@ -574,11 +603,25 @@ def booking_update(
             rule="capacity",
             allowed=new_room.capacity,
         )
+    needs_approval = access == Access.REQUEST and any(t.status == BookingStatus.CONFIRMED for t in targets)
     for target in targets:
         for name, value in changes.items():
             setattr(target, name, value)
+        if needs_approval:
+            # A move into a room (or time) that others may only request goes back to the room's deciders.
+            target.status = BookingStatus.PENDING
+            target.expires_at = now + dt.timedelta(hours=rules.effective_policy(new_room).request_expiry_hours)
         target.save()
     audit.record(action=BookingAction.CHANGE, bookings=targets, actor=actor, before=before)
+    if needs_approval:
+        audit.record(action=BookingAction.REQUEST, bookings=targets, actor=actor)
+        notify(
+            kind=NotificationKind.REQUEST,
+            booking=targets[0],
+            recipients=facility_managers_for_room(
+                room=new_room, on=now.astimezone(new_room.building.campus.zone).date()
+            ),
+        )
     if overridden:
         audit.record(
             action=BookingAction.OVERRIDE,
@@ -601,7 +644,8 @@ def _move(
     attendees: int | None,
     override_reason: str,
     now: dt.datetime,
-) -> list[dict]:
+) -> tuple[list[dict], str]:
+    """Move ``targets`` to ``room`` and the new times; return the overridden rules and the access that applies."""
     zone = room.building.campus.zone
     new_start = start or anchor.start
     new_end = end or (new_start + (anchor.end - anchor.start) if start else anchor.end)
@@ -644,7 +688,7 @@ def _move(
         target.end = occurrence.end.astimezone(dt.UTC)
         target.save()
     _write_blocks(targets, room=room, viewer=viewer)
-    return check.overridden
+    return check.overridden, check.access
 
 
 def _end_bookings(targets: list[Booking], *, status: str, now: dt.datetime, **fields_: Any) -> None:
@@ -675,6 +719,7 @@ def booking_cancel(
     targets = bookings_in_scope(booking, scope, now=now)
     if not targets:
         raise BookingStateError(_("There is nothing to cancel: the booking has ended or is no longer active."))
+    _require_change_permission_for_all(actor, targets)
     before = {target.pk: audit.snapshot(target) for target in targets}
     _end_bookings(targets, status=BookingStatus.CANCELLED, now=now)
     audit.record(action=BookingAction.CANCEL, bookings=targets, actor=actor, before=before, reason=reason)
@@ -718,11 +763,19 @@ def booking_release(*, booking: Booking, actor: User, now: dt.datetime | None = 
 # --- approvals ---------------------------------------------------------------------------------
 
 
-def _require_decider(actor: User, booking: Booking) -> None:
-    if not is_room_manager(actor, booking.room):
-        raise PermissionDenied(
-            _("Only the facility managers of the room's owner (or of the campus, for shared rooms) decide requests.")
-        )
+def _require_decider(actor: User, *bookings: Booking) -> None:
+    decided_rooms: set[int] = set()
+    for booking in bookings:
+        if booking.room_id in decided_rooms:
+            continue
+        if not is_room_manager(actor, booking.room):
+            raise PermissionDenied(
+                _(
+                    "Only the facility managers of the room's owner (or of the campus, for shared rooms) "
+                    "decide requests."
+                )
+            )
+        decided_rooms.add(booking.room_id)
 
 
 @transaction.atomic
@@ -735,6 +788,7 @@ def booking_approve(
     targets = bookings_in_scope(booking, scope, now=now, statuses=[BookingStatus.PENDING])
     if not targets:
         raise BookingStateError(_("There is no pending request to approve."))
+    _require_decider(actor, *targets)
     if any(target.expires_at is not None and target.expires_at <= now for target in targets):
         raise BookingStateError(_("The request has expired; its slot is being freed."), code="expired")
     before = {target.pk: audit.snapshot(target) for target in targets}
@@ -768,6 +822,7 @@ def booking_reject(
     targets = bookings_in_scope(booking, scope, now=now, statuses=[BookingStatus.PENDING])
     if not targets:
         raise BookingStateError(_("There is no pending request to reject."))
+    _require_decider(actor, *targets)
     before = {target.pk: audit.snapshot(target) for target in targets}
     _end_bookings(
         targets, status=BookingStatus.REJECTED, now=now, decided_by=actor, decided_at=now, decision_reason=reason
@@ -837,6 +892,7 @@ def booking_series_handover(
     targets = bookings_in_scope(booking, Scope.SERIES, now=now)
     if not targets:
         raise BookingStateError(_("There is nothing left to hand over."))
+    _require_change_permission_for_all(actor, targets)
     before = {target.pk: audit.snapshot(target) for target in targets}
     Booking.objects.filter(pk__in=[t.pk for t in targets]).update(booked_by=to_user, updated_at=now)
     for target in targets:

@@ -536,3 +536,15 @@ def _holiday_language(country: str) -> str | None:
         if language.lower() == wanted or language.lower().split("_")[0] == wanted.split("_")[0]:
             return language
     return None
+
+
+def user_set_language(*, user: User, language: str) -> User:
+    """Make ``language`` (fi, sv or en) the language of ``user``'s pages and e-mails."""
+    if language not in dict(settings.LANGUAGES):
+        raise InvalidInput(
+            _("Choose one of the languages: %(languages)s.") % {"languages": ", ".join(dict(settings.LANGUAGES))},
+            errors=[{"field": "language", "message": _("Unknown language.")}],
+        )
+    user.preferred_language = language
+    user.save(update_fields=["preferred_language"])
+    return user

@@ -195,6 +195,9 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    if not SECURE_SSL_REDIRECT:
+        # Switched off on purpose: the TLS-terminating proxy redirects plain HTTP (docs/deployment.md).
+        SILENCED_SYSTEM_CHECKS = ["security.W008"]
 if env_bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -210,3 +213,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Public-sector notices (accessibility statement, privacy notice) -----------------------------
+KAMPUS_CONTROLLER_NAME = os.environ.get("KAMPUS_CONTROLLER_NAME", "")
+KAMPUS_PRIVACY_CONTACT = os.environ.get("KAMPUS_PRIVACY_CONTACT", "tietosuoja@example.org")
+KAMPUS_ACCESSIBILITY_CONTACT = os.environ.get("KAMPUS_ACCESSIBILITY_CONTACT", "saavutettavuus@example.org")

@@ -184,3 +184,43 @@ def test_staff_cannot_reach_the_bookings_admin(client, lukio_staff):
     client.force_login(lukio_staff)
     response = client.get(reverse("admin:bookings_booking_changelist"))
     assert response.status_code == 302
+
+
+def test_admin_users_of_another_institution_never_see_private_bookings(
+    client, joint_campus, lukio_staff, lukio_admin, tuesday
+):
+    from campus.models import Membership, Role
+    from tests.conftest import make_user
+
+    booking = services.booking_create(
+        room=joint_campus.classroom,
+        booked_by=lukio_staff,
+        title="Disciplinary hearing",
+        start=local(tuesday, 10),
+        end=local(tuesday, 11),
+        on_behalf_of_contact="+358 40 555 1234",
+    ).first
+    voc_fm = make_user("voc.fm")
+    Membership.objects.create(user=voc_fm, institution=joint_campus.vocational, role=Role.FACILITY_MANAGER)
+    event = BookingEvent.objects.get(booking=booking)
+    for outsider in (voc_fm, lukio_admin):
+        client.force_login(outsider)
+        listing = client.get(reverse("admin:bookings_booking_changelist"))
+        assert "Disciplinary hearing" not in listing.content.decode()
+        assert client.get(reverse("admin:bookings_booking_change", args=[booking.pk])).status_code in (302, 403)
+        assert client.get(reverse("admin:bookings_bookingevent_change", args=[event.pk])).status_code in (302, 403)
+
+
+def test_the_owners_facility_manager_sees_bookings_of_their_rooms(
+    client, joint_campus, lukio_staff, fm_of_lukio, tuesday
+):
+    booking = services.booking_create(
+        room=joint_campus.classroom,
+        booked_by=lukio_staff,
+        title="Disciplinary hearing",
+        start=local(tuesday, 10),
+        end=local(tuesday, 11),
+    ).first
+    client.force_login(fm_of_lukio)
+    assert "Disciplinary hearing" in client.get(reverse("admin:bookings_booking_changelist")).content.decode()
+    assert client.get(reverse("admin:bookings_booking_change", args=[booking.pk])).status_code == 200

@@ -309,3 +309,18 @@ def test_cancelling_a_sections_closure_bookings_spares_the_other_sections(gym, c
     assert closure_cancel_bookings(closure=closure, actor=campus_fm) == []
 
     assert Booking.objects.get(pk=sibling.pk).status == BookingStatus.CONFIRMED
+
+
+def test_free_room_search_and_availability_leave_closed_time_out(joint_campus, campus_fm, day):
+    from bookings.selectors import room_availability, rooms_free_between
+    from campus.selectors import room_list
+
+    closure_start, closure_end = at(day, 10), at(day, 12)
+    closure_create(actor=campus_fm, room=joint_campus.classroom, start=closure_start, end=closure_end, reason="Exams")
+
+    free = rooms_free_between(room_list(), start=at(day, 10, 30), end=at(day, 11))
+    assert joint_campus.classroom not in free
+    assert joint_campus.lab in free
+    availability = room_availability(room=joint_campus.classroom, start=at(day, 0), end=at(day, 23))
+    assert all(not (a < closure_end and b > closure_start) for a, b in availability.free)
+    assert [(c.start, c.end, c.reason) for c in availability.closures] == [(closure_start, closure_end, "Exams")]

@@ -1,0 +1,109 @@
+"""Moves obey the target room's access rules; wide scopes need permission on every occurrence."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bookings import services
+from bookings.errors import BookingRuleBroken, SlotTaken
+from bookings.models import Access, Booking, BookingPolicy, BookingStatus, Notification, NotificationKind
+from campus.exceptions import InvalidInput, PermissionDenied
+from campus.models import Building, Campus, Membership, Role, Room
+from tests.bookings.conftest import TUESDAY, at, book, next_weekday_after, today
+from tests.conftest import make_user
+
+
+@pytest.fixture
+def day() -> dt.date:
+    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
+
+
+def test_moving_into_a_request_only_room_makes_the_booking_a_request(joint_campus, vocational_staff, fm_of_lukio, day):
+    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
+    booking = book(vocational_staff, joint_campus.shared_auditorium, at(day, 10), at(day, 11)).first
+    assert booking.status == BookingStatus.CONFIRMED
+
+    services.booking_update(booking=booking, actor=vocational_staff, room=joint_campus.classroom)
+
+    booking.refresh_from_db()
+    assert booking.room == joint_campus.classroom
+    assert booking.status == BookingStatus.PENDING
+    assert booking.expires_at is not None
+    assert Notification.objects.filter(booking=booking, kind=NotificationKind.REQUEST, recipient=fm_of_lukio).exists()
+
+
+def test_a_series_wide_cancel_needs_permission_on_every_occurrence(joint_campus, lukio_staff, day):
+    series = book(lukio_staff, joint_campus.classroom, at(day, 10), at(day, 11), rrule="FREQ=WEEKLY;COUNT=3").bookings
+    voc_fm = make_user("voc.fm")
+    Membership.objects.create(user=voc_fm, institution=joint_campus.vocational, role=Role.FACILITY_MANAGER)
+    workshop = Room.objects.create(
+        building=joint_campus.workshop_building,
+        code="B1",
+        name="Workshop",
+        capacity=30,
+        owner=joint_campus.vocational,
+    )
+    services.booking_update(booking=series[2], actor=lukio_staff, room=workshop, scope="occurrence")
+    series[2].refresh_from_db()
+
+    with pytest.raises(PermissionDenied):
+        services.booking_cancel(booking=series[2], actor=voc_fm, scope="series")
+    assert Booking.objects.filter(pk__in=[b.pk for b in series], status=BookingStatus.CONFIRMED).count() == 3
+    services.booking_cancel(booking=series[2], actor=voc_fm, scope="occurrence")  # its own room: allowed
+
+
+def test_a_booking_cannot_move_to_another_campus(joint_campus, lukio_staff, day):
+    other = Campus.objects.create(name="Elsewhere", time_zone="Europe/Helsinki")
+    room = Room.objects.create(
+        building=Building.objects.create(campus=other, code="X", name="X"), code="X1", name="X1", capacity=5
+    )
+    booking = book(lukio_staff, joint_campus.classroom, at(day, 10), at(day, 11)).first
+
+    with pytest.raises(InvalidInput) as refused:
+        services.booking_update(booking=booking, actor=lukio_staff, room=room)
+    assert refused.value.extra["errors"][0]["field"] == "room"
+
+
+def test_the_front_desks_bookings_for_other_people_are_not_its_own_quota(joint_campus, front_desk, day):
+    BookingPolicy.objects.create(campus=joint_campus.campus, max_active_bookings=1)
+    for hour in (8, 10, 12):
+        services.booking_create(
+            room=joint_campus.shared_auditorium,
+            booked_by=front_desk,
+            title="Visitor",
+            start=at(day, hour),
+            end=at(day, hour + 1),
+            on_behalf_of_name=f"Visitor {hour}",
+        )
+    services.booking_create(
+        room=joint_campus.shared_auditorium, booked_by=front_desk, title="Own", start=at(day, 14), end=at(day, 15)
+    )
+    with pytest.raises(BookingRuleBroken) as refused:
+        services.booking_create(
+            room=joint_campus.shared_auditorium,
+            booked_by=front_desk,
+            title="Own 2",
+            start=at(day, 16),
+            end=at(day, 17),
+        )
+    assert refused.value.code == "quota_exceeded"
+
+
+def test_skip_conflicts_with_every_date_taken_answers_with_the_clashes(
+    joint_campus, lukio_staff, vocational_staff, day
+):
+    book(lukio_staff, joint_campus.shared_auditorium, at(day, 10), at(day, 11), rrule="FREQ=WEEKLY;COUNT=2")
+
+    with pytest.raises(SlotTaken) as refused:
+        book(
+            vocational_staff,
+            joint_campus.shared_auditorium,
+            at(day, 10),
+            at(day, 11),
+            rrule="FREQ=WEEKLY;COUNT=2",
+            skip_conflicts=True,
+        )
+    assert len(refused.value.conflicts) == 2
+    assert refused.value.conflicts[0]["start"].utcoffset() is not None
