@@ -5,3 +5,15 @@ from django.utils.translation import gettext_lazy as _
 class BookingsConfig(AppConfig):
     name = "bookings"
     verbose_name = _("Bookings")
+
+    def ready(self) -> None:
+        from django.db.models.signals import m2m_changed
+
+        from bookings.signals import refuse_section_change_under_bookings
+        from campus.models import Room
+
+        m2m_changed.connect(
+            refuse_section_change_under_bookings,
+            sender=Room.sections.through,
+            dispatch_uid="bookings.refuse_section_change_under_bookings",
+        )

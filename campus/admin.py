@@ -319,8 +319,28 @@ class RoomOpeningHoursInline(ParentRightsInline, admin.TabularInline):
     verbose_name_plural = _("room's own opening hours (any row here replaces the building's hours for this room)")
 
 
+class RoomAdminForm(forms.ModelForm):
+    """The room form; a divisible room's sections cannot change under future bookings."""
+
+    class Meta:
+        model = Room
+        fields = ["building", "code", "name", "sections"]  # the admin's fieldsets decide the rest
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.instance.pk and "sections" in self.changed_data:
+            from bookings.signals import refuse_section_change_under_bookings  # the bookings app's guard
+
+            try:
+                refuse_section_change_under_bookings(Room, self.instance, "pre_clear", None)
+            except exceptions.KampusError as error:
+                self.add_error("sections", error.message)
+        return data
+
+
 @admin.register(Room)
 class RoomAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    form = RoomAdminForm
     list_display = ["code", "name", "building", "kind", "capacity", "owner_or_shared", "is_bookable", "step_free"]
     list_display_links = ["code", "name"]
     list_filter = [

@@ -102,3 +102,31 @@ def test_moving_a_section_booking_to_the_whole_gym_is_checked_against_the_other_
 
     [moved] = booking_update(booking=mine, actor=lukio_staff, room=gym.whole, start=at(monday, 12))
     assert BookingBlock.objects.filter(booking=moved).count() == 3
+
+
+def test_sections_cannot_change_under_future_bookings(gym, lukio_staff, monday):
+    from django.db import transaction
+
+    from campus.exceptions import InvalidInput
+
+    book(lukio_staff, gym.whole, at(monday, 10), at(monday, 11))
+    with pytest.raises(InvalidInput), transaction.atomic():
+        gym.whole.sections.remove(gym.sections[0])
+    assert gym.whole.sections.count() == 3
+
+
+def test_the_admin_refuses_a_section_change_under_future_bookings(client, gym, lukio_staff, campus_fm, monday):
+    from django.urls import reverse
+
+    book(lukio_staff, gym.whole, at(monday, 10), at(monday, 11))
+    client.force_login(campus_fm)
+    url = reverse("admin:campus_room_change", args=[gym.whole.pk])
+    form = client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data["sections"] = [gym.sections[0].pk]
+    data["equipment"] = []
+    data.update({f"opening_hours-{key}": value for key, value in {"TOTAL_FORMS": 0, "INITIAL_FORMS": 0}.items()})
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "cannot change while" in str(response.context["adminform"].form.errors)
+    assert gym.whole.sections.count() == 3

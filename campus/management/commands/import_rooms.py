@@ -52,6 +52,8 @@ class Command(BaseCommand):
                     transaction.set_rollback(True)
         except CsvImportRefused as exc:
             self._refuse(file, exc.row_errors)
+        except InvalidInput as exc:  # e.g. sections that cannot change under future bookings
+            raise CommandError(f"{file}: {exc.message} Nothing was imported.") from exc
         if dry_run:
             self.stdout.write(f"Dry run of {file} for {target}: would be {result}. Nothing was saved.")
         else:
