@@ -366,3 +366,24 @@ def test_free_room_search_queries_do_not_grow_with_rooms(staff_api, joint_campus
         )
     assert queries_for_search() <= few + 2  # the buffered rooms add one query for their blocks
     assert staff_api.get(f"{API}/rooms", params).json()["count"] == 33
+
+
+@pytest.mark.parametrize("language", ["fi", "sv", "en"])
+def test_a_broken_rule_is_explained_in_the_users_language(
+    client_with_token, lukio_staff, joint_campus, tuesday, language
+):
+    from django.utils import translation
+
+    lukio_staff.preferred_language = language
+    lukio_staff.save()
+    response = post_booking(
+        client_with_token(lukio_staff),
+        room=joint_campus.classroom.pk,
+        title="Late",
+        start=at(tuesday, 20),
+        end=at(tuesday, 22),
+    )
+    assert response.status_code == 422
+    with translation.override(language):
+        expected_start = translation.gettext("The room is not open then: %(reason)s.").split("%(")[0]
+    assert response.json()["detail"].startswith(expected_start)

@@ -93,6 +93,48 @@ def test_daily_series_stays_at_ten_local_across_the_autumn_clock_change(joint_ca
     assert (in_helsinki(on_the_day.start).hour, on_the_day.end - on_the_day.start) == (10, dt.timedelta(hours=1))
 
 
+def test_weekly_series_stays_at_ten_local_across_the_autumn_clock_change(joint_campus, lukio_staff):
+    change = next_last_sunday(10)  # clocks go back at 04:00 local time
+    first_monday = change - dt.timedelta(days=13)
+
+    result = book(
+        lukio_staff,
+        joint_campus.classroom,
+        at(first_monday, 10),
+        at(first_monday, 11, 30),
+        rrule="FREQ=WEEKLY;COUNT=4",
+        now=at(first_monday - WEEK, 8),
+    )
+
+    bookings = result.bookings
+    assert [in_helsinki(b.start).hour for b in bookings] == [10, 10, 10, 10]
+    assert [in_helsinki(b.start).utcoffset() for b in bookings] == [dt.timedelta(hours=h) for h in (3, 3, 2, 2)]
+    assert [b.start.astimezone(dt.UTC).hour for b in bookings] == [7, 7, 8, 8]
+    assert all(b.end - b.start == dt.timedelta(minutes=90) for b in bookings)
+
+
+def test_daily_series_stays_at_ten_local_across_the_spring_clock_change(joint_campus, lukio_staff):
+    OpeningHours.objects.create(
+        building=joint_campus.main_building, weekday=SUNDAY, opens=dt.time(9), closes=dt.time(15)
+    )
+    change = next_last_sunday(3)  # clocks go forward at 03:00 local time
+    thursday = change - dt.timedelta(days=3)
+
+    result = book(
+        lukio_staff,
+        joint_campus.classroom,
+        at(thursday, 10),
+        at(thursday, 11),
+        rrule="FREQ=DAILY;COUNT=6",
+        now=at(thursday - WEEK, 8),
+    )
+
+    bookings = result.bookings
+    assert local_starts(bookings) == [wall(thursday + n * DAY, 10) for n in range(6)]
+    assert [in_helsinki(b.start).utcoffset() for b in bookings] == [dt.timedelta(hours=h) for h in (2, 2, 2, 3, 3, 3)]
+    assert [b.start.astimezone(dt.UTC).hour for b in bookings] == [8, 8, 8, 7, 7, 7]
+
+
 def test_daily_series_skips_the_closed_sunday_of_the_autumn_clock_change(joint_campus, lukio_staff):
     change = next_last_sunday(10)
     thursday = change - dt.timedelta(days=3)
