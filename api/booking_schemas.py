@@ -1,4 +1,4 @@
-"""Schemas of the booking endpoints. Titles and personal details follow the booking's visibility."""
+"""Schemas of the booking endpoints. Titles follow the booking's visibility, personal details the viewer."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Schema
+from pydantic import field_validator
+from pydantic_core import PydanticCustomError
 
+from api.schemas import CampusDateOrDatetime, CampusDatetime, RecordId
 from bookings.models import Booking, BookingStatus, Purpose, Visibility
 from bookings.services import Scope
 from bookings.visibility import Viewer, viewer_for
@@ -40,20 +44,20 @@ class OnBehalfOf(Schema):
 
 
 class BookingIn(Schema):
-    room: int
+    room: RecordId
     title: str = Field(..., min_length=1, max_length=200)
-    start: dt.datetime = Field(..., description="ISO 8601 with UTC offset, e.g. 2026-03-10T10:00:00+02:00.")
-    end: dt.datetime
+    start: CampusDatetime = Field(..., description="ISO 8601 with UTC offset, e.g. 2026-03-10T10:00:00+02:00.")
+    end: CampusDatetime
     rrule: str | None = Field(
         None,
         max_length=500,
         description="RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=TU;UNTIL=20270520. `start` must be an occurrence.",
     )
-    exdates: list[dt.date | dt.datetime] = Field(
+    exdates: list[CampusDateOrDatetime] = Field(
         default_factory=list, description="Occurrences to leave out: local dates or start datetimes."
     )
     attendees: int | None = Field(None, ge=1)
-    institution: int | None = Field(None, description="Institution the booking is for (one of yours).")
+    institution: RecordId | None = Field(None, description="Institution the booking is for (one of yours).")
     on_behalf_of: OnBehalfOf | None = None
     purpose: Purpose = Purpose.TEACHING
     visibility: Visibility = Visibility.INSTITUTION
@@ -67,10 +71,12 @@ class BookingIn(Schema):
 
 
 class BookingUpdateIn(Schema):
+    """A change: only the fields given change; ``attendees`` and ``on_behalf_of`` may be null to clear them."""
+
     scope: str = Field(Scope.OCCURRENCE, pattern="^(occurrence|following|series)$")
-    room: int | None = None
-    start: dt.datetime | None = None
-    end: dt.datetime | None = None
+    room: RecordId | None = None
+    start: CampusDatetime | None = None
+    end: CampusDatetime | None = None
     title: str | None = Field(None, min_length=1, max_length=200)
     description: str | None = Field(None, max_length=5000)
     purpose: Purpose | None = None
@@ -78,6 +84,14 @@ class BookingUpdateIn(Schema):
     visibility: Visibility | None = None
     on_behalf_of: OnBehalfOf | None = None
     override_reason: str = Field("", max_length=2000)
+
+    @field_validator("title", "description", "purpose", "visibility")
+    @classmethod
+    def _given_not_null(cls, value: Any) -> Any:
+        # Leaving a field out keeps it; null cannot stand for a value these fields must have.
+        if value is None:
+            raise PydanticCustomError("null_not_allowed", _("Leave the field out to keep it; it cannot be null."))
+        return value
 
 
 class ScopeIn(Schema):
@@ -120,24 +134,26 @@ class InstitutionRef(Schema):
 
 
 class BookingOut(Schema):
-    """A booking as the caller may see it: title and people only where visibility allows."""
+    """A booking as the caller may see it: what it is by its visibility, who is behind it by who you are."""
 
     id: int
     room: RoomRefOut
     title: str | None = Field(description="null when the booking's visibility hides it from you.")
-    description: str | None
-    purpose: Purpose
+    description: str | None = Field(description="null when the title is hidden from you.")
+    purpose: Purpose | None = Field(description="null when the title is hidden from you.")
     institution: InstitutionRef | None
-    booked_by: str | None
-    on_behalf_of: OnBehalfOf | None
+    booked_by: str | None = Field(
+        description="null unless you booked it, belong to its institution or serve its campus's facilities."
+    )
+    on_behalf_of: OnBehalfOf | None = Field(description="Shown to those who see booked_by.")
     start: dt.datetime
     end: dt.datetime
-    attendees: int | None
+    attendees: int | None = Field(description="null when unknown or when the title is hidden from you.")
     visibility: Visibility
     status: BookingStatus
     released_at: dt.datetime | None
     expires_at: dt.datetime | None = Field(description="When a pending request expires.")
-    decision_reason: str
+    decision_reason: str | None = Field(description="Shown to those who see booked_by.")
     series: int | None = Field(alias="series_id")
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -151,20 +167,33 @@ class BookingOut(Schema):
         return obj.description if _viewer(context).sees_title(obj) else None
 
     @staticmethod
+    def resolve_purpose(obj: Booking, context: dict[str, Any]) -> str | None:
+        return obj.purpose if _viewer(context).sees_title(obj) else None
+
+    @staticmethod
+    def resolve_attendees(obj: Booking, context: dict[str, Any]) -> int | None:
+        return obj.attendees if _viewer(context).sees_title(obj) else None
+
+    @staticmethod
     def resolve_booked_by(obj: Booking, context: dict[str, Any]) -> str | None:
-        if obj.booked_by is None or not _viewer(context).sees_title(obj):
+        if obj.booked_by is None or not _viewer(context).sees_details(obj):
             return None
         return str(obj.booked_by)
 
     @staticmethod
     def resolve_on_behalf_of(obj: Booking, context: dict[str, Any]) -> dict[str, str] | None:
-        if not (obj.on_behalf_of_name or obj.on_behalf_of_organisation) or not _viewer(context).sees_title(obj):
+        given = obj.on_behalf_of_name or obj.on_behalf_of_organisation or obj.on_behalf_of_contact
+        if not given or not _viewer(context).sees_details(obj):
             return None
         return {
             "name": obj.on_behalf_of_name,
             "contact": obj.on_behalf_of_contact,
             "organisation": obj.on_behalf_of_organisation,
         }
+
+    @staticmethod
+    def resolve_decision_reason(obj: Booking, context: dict[str, Any]) -> str | None:
+        return obj.decision_reason if _viewer(context).sees_details(obj) else None
 
     @staticmethod
     def resolve_start(obj: Booking) -> dt.datetime:
@@ -184,18 +213,18 @@ class BookingOut(Schema):
 
 
 class BookingFilter(Schema):
-    room: int | None = None
-    building: int | None = None
-    institution: int | None = None
+    room: RecordId | None = None
+    building: RecordId | None = None
+    institution: RecordId | None = None
     mine: bool = Field(False, description="Only bookings I made.")
     status: list[BookingStatus] = Field(default_factory=list, description="Repeatable; default all.")
-    from_: dt.datetime | None = Field(None, alias="from", description="Bookings overlapping [from, to).")
-    to: dt.datetime | None = None
+    from_: CampusDatetime | None = Field(None, alias="from", description="Bookings overlapping [from, to).")
+    to: CampusDatetime | None = None
 
 
 class AvailabilityQuery(Schema):
-    from_: dt.datetime = Field(..., alias="from")
-    to: dt.datetime
+    from_: CampusDatetime = Field(..., alias="from")
+    to: CampusDatetime
 
 
 class IntervalOut(Schema):
@@ -230,7 +259,9 @@ class DecisionIn(Schema):
 
 
 class HandoverIn(Schema):
-    to_user: str = Field(..., min_length=1, description="Username of the person taking the series over.")
+    to_user: str = Field(
+        ..., min_length=1, max_length=150, description="Username of the person taking the series over."
+    )
     reason: str = Field("", max_length=2000)
 
 
@@ -245,10 +276,10 @@ class BookingEventOut(Schema):
 
 
 class ClosureIn(Schema):
-    room: int | None = None
-    building: int | None = None
-    start: dt.datetime
-    end: dt.datetime
+    room: RecordId | None = None
+    building: RecordId | None = None
+    start: CampusDatetime
+    end: CampusDatetime
     reason: str = Field(..., min_length=1, max_length=300)
 
 

@@ -12,6 +12,8 @@ from ninja.pagination import PaginationBase
 # The documented page sizes; settings.KAMPUS_API_MAX_LIMIT mirrors MAX_LIMIT (a test keeps them equal).
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+# Far beyond any list, and small enough for every database's OFFSET.
+MAX_OFFSET = 10**9
 
 
 class KampusPagination(PaginationBase):
@@ -19,7 +21,7 @@ class KampusPagination(PaginationBase):
 
     class Input(Schema):
         limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Items per page (1–1000).")
-        offset: int = Field(0, ge=0, description="Items to skip.")
+        offset: int = Field(0, ge=0, le=MAX_OFFSET, description="Items to skip.")
 
     class Output(Schema):
         items: list[Any]

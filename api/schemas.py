@@ -3,12 +3,54 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from ninja import Field, Schema
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
 
+from bookings.forms import FIRST_YEAR, LAST_YEAR, date_out_of_range_message, within_years
 from campus.models import Language, Membership, Room, RoomKind, User
 from campus.selectors import membership_list_for_user
+
+# --- Inputs every schema shares ----------------------------------------------------------------
+
+# Ids fit a signed 64-bit column with room to spare; a larger number is an error, not a database crash.
+MAX_ID = 2**62
+
+
+def _aware_within_years(value: dt.datetime) -> dt.datetime:
+    """Return ``value`` if it carries its UTC offset and falls in the years Kampus accepts."""
+    if value.utcoffset() is None:
+        raise PydanticCustomError(
+            "naive_datetime", _("Give the time with its UTC offset, e.g. 2026-03-10T10:00:00+02:00.")
+        )
+    if not within_years(value):
+        raise PydanticCustomError(
+            "year_out_of_range",
+            _("Give a time between %(first)d and %(last)d with its UTC offset.")
+            % {"first": FIRST_YEAR, "last": LAST_YEAR},
+        )
+    return value
+
+
+def _date_within_years(value: dt.date) -> dt.date:
+    """Return ``value`` if it falls in the years Kampus accepts (a datetime must also carry its offset)."""
+    if isinstance(value, dt.datetime):
+        return _aware_within_years(value)
+    if not within_years(value):
+        raise PydanticCustomError("year_out_of_range", date_out_of_range_message())
+    return value
+
+
+# Every time the API reads: aware (ISO 8601 with its UTC offset), in FIRST_YEAR–LAST_YEAR.
+CampusDatetime = Annotated[dt.datetime, AfterValidator(_aware_within_years)]
+# A local date, or a time with its offset, in FIRST_YEAR–LAST_YEAR.
+CampusDateOrDatetime = Annotated[dt.date | dt.datetime, AfterValidator(_date_within_years)]
+# The id of a row given in a query or a body.
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 # --- Errors ----------------------------------------------------------------------------------
 
@@ -131,15 +173,15 @@ class RoomDetailOut(RoomOut):
 class RoomFilter(Schema):
     """Filters of ``GET /rooms``; every given filter must hold."""
 
-    building: int | None = Field(None, description="Building id.")
+    building: RecordId | None = Field(None, description="Building id.")
     kind: RoomKind | None = None
     capacity_min: int | None = Field(None, ge=1, description="At least this many seats.")
     equipment: list[str] = Field(
         default_factory=list, description="Equipment codes, repeatable; the room must have all of them."
     )
     step_free: bool | None = None
-    free_from: dt.datetime | None = Field(None, description="With free_to: only rooms open and free in [from, to).")
-    free_to: dt.datetime | None = None
+    free_from: CampusDatetime | None = Field(None, description="With free_to: only rooms open and free in [from, to).")
+    free_to: CampusDatetime | None = None
 
 
 # --- Me --------------------------------------------------------------------------------------

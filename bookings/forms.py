@@ -69,6 +69,31 @@ ORDINAL_CHOICES = [
 ]
 WEEKDAY_CHOICES = [(number, WEEKDAYS[number]) for number in range(7)]
 
+# The years a date or time may fall in, on the pages and in the API: far beyond any booking, and
+# far enough from the ends of Python's calendar that moving a time between zones never overflows.
+FIRST_YEAR = 1900
+LAST_YEAR = 2200
+
+
+def within_years(value: dt.date) -> bool:
+    """Return whether ``value`` (a date or a datetime) falls in FIRST_YEAR–LAST_YEAR."""
+    return FIRST_YEAR <= value.year <= LAST_YEAR
+
+
+def date_out_of_range_message() -> str:
+    return _("Give a date between %(first)d and %(last)d.") % {"first": FIRST_YEAR, "last": LAST_YEAR}
+
+
+def validate_within_years(value: dt.date) -> None:
+    if not within_years(value):
+        raise ValidationError(date_out_of_range_message(), code="out_of_range")
+
+
+class CampusDateField(forms.DateField):
+    """A date field that refuses dates outside FIRST_YEAR–LAST_YEAR with a form error."""
+
+    default_validators = [validate_within_years]
+
 
 # --- dates and durations in words ---------------------------------------------------------------
 
@@ -384,11 +409,13 @@ class MultipleDateField(forms.Field):
             if item in (None, ""):
                 continue
             try:
-                days.add(single.to_python(item))
+                day = single.to_python(item)
             except ValidationError:
                 raise ValidationError(
                     _("“%(value)s” is not a date; give dates like 2027-03-03."), code="invalid", params={"value": item}
                 ) from None
+            validate_within_years(day)
+            days.add(day)
         return sorted(days)
 
     def validate(self, value: list[dt.date]) -> None:
@@ -408,7 +435,7 @@ def next_quarter_hour(now: dt.datetime) -> dt.datetime:
 class FindRoomForm(forms.Form):
     """When, for how many and with what: the search for a free room."""
 
-    date = forms.DateField(label=gettext_lazy("Date"), widget=DateInput())
+    date = CampusDateField(label=gettext_lazy("Date"), widget=DateInput())
     start = forms.TimeField(label=gettext_lazy("Start time"), widget=TimeInput())
     duration = forms.TypedChoiceField(
         label=gettext_lazy("How long"),
@@ -627,7 +654,7 @@ class BookingForm(forms.Form):
         help_text=gettext_lazy("The title, e.g. “Maths 2B” or “Parents' evening”."),
     )
     room = forms.TypedChoiceField(label=gettext_lazy("Room"), coerce=int, choices=[])
-    date = forms.DateField(label=gettext_lazy("Date"), widget=DateInput())
+    date = CampusDateField(label=gettext_lazy("Date"), widget=DateInput())
     start_time = forms.TimeField(label=gettext_lazy("Start time"), widget=TimeInput())
     end_time = forms.TimeField(label=gettext_lazy("End time"), widget=TimeInput())
 
@@ -671,7 +698,7 @@ class BookingForm(forms.Form):
         required=False,
         widget=forms.RadioSelect(attrs={"class": "choice-list"}),
     )
-    until = forms.DateField(label=gettext_lazy("Last date"), required=False, widget=DateInput())
+    until = CampusDateField(label=gettext_lazy("Last date"), required=False, widget=DateInput())
     count = forms.IntegerField(label=gettext_lazy("Number of times"), min_value=1, max_value=500, required=False)
     except_dates = MultipleDateField(
         label=gettext_lazy("Except these dates"),

@@ -35,6 +35,7 @@ from bookings.forms import (
     next_quarter_hour,
     repeat_choice_from_rrule,
     repeat_summary,
+    within_years,
 )
 from bookings.models import Access, Booking, BookingStatus
 from bookings.visibility import Viewer, viewer_for
@@ -51,12 +52,17 @@ def _local_minute(value: dt.datetime) -> str:
 
 
 def _parse_local(value: str | None) -> dt.datetime | None:
-    """Return an aware datetime from ``2027-03-10T10:00`` (campus wall time) or an ISO value with offset."""
+    """Return an aware datetime from ``2027-03-10T10:00`` (campus wall time) or an ISO value with offset.
+
+    None when ``value`` is missing, not a time, or outside the years Kampus accepts.
+    """
     if not value:
         return None
     try:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
+        return None
+    if not within_years(moment):
         return None
     zone = timezone.get_current_timezone()
     return moment.astimezone(zone) if timezone.is_aware(moment) else moment.replace(tzinfo=zone)
@@ -180,10 +186,15 @@ class DaySchedule:
 
 
 def monday_of(value: str | None, today: dt.date) -> dt.date:
-    """Return the Monday of the week of ``value`` (YYYY-MM-DD), or of ``today`` when it is missing or invalid."""
+    """Return the Monday of the week of ``value`` (YYYY-MM-DD), or of ``today`` when it is missing or invalid.
+
+    A date outside the years Kampus accepts counts as invalid.
+    """
     try:
         day = dt.date.fromisoformat(value) if value else today
     except ValueError:
+        day = today
+    if not within_years(day):
         day = today
     return day - dt.timedelta(days=day.weekday())
 
@@ -503,7 +514,7 @@ def booking_preview(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """Render one booking: status, room, time, series, who booked it for whom (by visibility), actions."""
+    """Render one booking: status, room, time, series, what it is (by visibility), who is behind it, actions."""
     booking = get_object_or_404(
         Booking.objects.select_related(
             "room", "room__building", "room__building__campus", "campus", "institution", "booked_by", "series"
@@ -528,6 +539,7 @@ def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "booking": booking,
         "zone": booking.campus.time_zone,
         "sees_title": viewer.sees_title(booking),
+        "sees_details": viewer.sees_details(booking),
         "title": viewer.display_title(booking),
         "series_summary": series_summary,
         "occurrences": occurrences,

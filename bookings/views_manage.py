@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from bookings import selectors, services
+from bookings.forms import FIRST_YEAR, LAST_YEAR, CampusDateField, within_years
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, Closure
 from bookings.views_mine import DATE_INPUT, TIME_INPUTS, DomainForm, Entry, add_domain_error, series_label
 from bookings.visibility import viewer_for
@@ -210,7 +211,7 @@ class ClosureForm(DomainForm):
     """Close a room or a whole building for a period; empty times mean whole days."""
 
     target = forms.ChoiceField(label=gettext_lazy("What to close"))
-    start_date = forms.DateField(
+    start_date = CampusDateField(
         label=gettext_lazy("First day"),
         input_formats=[DATE_INPUT],
         widget=forms.DateInput(attrs={"type": "date"}, format=DATE_INPUT),
@@ -221,7 +222,7 @@ class ClosureForm(DomainForm):
         input_formats=TIME_INPUTS,
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
-    end_date = forms.DateField(
+    end_date = CampusDateField(
         label=gettext_lazy("Last day"),
         input_formats=[DATE_INPUT],
         widget=forms.DateInput(attrs={"type": "date"}, format=DATE_INPUT),
@@ -358,6 +359,7 @@ def _render_closure(
     affected = services.closure_affected_bookings(closure)
     for booking in affected:
         booking.display_title = viewer.display_title(booking)
+        booking.shows_details = viewer.sees_details(booking)
     cancellable = [b for b in affected if b.end > now]
     return render(
         request,
@@ -437,6 +439,14 @@ def _front_desk_day(request: HttpRequest) -> dict[str, Any]:
             day = dt.date.fromisoformat(raw_date)
         except ValueError:
             date_error = _("“%(value)s” is not a date; showing today.") % {"value": raw_date}
+        else:
+            if not within_years(day):
+                day = today
+                date_error = _("“%(value)s” is not between %(first)d and %(last)d; showing today.") % {
+                    "value": raw_date,
+                    "first": FIRST_YEAR,
+                    "last": LAST_YEAR,
+                }
     show_all = request.GET.get("all") == "1"
     buildings: list[BuildingDay] = []
     count = 0
@@ -456,7 +466,7 @@ def _front_desk_day(request: HttpRequest) -> dict[str, Any]:
         for booking in bookings:
             count += 1
             booking.display_title = viewer.display_title(booking)
-            booking.shows_details = viewer.sees_title(booking)
+            booking.shows_details = viewer.sees_details(booking)
             booking.is_open = booking.status in ACTIVE_STATUSES and booking.end > now
             booking.may_change = booking.is_open and may_change(booking)
             building = booking.room.building

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods
 
 from bookings import rules, selectors, services
 from bookings.errors import BookingRuleBroken, BookingStateError, SlotTaken
+from bookings.forms import CampusDateField
 from bookings.models import ACTIVE_STATUSES, Booking, BookingSeries, BookingStatus, Purpose, Visibility
 from campus.exceptions import KampusError
 from campus.exceptions import PermissionDenied as DomainPermissionDenied
@@ -124,7 +125,7 @@ class BookingEditForm(DomainForm):
         help_text=gettext_lazy("Others see only that the room is reserved."),
     )
     room = forms.ModelChoiceField(label=gettext_lazy("Room"), queryset=Room.objects.none())
-    date = forms.DateField(
+    date = CampusDateField(
         label=gettext_lazy("Date"),
         input_formats=[DATE_INPUT],
         widget=forms.DateInput(attrs={"type": "date"}, format=DATE_INPUT),

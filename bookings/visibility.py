@@ -1,7 +1,9 @@
 """Who sees a booking's title: everyone (public), the campus, or the booking's institution.
 
-Others see only that the slot is reserved. Computed from one small query per viewer, so lists
-stay free of N+1 queries.
+Others see only that the slot is reserved. The people behind a booking (its booker, whom it is
+for, the decision's reason and its history) are for fewer still: the booker, the booking's
+institution and the facility services, whatever the visibility of the title. Computed from one
+small query per viewer, so lists stay free of N+1 queries.
 """
 
 from __future__ import annotations
@@ -30,13 +32,24 @@ class Viewer:
     managed_institution_ids: frozenset[int] = field(default_factory=frozenset)
 
     def sees_title(self, booking: Booking) -> bool:
-        if booking.visibility == Visibility.PUBLIC or self.is_superuser:
+        if booking.visibility == Visibility.PUBLIC:
+            return True
+        if booking.visibility == Visibility.CAMPUS and booking.campus_id in self.campus_ids:
+            return True
+        return self.sees_details(booking)
+
+    def sees_details(self, booking: Booking) -> bool:
+        """Return whether the viewer sees who booked, for whom, the decision's reason and the history.
+
+        A public or campus-wide title does not make these public: only the booker, members of the
+        booking's institution, the campus's facility services and the facility managers of the
+        room's owner see them.
+        """
+        if self.is_superuser:
             return True
         if self.user_id is None:
             return False
         if booking.booked_by_id == self.user_id or booking.campus_id in self.campus_service_ids:
-            return True
-        if booking.visibility == Visibility.CAMPUS and booking.campus_id in self.campus_ids:
             return True
         if booking.institution_id is not None and booking.institution_id in self.institution_ids:
             return True

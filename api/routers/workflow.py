@@ -79,10 +79,10 @@ def reject(request: HttpRequest, booking_id: int, payload: DecisionIn) -> list[B
 def booking_history(request: HttpRequest, booking_id: int) -> QuerySet[BookingEvent]:
     """Return the audit log of a booking (who did what, when, before and after), oldest first.
 
-    Only people who may change the booking or see its title read its history.
+    Only people who may change the booking or see its personal details read its history.
     """
     booking = get_object_or_404(selectors.booking_list().select_related("campus"), pk=booking_id)
-    if not (services.may_change(request.auth, booking) or request_viewer(request).sees_title(booking)):
+    if not (services.may_change(request.auth, booking) or request_viewer(request).sees_details(booking)):
         raise PermissionDenied(_("You may not read the history of this booking."))
     return BookingEvent.objects.filter(booking_id=booking.pk).order_by("at", "pk")
 

@@ -119,6 +119,7 @@ def test_the_admin_refuses_a_section_change_under_future_bookings(client, gym, l
     from django.urls import reverse
 
     book(lukio_staff, gym.whole, at(monday, 10), at(monday, 11))
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     client.force_login(campus_fm)
     url = reverse("admin:campus_room_change", args=[gym.whole.pk])
     form = client.get(url).context["adminform"].form
