@@ -245,12 +245,19 @@ class ClosedDayOut(Schema):
     reason: str
 
 
+class ClosureIntervalOut(Schema):
+    start: dt.datetime
+    end: dt.datetime
+    reason: str
+
+
 class AvailabilityOut(Schema):
     room: int
     time_zone: str
     free: list[IntervalOut]
     busy: list[BusyOut]
-    closed: list[ClosedDayOut]
+    closed: list[ClosedDayOut] = Field(description="Days the room is closed all day (holidays, closed weekdays).")
+    closures: list[ClosureIntervalOut] = Field(description="Closures of the room or its building (no bookings).")
 
 
 class DecisionIn(Schema):

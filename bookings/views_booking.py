@@ -162,7 +162,7 @@ def find_room(request: HttpRequest) -> HttpResponse:
 class Slot:
     """A stretch of a day on a room's calendar: busy with a booking, or free."""
 
-    kind: str  # "busy" or "free"
+    kind: str  # "busy", "closed" (a closure) or "free"
     start: dt.datetime
     end: dt.datetime
     title: str = ""
@@ -244,6 +244,11 @@ def week_schedule(
                         booking=booking,
                         other_part=booking.room.name if booking.room_id != room.pk else "",
                     )
+                )
+        for closure in availability.closures:
+            if closure.start < day_end and closure.end > day_start:
+                schedule.slots.append(
+                    Slot("closed", max(closure.start, day_start), min(closure.end, day_end), title=closure.reason)
                 )
         for free_start, free_end in availability.free:
             if free_start < day_end and free_end > day_start:

@@ -225,4 +225,8 @@ def room_availability(request: HttpRequest, room_id: int, query: Query[Availabil
             for busy in availability.busy
         ],
         "closed": [{"date": day, "reason": reason} for day, reason in availability.closed_days],
+        "closures": [
+            {"start": c.start.astimezone(zone), "end": c.end.astimezone(zone), "reason": c.reason}
+            for c in availability.closures
+        ],
     }

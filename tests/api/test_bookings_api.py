@@ -387,3 +387,25 @@ def test_a_broken_rule_is_explained_in_the_users_language(
     with translation.override(language):
         expected_start = translation.gettext("The room is not open then: %(reason)s.").split("%(")[0]
     assert response.json()["detail"].startswith(expected_start)
+
+
+def test_availability_lists_closures(staff_api, joint_campus, campus_fm, tuesday):
+    from bookings.services import closure_create
+
+    closure_create(
+        actor=campus_fm,
+        room=joint_campus.classroom,
+        start=dt.datetime.fromisoformat(at(tuesday, 10)),
+        end=dt.datetime.fromisoformat(at(tuesday, 12)),
+        reason="Exams",
+    )
+    body = staff_api.get(
+        f"{API}/rooms/{joint_campus.classroom.pk}/availability",
+        {"from": at(tuesday, 0), "to": at(tuesday + dt.timedelta(1), 0)},
+    ).json()
+    assert [c["reason"] for c in body["closures"]] == ["Exams"]
+    assert all(
+        dt.datetime.fromisoformat(f["end"]) <= dt.datetime.fromisoformat(at(tuesday, 10))
+        or dt.datetime.fromisoformat(f["start"]) >= dt.datetime.fromisoformat(at(tuesday, 12))
+        for f in body["free"]
+    )

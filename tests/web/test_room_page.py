@@ -174,3 +174,19 @@ def test_times_are_shown_in_the_campus_zone(joint_campus, lukio_staff, tuesday):
     book(lukio_staff, joint_campus.classroom, start, start + dt.timedelta(hours=1))
     html = room_page(client_for(lukio_staff), joint_campus.classroom, tuesday)
     assert f"{formats.time_format(dt.time(14))}–{formats.time_format(dt.time(15))}" in html
+
+
+def test_the_room_week_shows_a_closure_with_its_reason_and_no_free_time_then(
+    joint_campus, lukio_staff, campus_fm, tuesday
+):
+    from bookings.services import closure_create
+
+    closure_create(
+        actor=campus_fm, room=joint_campus.classroom, start=at(tuesday, 10), end=at(tuesday, 12), reason="Exams"
+    )
+    page = client_for(lukio_staff).get(
+        reverse("room-detail", args=[joint_campus.classroom.pk]), {"week": tuesday.isoformat()}
+    )
+    html = page.content.decode()
+    assert "Closed" in html
+    assert "Exams" in html
