@@ -12,7 +12,9 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -73,6 +75,12 @@ def _booking_rights(scope: AdminScope, booking: Booking | None) -> frozenset[str
         or booking.institution_id in scope.managed_institution_ids
     )
     return rights_when((mine, {VIEW, CHANGE}))
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label=_("reason"), widget=forms.Textarea(attrs={"rows": 3}), help_text=_("The requester reads this.")
+    )
 
 
 class BookingAddForm(forms.ModelForm):
@@ -235,9 +243,10 @@ class BookingAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "released_at",
         "created_at",
         "updated_at",
+        "more_actions",
         "history",
     ]
-    actions = ["cancel_bookings", "approve_requests"]
+    actions = ["cancel_bookings", "approve_requests", "reject_requests"]
 
     def rights(self, scope: AdminScope, obj: Booking | None) -> frozenset[str]:
         return _booking_rights(scope, obj)
@@ -319,6 +328,49 @@ class BookingAdmin(ScopedAdminMixin, admin.ModelAdmin):
         self.message_user(request, ngettext("%d booking cancelled.", "%d bookings cancelled.", cancelled) % cancelled)
         for line in refused:
             self.message_user(request, line, level=messages.WARNING)
+
+    @admin.display(description=_("more actions"))
+    def more_actions(self, obj: Booking) -> str:
+        """Link the pages that cancel with a scope, release early and hand a series over."""
+        links = [
+            (reverse("booking-cancel", args=[obj.pk]), _("Cancel (one, following or the whole series)")),
+            (reverse("booking-release", args=[obj.pk]), _("Release early")),
+            (reverse("booking-detail", args=[obj.pk]), _("Open the booking page")),
+        ]
+        if obj.series_id:
+            links.insert(1, (reverse("booking-handover", args=[obj.pk]), _("Hand the series over")))
+        return format_html_join(" · ", '<a href="{}">{}</a>', links)
+
+    @admin.action(description=_("Reject the selected requests (asks for a reason)"))
+    def reject_requests(self, request: HttpRequest, queryset: QuerySet[Booking]) -> HttpResponse | None:
+        """Ask for the reason on an intermediate page, then reject every selected pending request."""
+        pending = queryset.filter(status=BookingStatus.PENDING).select_related("room__building__campus")
+        form = RejectForm(request.POST if "reason" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            rejected, refused = 0, []
+            for booking in pending:
+                try:
+                    rejected += len(
+                        services.booking_reject(booking=booking, actor=request.user, reason=form.cleaned_data["reason"])
+                    )
+                except KampusError as error:
+                    refused.append(f"{booking}: {error.message}")
+            self.message_user(request, ngettext("%d request rejected.", "%d requests rejected.", rejected) % rejected)
+            for line in refused:
+                self.message_user(request, line, level=messages.WARNING)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/bookings/booking/reject_requests.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Reject requests"),
+                "bookings": pending,
+                "form": form,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
     @admin.action(description=_("Approve the selected requests"))
     def approve_requests(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:

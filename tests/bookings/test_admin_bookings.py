@@ -224,3 +224,34 @@ def test_the_owners_facility_manager_sees_bookings_of_their_rooms(
     client.force_login(fm_of_lukio)
     assert "Disciplinary hearing" in client.get(reverse("admin:bookings_booking_changelist")).content.decode()
     assert client.get(reverse("admin:bookings_booking_change", args=[booking.pk])).status_code == 200
+
+
+def test_admin_reject_action_asks_for_a_reason_then_rejects(
+    client, joint_campus, fm_of_lukio, vocational_staff, tuesday
+):
+    from bookings.models import Access, BookingPolicy
+
+    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
+    request = services.booking_create(
+        room=joint_campus.classroom,
+        booked_by=vocational_staff,
+        title="Visit",
+        start=local(tuesday, 10),
+        end=local(tuesday, 11),
+    ).first
+    client.force_login(fm_of_lukio)
+    changelist = reverse("admin:bookings_booking_changelist")
+    ask = client.post(changelist, {"action": "reject_requests", "_selected_action": [request.pk]})
+    assert ask.status_code == 200
+    assert "reason" in ask.content.decode()
+    request.refresh_from_db()
+    assert request.status == BookingStatus.PENDING
+    done = client.post(
+        changelist, {"action": "reject_requests", "_selected_action": [request.pk], "reason": "Exams that day"}
+    )
+    assert done.status_code == 302
+    request.refresh_from_db()
+    assert request.status == BookingStatus.REJECTED
+    assert request.decision_reason == "Exams that day"
+    page = client.get(reverse("admin:bookings_booking_change", args=[request.pk]))
+    assert reverse("booking-cancel", args=[request.pk]) in page.content.decode()
