@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Kampus end-to-end tests: a real headless Chromium (Debian's) driven by Playwright, with axe-core checks.
 #
-# Called by .ci/run after the Python environment exists; also runs on its own: `bash .ci/e2e.sh`
+# The browser tests also run inside .ci/run's test pass (which installs Chromium); this script runs
+# them on their own and prints the axe summary: `bash .ci/e2e.sh`
 # (as root when Chromium still has to be installed). Extra arguments go to pytest.
 #
 # 1. installs what is missing: Debian's chromium and fonts-dejavu-core (apt), the playwright package (pip);
