@@ -49,6 +49,7 @@ def field_path(loc: Iterable[Any]) -> str:
     ``("query", "limit")`` → ``"limit"``; ``("body", "payload", "start")`` → ``"body.start"``
     (the view's parameter name is an implementation detail); list indexes stay, ``"body.items.0"``.
     """
+    loc = list(loc)
     parts = [str(part) for part in loc]
     if not parts:
         return ""
@@ -57,6 +58,9 @@ def field_path(loc: Iterable[Any]) -> str:
         # ninja puts the view's argument name after "body" unless the body was flattened into it.
         return ".".join(["body", *rest[1:]]) if len(rest) > 1 else "body"
     if source in _PARAM_SOURCES:
+        if len(rest) >= 3 and isinstance(loc[-1], int):
+            # A list field of a query schema: ninja names the view's schema argument first; drop it.
+            rest = rest[1:]
         return ".".join(rest) or source
     return ".".join(parts)
 

@@ -409,3 +409,9 @@ def test_availability_lists_closures(staff_api, joint_campus, campus_fm, tuesday
         or dt.datetime.fromisoformat(f["start"]) >= dt.datetime.fromisoformat(at(tuesday, 12))
         for f in body["free"]
     )
+
+
+def test_an_invalid_status_filter_names_the_query_field(staff_api):
+    response = staff_api.get(f"{API}/bookings", {"status": "bogus"})
+    assert response.status_code == 422
+    assert [error["field"] for error in response.json()["errors"]] == ["status.0"]
