@@ -1,11 +1,17 @@
-"""The signed-in user: who they are, their memberships, their language."""
+"""The signed-in user: who they are, their memberships, their language, their API tokens."""
+
+import datetime as dt
 
 from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
 from django.utils import translation
-from ninja import Router
+from ninja import Field, Router, Schema, Status
 
-from api.schemas import READ_ERRORS, WRITE_ERRORS, LanguageIn, MeOut
+from api.models import ApiToken
+from api.schemas import READ_ERRORS, WRITE_ERRORS, ErrorOut, LanguageIn, MeOut
+from api.tokens import token_create, token_revoke
 from campus.models import User
+from campus.services import user_set_language
 
 router = Router(tags=["me"])
 
@@ -19,9 +25,43 @@ def get_me(request: HttpRequest) -> User:
 @router.post("/me/language", response={200: MeOut, **WRITE_ERRORS})
 def set_my_language(request: HttpRequest, payload: LanguageIn) -> User:
     """Set the language pages, e-mails and API messages use for the signed-in user."""
-    user: User = request.auth
-    user.preferred_language = payload.language
-    user.save(update_fields=["preferred_language"])
+    user: User = user_set_language(user=request.auth, language=payload.language)
     translation.activate(user.preferred_language)
     request.LANGUAGE_CODE = translation.get_language()
     return user
+
+
+class TokenIn(Schema):
+    name: str = Field(..., min_length=1, max_length=100, description="What the token is for.")
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    prefix: str = Field(description="The token's first characters, to tell tokens apart.")
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+class TokenCreatedOut(TokenOut):
+    token: str = Field(description="The token itself: shown only now, store it safely.")
+
+
+@router.get("/me/tokens", response={200: list[TokenOut], **READ_ERRORS})
+def list_my_tokens(request: HttpRequest) -> list[ApiToken]:
+    """List my personal API tokens (never the tokens themselves, only their prefixes)."""
+    return list(ApiToken.objects.filter(user=request.auth).order_by("-created_at"))
+
+
+@router.post("/me/tokens", response={201: TokenCreatedOut, **WRITE_ERRORS})
+def create_my_token(request: HttpRequest, payload: TokenIn) -> Status:
+    """Create a personal API token; the answer is the only time the token is shown."""
+    token, raw = token_create(user=request.auth, name=payload.name)
+    return Status(201, {**TokenOut.from_orm(token).model_dump(), "token": raw})
+
+
+@router.post("/me/tokens/{token_id}/revoke", response={200: TokenOut, 404: ErrorOut, **WRITE_ERRORS})
+def revoke_my_token(request: HttpRequest, token_id: int) -> ApiToken:
+    """Revoke one of my tokens; it never authenticates again."""
+    return token_revoke(token=get_object_or_404(ApiToken, pk=token_id, user=request.auth))

@@ -63,3 +63,22 @@ def test_the_admin_shows_the_hash_read_only_and_cannot_add_tokens(superuser, luk
     assert token.hashed_key in change_page.content.decode()
     assert 'name="hashed_key"' not in change_page.content.decode()
     assert client.get("/admin/api/apitoken/add/").status_code == 403
+
+
+def test_people_create_list_and_revoke_their_own_tokens(client_with_token, lukio_staff, vocational_staff):
+    from django.test import Client
+
+    owner = client_with_token(lukio_staff)
+    created = owner.post("/api/v1/me/tokens", {"name": "timetable sync"}, content_type="application/json")
+    assert created.status_code == 201
+    body = created.json()
+    raw = body["token"]
+    assert raw.startswith(body["prefix"])
+    assert "token" not in owner.get("/api/v1/me/tokens").json()[0]
+    new_client = Client(headers={"Authorization": f"Bearer {raw}"})
+    assert new_client.get("/api/v1/me").json()["username"] == lukio_staff.username
+
+    stranger = client_with_token(vocational_staff)
+    assert stranger.post(f"/api/v1/me/tokens/{body['id']}/revoke").status_code == 404
+    assert owner.post(f"/api/v1/me/tokens/{body['id']}/revoke").status_code == 200
+    assert new_client.get("/api/v1/me").status_code == 401
