@@ -125,6 +125,12 @@ def test_public_pages(page, world):
     audit(page, "accessibility")
     visit(page, "/privacy/", "Privacy notice")
     audit(page, "privacy")
+    visit(page, "/accounts/password_reset/done/")
+    audit(page, "password-reset-done")
+    visit(page, "/accounts/reset/done/")
+    audit(page, "password-reset-complete")
+    visit(page, "/no-such-page/", status=404)
+    audit(page, "not-found")
     audit.done()
 
 
@@ -183,6 +189,12 @@ def test_a_teachers_pages(page, world, bookings):
     page.get_by_role("button", name="Yes, cancel the booking").click()
     page.get_by_role("heading", name="My bookings", level=1).wait_for()
     audit(page, "my-bookings-after-cancel")
+    visit(page, f"/bookings/{bookings.single.pk}/release/")
+    audit(page, "release")
+    visit(page, "/accounts/password_change/")
+    audit(page, "password-change")
+    visit(page, "/manage/approvals/", status=403)
+    audit(page, "forbidden")
     audit.done()
 
 
