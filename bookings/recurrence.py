@@ -74,6 +74,29 @@ def normalise_rrule(rule: str, *, zone: zoneinfo.ZoneInfo) -> str:
     return ";".join(f"{key}={value}" for key, value in parts.items())
 
 
+def reshape_rule(rule: str, *, shift_days: int = 0, until: dt.datetime | None = None) -> str:
+    """Return ``rule`` with its weekdays moved by ``shift_days`` and, given ``until``, ending then.
+
+    Used when occurrences of a series move to another day or the series is split in two, so
+    that the stored rule keeps describing the stored occurrences (for display and calendars).
+    """
+    parts = dict(chunk.split("=", 1) for chunk in rule.split(";") if chunk)
+    if "BYDAY" in parts and shift_days % 7:
+        shifted = []
+        for value in parts["BYDAY"].split(","):
+            match = re.fullmatch("([+-]?[0-9]*)([A-Z]{2})", value)
+            if match is None:
+                shifted.append(value)
+                continue
+            weekday = _WEEKDAYS[(_WEEKDAYS.index(match.group(2)) + shift_days) % 7]
+            shifted.append(match.group(1) + weekday)
+        parts["BYDAY"] = ",".join(shifted)
+    if until is not None:
+        parts.pop("COUNT", None)
+        parts["UNTIL"] = until.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return ";".join(f"{key}={value}" for key, value in parts.items())
+
+
 def _until_in_utc(value: str, zone: zoneinfo.ZoneInfo) -> str:
     try:
         if value.endswith("Z"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -584,6 +585,7 @@ def booking_update(
     before = {target.pk: audit.snapshot(target) for target in targets}
     overridden: list[dict] = []
     access = Access.DIRECT
+    first_original_start = min((t.start for t in targets), default=booking.start)
     if moving:
         overridden, access = _move(
             targets,
@@ -603,6 +605,9 @@ def booking_update(
             rule="capacity",
             allowed=new_room.capacity,
         )
+    retimed = start is not None or end is not None
+    if retimed and booking.series_id is not None and scope != Scope.OCCURRENCE and targets:
+        _reshape_series(booking.series, sorted(targets, key=lambda t: t.start), first_original_start)
     needs_approval = access == Access.REQUEST and any(t.status == BookingStatus.CONFIRMED for t in targets)
     for target in targets:
         for name, value in changes.items():
@@ -631,6 +636,37 @@ def booking_update(
             before={t.pk: {"rules": overridden} for t in targets},
         )
     return targets
+
+
+def _reshape_series(series: BookingSeries, moved: list[Booking], first_original_start: dt.datetime) -> None:
+    """Keep the stored rule true after ``moved`` (the remaining or following occurrences) got new times.
+
+    When earlier occurrences stay as they were, the series is split like calendars do: the old
+    series now ends before the first moved occurrence and a new series, with the new times,
+    holds the moved ones. Otherwise the series itself takes the new start (and weekdays).
+    """
+    zone = zoneinfo.ZoneInfo(series.time_zone)
+    shift_days = (moved[0].start.astimezone(zone).date() - first_original_start.astimezone(zone).date()).days
+    new_rule = recurrence.reshape_rule(series.rrule, shift_days=shift_days, until=moved[-1].start)
+    moved_ids = [b.pk for b in moved]
+    earlier = series.occurrences.exclude(pk__in=moved_ids).filter(start__lt=first_original_start).exists()
+    if not earlier:
+        series.rrule, series.dtstart = new_rule, moved[0].start
+        series.save(update_fields=["rrule", "dtstart"])
+        return
+    series.rrule = recurrence.reshape_rule(series.rrule, until=first_original_start - dt.timedelta(seconds=1))
+    series.save(update_fields=["rrule"])
+    following = BookingSeries.objects.create(
+        campus=series.campus,
+        rrule=new_rule,
+        dtstart=moved[0].start,
+        time_zone=series.time_zone,
+        exdates=[],
+        owner=series.owner,
+    )
+    Booking.objects.filter(pk__in=moved_ids).update(series=following)
+    for booking in moved:
+        booking.series = following
 
 
 def _move(

@@ -107,3 +107,50 @@ def test_skip_conflicts_with_every_date_taken_answers_with_the_clashes(
         )
     assert len(refused.value.conflicts) == 2
     assert refused.value.conflicts[0]["start"].utcoffset() is not None
+
+
+def test_moving_this_and_following_splits_the_series_so_each_rule_stays_true(joint_campus, lukio_staff, day):
+    from bookings.models import BookingSeries
+    from bookings.recurrence import expand
+
+    result = book(lukio_staff, joint_campus.classroom, at(day, 10), at(day, 11), rrule="FREQ=WEEKLY;BYDAY=TU;COUNT=4")
+    third = result.bookings[2]
+    new_day = day + dt.timedelta(weeks=2, days=1)  # the third occurrence moves to Wednesday at noon
+
+    services.booking_update(
+        booking=third, actor=lukio_staff, scope="following", start=at(new_day, 12), end=at(new_day, 13)
+    )
+
+    old, new = BookingSeries.objects.order_by("pk")
+    zone = joint_campus.campus.zone
+    for series in (old, new):
+        stored = [b.start for b in Booking.objects.filter(series=series).order_by("start")]
+        first = stored[0]
+        expanded = expand(
+            rule=series.rrule,
+            start=first,
+            end=first + dt.timedelta(hours=1),
+            exdates=[],
+            zone=zone,
+            now=first - dt.timedelta(days=1),
+        )
+        assert [o.start for o in expanded] == stored
+    assert "BYDAY=WE" in new.rrule
+    assert Booking.objects.filter(series=old).count() == 2
+    assert Booking.objects.filter(series=new).count() == 2
+
+
+def test_moving_the_whole_series_moves_its_rule(joint_campus, lukio_staff, day):
+    from bookings.models import BookingSeries
+
+    result = book(lukio_staff, joint_campus.classroom, at(day, 10), at(day, 11), rrule="FREQ=WEEKLY;BYDAY=TU;COUNT=3")
+    thursday = day + dt.timedelta(days=2)
+
+    services.booking_update(
+        booking=result.first, actor=lukio_staff, scope="series", start=at(thursday, 9), end=at(thursday, 10)
+    )
+
+    [series] = BookingSeries.objects.all()
+    assert "BYDAY=TH" in series.rrule
+    assert series.dtstart == at(thursday, 9)
+    assert Booking.objects.filter(series=series).count() == 3
