@@ -530,7 +530,8 @@ class Problem:
     can_override: bool = False
 
 
-# Where a broken rule belongs in the form.
+# The form field a broken rule is about (every page form uses these names), so its message sits
+# next to the input to fix.
 RULE_FIELDS = {
     "capacity": "attendees",
     "min_duration": "end_time",

@@ -241,28 +241,39 @@ def resolve_institution(*, user: User, institution: Institution | None, room: Ro
     raise InvalidInput(message, errors=[{"field": "institution", "message": message}])
 
 
+def _owns(user: User, booking: Booking) -> bool:
+    """Return whether ``booking`` is ``user``'s own: they booked it or own its series (or are a superuser)."""
+    return (
+        user.is_superuser
+        or booking.booked_by_id == user.pk
+        or (booking.series_id is not None and booking.series.owner_id == user.pk)
+    )
+
+
+def _manages(user: User, room: Room) -> bool:
+    """Return whether ``user`` may change anyone's bookings of ``room``: its managers or the campus's staff."""
+    campus_id = room.building.campus_id
+    return (
+        is_room_manager(user, room)
+        or is_campus_facility_manager(user, campus_id)
+        or has_role(user, Role.FRONT_DESK, campus_id=campus_id)
+    )
+
+
 def may_change(user: User, booking: Booking) -> bool:
     """Return whether ``user`` may change, cancel or release ``booking``."""
-    if user.is_superuser or booking.booked_by_id == user.pk:
-        return True
-    if booking.series_id and booking.series.owner_id == user.pk:
-        return True
-    if is_room_manager(user, booking.room) or is_campus_facility_manager(user, booking.campus_id):
-        return True
-    return has_role(user, Role.FRONT_DESK, campus_id=booking.campus_id)
+    return _owns(user, booking) or _manages(user, booking.room)
 
 
 def _require_change_permission_for_all(actor: User, targets: Iterable[Booking]) -> None:
     """Refuse unless ``actor`` may change every one of ``targets`` (a series may span rooms and owners)."""
-    allowed_rooms: dict[int, bool] = {}
+    managed_rooms: dict[int, bool] = {}
     for target in targets:
-        if actor.is_superuser or target.booked_by_id == actor.pk:
+        if _owns(actor, target):
             continue
-        if target.series_id and target.series.owner_id == actor.pk:
-            continue
-        if target.room_id not in allowed_rooms:
-            allowed_rooms[target.room_id] = may_change(actor, target)
-        if not allowed_rooms[target.room_id]:
+        if target.room_id not in managed_rooms:
+            managed_rooms[target.room_id] = _manages(actor, target.room)
+        if not managed_rooms[target.room_id]:
             raise PermissionDenied(
                 _("You may not change every occurrence in this scope: %(booking)s is not yours to change.")
                 % {"booking": target}
@@ -759,18 +770,21 @@ def booking_cancel(
     before = {target.pk: audit.snapshot(target) for target in targets}
     _end_bookings(targets, status=BookingStatus.CANCELLED, now=now)
     audit.record(action=BookingAction.CANCEL, bookings=targets, actor=actor, before=before, reason=reason)
-    for booker_id, first in _first_per_booker(targets).items():
-        if booker_id != actor.pk:
-            notify(kind=NotificationKind.CANCELLED, booking=first, recipients=[first.booked_by], reason=reason)
+    _notify_bookers(NotificationKind.CANCELLED, targets, reason=reason, except_user=actor)
     return targets
 
 
-def _first_per_booker(bookings: Iterable[Booking]) -> dict[int, Booking]:
-    first: dict[int, Booking] = {}
+def _notify_bookers(
+    kind: str, bookings: Iterable[Booking], *, reason: str = "", except_user: User | None = None
+) -> None:
+    """Tell each booker of ``bookings`` once (about their first one), except ``except_user`` (who acted)."""
+    first_per_booker: dict[int, Booking] = {}
     for booking in bookings:
         if booking.booked_by_id is not None:
-            first.setdefault(booking.booked_by_id, booking)
-    return first
+            first_per_booker.setdefault(booking.booked_by_id, booking)
+    for booker_id, first in first_per_booker.items():
+        if except_user is None or booker_id != except_user.pk:
+            notify(kind=kind, booking=first, recipients=[first.booked_by], reason=reason)
 
 
 @transaction.atomic
@@ -840,8 +854,7 @@ def booking_approve(
         target.status = BookingStatus.CONFIRMED
         target.decision_reason = reason
     audit.record(action=BookingAction.APPROVE, bookings=targets, actor=actor, before=before, reason=reason)
-    for first in _first_per_booker(targets).values():
-        notify(kind=NotificationKind.APPROVED, booking=first, recipients=[first.booked_by], reason=reason)
+    _notify_bookers(NotificationKind.APPROVED, targets, reason=reason)
     return targets
 
 
@@ -864,8 +877,7 @@ def booking_reject(
         targets, status=BookingStatus.REJECTED, now=now, decided_by=actor, decided_at=now, decision_reason=reason
     )
     audit.record(action=BookingAction.REJECT, bookings=targets, actor=actor, before=before, reason=reason)
-    for first in _first_per_booker(targets).values():
-        notify(kind=NotificationKind.REJECTED, booking=first, recipients=[first.booked_by], reason=reason)
+    _notify_bookers(NotificationKind.REJECTED, targets, reason=reason)
     return targets
 
 
@@ -995,8 +1007,7 @@ def closure_create(
         campus=campus, room=room, building=building, start=start, end=end, reason=reason.strip(), created_by=actor
     )
     affected = closure_affected_bookings(closure)
-    for first in _first_per_booker(affected).values():
-        notify(kind=NotificationKind.CLOSURE, booking=first, recipients=[first.booked_by], reason=closure.reason)
+    _notify_bookers(NotificationKind.CLOSURE, affected, reason=closure.reason)
     return closure, affected
 
 
@@ -1012,9 +1023,7 @@ def closure_cancel_bookings(*, closure: Closure, actor: User, now: dt.datetime |
     reason = _("Closed: %(reason)s") % {"reason": closure.reason}
     _end_bookings(targets, status=BookingStatus.CANCELLED, now=now)
     audit.record(action=BookingAction.CANCEL, bookings=targets, actor=actor, before=before, reason=reason)
-    for first in _first_per_booker(targets).values():
-        if first.booked_by_id != actor.pk:
-            notify(kind=NotificationKind.CANCELLED, booking=first, recipients=[first.booked_by], reason=reason)
+    _notify_bookers(NotificationKind.CANCELLED, targets, reason=reason, except_user=actor)
     return targets
 
 

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_http_methods
 
 from bookings import rules, selectors, services
 from bookings.errors import BookingRuleBroken, BookingStateError, SlotTaken
-from bookings.forms import CampusDateField
+from bookings.forms import RULE_FIELDS, CampusDateField
 from bookings.models import ACTIVE_STATUSES, Booking, BookingSeries, BookingStatus, Purpose, Visibility
 from campus.exceptions import KampusError
 from campus.exceptions import PermissionDenied as DomainPermissionDenied
@@ -35,20 +35,6 @@ PAST_DAYS = 30
 DATE_INPUT = "%Y-%m-%d"
 TIME_INPUTS = ["%H:%M", "%H:%M:%S"]
 
-# The form field that a broken rule is about, so its message sits next to the input to fix.
-FIELD_OF_RULE = {
-    "capacity": "attendees",
-    "min_duration": "end_time",
-    "max_duration": "end_time",
-    "min_notice": "start_time",
-    "earliest_start": "start_time",
-    "opening_hours": "start_time",
-    "owner_window": "date",
-    "other_window": "date",
-    "closure": "date",
-    "who_may_book": "room",
-    "bookable": "room",
-}
 # Field names used by the services (and the API) → the names of the page forms' fields.
 FIELD_ALIASES = {"start": "start_time", "end": "end_time"}
 
@@ -70,7 +56,7 @@ def add_domain_error(form: forms.Form, error: KampusError) -> None:
     message = error.message
     target: str | None = None
     if isinstance(error, BookingRuleBroken):
-        target = FIELD_OF_RULE.get(error.rule)
+        target = RULE_FIELDS.get(error.rule)
         allowed = error.allowed
         if error.rule == "opening_hours" and isinstance(allowed, dict):
             opens, closes = allowed["opens"], allowed["closes"]
