@@ -77,13 +77,42 @@ def _booking_rights(scope: AdminScope, booking: Booking | None) -> frozenset[str
     return rights_when((mine, {VIEW, CHANGE}))
 
 
+class ServiceForm(forms.ModelForm):
+    """A model form whose save is a service call, made in ``clean()`` inside the admin's transaction.
+
+    The service validates (the model's own ``full_clean`` is skipped); its refusals become form
+    errors. Subclasses implement ``call_service`` and return the object the service wrote.
+    """
+
+    request: HttpRequest
+
+    def _post_clean(self) -> None:
+        pass
+
+    def call_service(self, data: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            written = self.call_service(data)
+        except KampusError as error:
+            _form_error(self, error)
+            return data
+        if written is not None:
+            self.instance = written
+        return data
+
+
 class RejectForm(forms.Form):
     reason = forms.CharField(
         label=_("reason"), widget=forms.Textarea(attrs={"rows": 3}), help_text=_("The requester reads this.")
     )
 
 
-class BookingAddForm(forms.ModelForm):
+class BookingAddForm(ServiceForm):
     """Book a room through ``booking_create`` (one-off or recurring)."""
 
     rrule = forms.CharField(
@@ -111,43 +140,29 @@ class BookingAddForm(forms.ModelForm):
             "on_behalf_of_organisation",
         ]
 
-    request: HttpRequest
-
-    def _post_clean(self) -> None:
-        # The model's own validation is the service's job; skip ModelForm's instance.full_clean().
-        pass
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if self.errors:
-            return data
-        try:
-            self.result = services.booking_create(
-                room=data["room"],
-                booked_by=self.request.user,
-                title=data["title"],
-                start=data["start"],
-                end=data["end"],
-                institution=data.get("institution"),
-                rrule=data.get("rrule") or None,
-                attendees=data.get("attendees"),
-                description=data.get("description", ""),
-                purpose=data["purpose"],
-                visibility=data["visibility"],
-                on_behalf_of_name=data.get("on_behalf_of_name", ""),
-                on_behalf_of_contact=data.get("on_behalf_of_contact", ""),
-                on_behalf_of_organisation=data.get("on_behalf_of_organisation", ""),
-                skip_conflicts=data.get("skip_conflicts", False),
-                override_reason=data.get("override_reason", ""),
-            )
-        except KampusError as error:
-            _form_error(self, error)
-            return data
-        self.instance = self.result.first
-        return data
+    def call_service(self, data: dict[str, Any]) -> Booking:
+        self.result = services.booking_create(
+            room=data["room"],
+            booked_by=self.request.user,
+            title=data["title"],
+            start=data["start"],
+            end=data["end"],
+            institution=data.get("institution"),
+            rrule=data.get("rrule") or None,
+            attendees=data.get("attendees"),
+            description=data.get("description", ""),
+            purpose=data["purpose"],
+            visibility=data["visibility"],
+            on_behalf_of_name=data.get("on_behalf_of_name", ""),
+            on_behalf_of_contact=data.get("on_behalf_of_contact", ""),
+            on_behalf_of_organisation=data.get("on_behalf_of_organisation", ""),
+            skip_conflicts=data.get("skip_conflicts", False),
+            override_reason=data.get("override_reason", ""),
+        )
+        return self.result.first
 
 
-class BookingChangeForm(forms.ModelForm):
+class BookingChangeForm(ServiceForm):
     """Change a booking through ``booking_update`` (with a scope for series)."""
 
     scope = forms.ChoiceField(
@@ -177,36 +192,23 @@ class BookingChangeForm(forms.ModelForm):
             "on_behalf_of_organisation",
         ]
 
-    request: HttpRequest
-
-    def _post_clean(self) -> None:
-        pass
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if self.errors:
-            return data
+    def call_service(self, data: dict[str, Any]) -> Booking | None:
         booking = Booking.objects.select_related("room__building__campus", "series").get(pk=self.instance.pk)
         changes = {name: data[name] for name in services.EDITABLE_FIELDS if name in data and name in self.changed_data}
         moving = {name: data[name] for name in ("start", "end") if name in self.changed_data}
         room = data["room"] if "room" in self.changed_data else None
         if not changes and not moving and room is None:
-            return data
-        try:
-            services.booking_update(
-                booking=booking,
-                actor=self.request.user,
-                scope=data["scope"],
-                room=room,
-                override_reason=data.get("override_reason", ""),
-                **moving,
-                **changes,
-            )
-        except KampusError as error:
-            _form_error(self, error)
-            return data
-        self.instance = Booking.objects.get(pk=booking.pk)
-        return data
+            return None
+        services.booking_update(
+            booking=booking,
+            actor=self.request.user,
+            scope=data["scope"],
+            room=room,
+            override_reason=data.get("override_reason", ""),
+            **moving,
+            **changes,
+        )
+        return Booking.objects.get(pk=booking.pk)
 
 
 @admin.register(Booking)
@@ -470,34 +472,25 @@ class BookingPolicyAdmin(ScopedAdminMixin, admin.ModelAdmin):
         )
 
 
-class ClosureForm(forms.ModelForm):
+class ClosureForm(ServiceForm):
     """Close a room or a building through ``closure_create`` (its bookers are told)."""
 
     class Meta:
         model = Closure
         fields = ["room", "building", "start", "end", "reason"]
 
-    request: HttpRequest
-
-    def _post_clean(self) -> None:
-        pass
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if self.errors or self.instance.pk:
-            return data
-        try:
-            self.instance, self.affected = services.closure_create(
-                actor=self.request.user,
-                room=data.get("room"),
-                building=data.get("building"),
-                start=data["start"],
-                end=data["end"],
-                reason=data.get("reason", ""),
-            )
-        except KampusError as error:
-            _form_error(self, error)
-        return data
+    def call_service(self, data: dict[str, Any]) -> Closure | None:
+        if self.instance.pk:
+            return None  # a closure is not edited once made: it has told people already
+        closure, self.affected = services.closure_create(
+            actor=self.request.user,
+            room=data.get("room"),
+            building=data.get("building"),
+            start=data["start"],
+            end=data["end"],
+            reason=data.get("reason", ""),
+        )
+        return closure
 
 
 @admin.register(Closure)
