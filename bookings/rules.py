@@ -89,10 +89,11 @@ def may_book_timetables(user: User, room: Room, institution: Institution | None)
 
 @dataclass
 class RuleCheck:
-    """The outcome of the rules for one request: the status to give, and soft rules overridden."""
+    """The outcome of the rules for one request: the status to give, soft rules overridden, the policy used."""
 
     access: str
     overridden: list[dict]
+    policy: EffectivePolicy
 
 
 def check_rules(
@@ -215,7 +216,7 @@ def check_rules(
         error.extra["can_override"] = manager
         raise error
     overridden = [{"rule": e.rule, "code": e.code, "message": e.message} for e in soft]
-    return RuleCheck(access=access, overridden=overridden)
+    return RuleCheck(access=access, overridden=overridden, policy=policy)
 
 
 def active_booking_count(

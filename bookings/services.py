@@ -427,7 +427,7 @@ def booking_create(
         raise _nothing_to_book(skipped)
 
     pending = check.access == Access.REQUEST
-    policy = rules.effective_policy(room)
+    policy = check.policy
     series = None
     if rrule:
         series = BookingSeries.objects.create(
@@ -594,11 +594,10 @@ def booking_update(
         targets = [target for target in targets if target.start > now]
     _require_change_permission_for_all(actor, targets)
     before = {target.pk: audit.snapshot(target) for target in targets}
-    overridden: list[dict] = []
-    access = Access.DIRECT
+    check: rules.RuleCheck | None = None
     first_original_start = min((t.start for t in targets), default=booking.start)
     if moving:
-        overridden, access = _move(
+        check = _move(
             targets,
             anchor=booking,
             actor=actor,
@@ -619,14 +618,18 @@ def booking_update(
     retimed = start is not None or end is not None
     if retimed and booking.series_id is not None and scope != Scope.OCCURRENCE and targets:
         _reshape_series(booking.series, sorted(targets, key=lambda t: t.start), first_original_start)
-    needs_approval = access == Access.REQUEST and any(t.status == BookingStatus.CONFIRMED for t in targets)
+    needs_approval = (
+        check is not None
+        and check.access == Access.REQUEST
+        and any(t.status == BookingStatus.CONFIRMED for t in targets)
+    )
     for target in targets:
         for name, value in changes.items():
             setattr(target, name, value)
         if needs_approval:
             # A move into a room (or time) that others may only request goes back to the room's deciders.
             target.status = BookingStatus.PENDING
-            target.expires_at = now + dt.timedelta(hours=rules.effective_policy(new_room).request_expiry_hours)
+            target.expires_at = now + dt.timedelta(hours=check.policy.request_expiry_hours)
         target.save()
     audit.record(action=BookingAction.CHANGE, bookings=targets, actor=actor, before=before)
     if needs_approval:
@@ -638,13 +641,13 @@ def booking_update(
                 room=new_room, on=now.astimezone(new_room.building.campus.zone).date()
             ),
         )
-    if overridden:
+    if check is not None and check.overridden:
         audit.record(
             action=BookingAction.OVERRIDE,
             bookings=targets,
             actor=actor,
             reason=override_reason.strip(),
-            before={t.pk: {"rules": overridden} for t in targets},
+            before={t.pk: {"rules": check.overridden} for t in targets},
         )
     return targets
 
@@ -691,8 +694,8 @@ def _move(
     attendees: int | None,
     override_reason: str,
     now: dt.datetime,
-) -> tuple[list[dict], str]:
-    """Move ``targets`` to ``room`` and the new times; return the overridden rules and the access that applies."""
+) -> rules.RuleCheck:
+    """Move ``targets`` to ``room`` and the new times; return the rules' verdict (access, overrides, policy)."""
     zone = room.building.campus.zone
     new_start = start or anchor.start
     new_end = end or (new_start + (anchor.end - anchor.start) if start else anchor.end)
@@ -735,7 +738,7 @@ def _move(
         target.end = occurrence.end.astimezone(dt.UTC)
         target.save()
     _write_blocks(targets, room=room, viewer=viewer)
-    return check.overridden, check.access
+    return check
 
 
 def _end_bookings(targets: list[Booking], *, status: str, now: dt.datetime, **fields_: Any) -> None:
