@@ -38,13 +38,25 @@ class Purpose(models.TextChoices):
 
 
 class BookingSeries(models.Model):
-    """A recurring booking: its RFC 5545 rule, kept for display and iCal; its occurrences are Bookings."""
+    """A recurring booking: its RFC 5545 rule and exceptions; its occurrences are Bookings.
+
+    The rule from ``dtstart`` (each instance as long as [dtstart, dtend) in wall-clock time), less
+    ``exdates``, gives exactly the series' active occurrences, each by its ``recurrence_id``; an
+    occurrence whose start or length differs from its instance is an override (a moved occurrence).
+    Cancelled, rejected, expired, released and skipped instances are in ``exdates``.
+    """
 
     campus = models.ForeignKey(Campus, on_delete=models.PROTECT, related_name="booking_series")
     rrule = models.CharField(_("repeat rule (RRULE)"), max_length=500)
     dtstart = models.DateTimeField(_("first start"))
+    dtend = models.DateTimeField(_("first end"))
     time_zone = models.CharField(_("time zone"), max_length=64)
-    exdates = models.JSONField(_("excluded starts"), default=list, blank=True)
+    exdates = models.JSONField(
+        _("excluded starts"),
+        default=list,
+        blank=True,
+        help_text=_("Starts (ISO 8601, UTC) the rule gives but the series leaves out."),
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -72,6 +84,8 @@ class Booking(models.Model):
     series = models.ForeignKey(
         BookingSeries, on_delete=models.CASCADE, related_name="occurrences", null=True, blank=True
     )
+    # The start the series' rule gives this occurrence (iCal RECURRENCE-ID); it stays when the occurrence moves.
+    recurrence_id = models.DateTimeField(_("original start in its series"), null=True, blank=True)
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     purpose = models.CharField(_("purpose"), max_length=32, choices=Purpose.choices, default=Purpose.TEACHING)
@@ -127,6 +141,11 @@ class Booking(models.Model):
             models.CheckConstraint(
                 condition=Q(released_at__isnull=True) | Q(status=BookingStatus.RELEASED),
                 name="booking_released_at_only_when_released",
+            ),
+            models.CheckConstraint(
+                condition=Q(series__isnull=True, recurrence_id__isnull=True)
+                | Q(series__isnull=False, recurrence_id__isnull=False),
+                name="booking_recurrence_id_iff_in_series",
             ),
         ]
         indexes = [
@@ -351,6 +370,8 @@ class Notification(models.Model):
     reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Set while a worker sends it, outside any transaction; a claim older than the task timeout is stale.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     language = models.CharField(max_length=8, blank=True)
     subject = models.CharField(max_length=300, blank=True)
 

@@ -94,6 +94,7 @@ class RuleCheck:
     access: str
     overridden: list[dict]
     policy: EffectivePolicy
+    override_reason: str = ""
 
 
 def check_rules(
@@ -216,7 +217,7 @@ def check_rules(
         error.extra["can_override"] = manager
         raise error
     overridden = [{"rule": e.rule, "code": e.code, "message": e.message} for e in soft]
-    return RuleCheck(access=access, overridden=overridden, policy=policy)
+    return RuleCheck(access=access, overridden=overridden, policy=policy, override_reason=override_reason.strip())
 
 
 def active_booking_count(

@@ -9,7 +9,6 @@ takes the database's write lock at BEGIN (``transaction_mode`` IMMEDIATE) so no 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ from bookings.models import (
 )
 from bookings.notifications import notify
 from bookings.visibility import Viewer, viewer_for
-from campus.exceptions import InvalidInput, PermissionDenied
+from campus.exceptions import InvalidInput, NotFound, PermissionDenied
 from campus.models import Building, Institution, Role, Room, User
 from campus.opening_hours import OpeningCalendar, opening_calendar
 from campus.permissions import has_role, is_campus_facility_manager, is_room_manager, valid_memberships
@@ -137,20 +136,23 @@ def _find_conflicts(
                 seen.add(block.booking_id)
                 clashes.setdefault(index, []).append(_conflict(block, viewer, occurrence))
     # Occurrences of one request may also clash with each other (a long buffer, a lengthened series):
-    # the later of two overlapping occurrences counts as clashing with the earlier one.
-    ordered = sorted(range(len(occurrences)), key=lambda i: occurrences[i].start)
-    for earlier, later in itertools.pairwise(ordered):
-        first, second = occurrences[earlier], occurrences[later]
-        if blocked_until(room, first.end) > second.start and earlier not in clashes:
-            clashes.setdefault(later, []).append(
+    # each is compared with the last one kept, so that a clashing occurrence never hides a later clash.
+    kept_until: dt.datetime | None = None
+    kept: recurrence.Occurrence | None = None
+    for index in sorted(range(len(occurrences)), key=lambda i: occurrences[i].start):
+        occurrence = occurrences[index]
+        if kept is not None and kept_until is not None and kept_until > occurrence.start:
+            clashes.setdefault(index, []).append(
                 {
-                    "start": first.start,
-                    "end": first.end,
+                    "start": kept.start,
+                    "end": kept.end,
                     "title": None,
                     "room": room.code,
-                    "requested_start": second.start,
+                    "requested_start": occurrence.start,
                 }
             )
+        if index not in clashes:
+            kept, kept_until = occurrence, blocked_until(room, occurrence.end)
     return clashes
 
 
@@ -158,8 +160,8 @@ def _slot_taken(conflicts: list[dict[str, Any]]) -> SlotTaken:
     return SlotTaken(_("The room is already booked at that time."), conflicts=conflicts)
 
 
-def _lock_parts(room: Room) -> None:
-    """Queue the writers of ``room``'s parts behind one another until the transaction ends.
+def _lock_parts(*rooms: Room) -> None:
+    """Queue the writers of the ``rooms``' parts behind one another until the transaction ends.
 
     PostgreSQL: row locks on the parts, taken in primary-key order, so two writers that share a
     part wait for each other here instead of deadlocking inside the exclusion constraint (two
@@ -167,7 +169,7 @@ def _lock_parts(room: Room) -> None:
     the wait the overlap check sees the winner's committed blocks. The exclusion constraint stays
     the guarantee. SQLite: a no-op (the IMMEDIATE transaction already holds the write lock).
     """
-    part_ids = [part.pk for part in room_parts(room)]
+    part_ids = sorted({part.pk for room in rooms for part in room_parts(room)})
     list(
         Room.objects.select_for_update(no_key=True).filter(pk__in=part_ids).order_by("pk").values_list("pk", flat=True)
     )
@@ -333,8 +335,35 @@ def _refuse_closed(
     )
 
 
+@dataclass
+class _BookingPlan:
+    """What a booking request would write: unsaved occurrences (and series), the rules' verdict, who it is for."""
+
+    result: BookingResult
+    check: rules.RuleCheck
+    viewer: Viewer
+
+
 @transaction.atomic
-def booking_create(
+def booking_create(**request: Any) -> BookingResult:
+    """Book ``room`` for [start, end), or for every occurrence of ``rrule``; all or nothing.
+
+    The room's rules decide whether the booking is confirmed at once or is a pending request.
+    Raises SlotTaken (listing every clash) unless ``skip_conflicts``, BookingRuleBroken for a
+    broken rule, InvalidInput/InvalidRecurrence for bad input and PermissionDenied. Takes the
+    arguments of ``plan_booking``.
+    """
+    request["now"] = request.get("now") or timezone.now()
+    return _carry_out(plan_booking(**request, lock=True), now=request["now"])
+
+
+def booking_dry_run(**request: Any) -> BookingResult:
+    """Return what ``booking_create`` would do (the same checks and answers), reading only: nothing is
+    written or locked, so a live preview never holds the database's write lock."""
+    return plan_booking(**request, lock=False).result
+
+
+def plan_booking(
     *,
     room: Room,
     booked_by: User,
@@ -354,12 +383,12 @@ def booking_create(
     skip_conflicts: bool = False,
     override_reason: str = "",
     now: dt.datetime | None = None,
-) -> BookingResult:
-    """Book ``room`` for [start, end), or for every occurrence of ``rrule``; all or nothing.
+    lock: bool,
+) -> _BookingPlan:
+    """Check a booking request and return the unsaved occurrences it would create; raise what create raises.
 
-    The room's rules decide whether the booking is confirmed at once or is a pending request.
-    Raises SlotTaken (listing every clash) unless ``skip_conflicts``, BookingRuleBroken for a
-    broken rule, InvalidInput/InvalidRecurrence for bad input and PermissionDenied.
+    With ``lock`` (inside booking_create's transaction) the booker and the room's parts are locked
+    before the quota and clash checks, so that the checks cannot race.
     """
     now = now or timezone.now()
     title = title.strip()
@@ -398,9 +427,10 @@ def booking_create(
     if not open_occurrences:
         raise _nothing_to_book(skipped)
 
-    # Locks in a fixed order (the booker, then the parts by id): no deadlocks between writers.
-    _lock_booker(booked_by)
-    _lock_parts(room)
+    if lock:
+        # Locks in a fixed order (the booker, then the parts by id): no deadlocks between writers.
+        _lock_booker(booked_by)
+        _lock_parts(room)
     check = rules.check_rules(
         room=room,
         user=booked_by,
@@ -430,56 +460,75 @@ def booking_create(
     policy = check.policy
     series = None
     if rrule:
-        series = BookingSeries.objects.create(
+        series = BookingSeries(
             campus=campus,
             rrule=recurrence.normalise_rrule(rrule, zone=zone),
             dtstart=start,
+            dtend=end,
             time_zone=campus.time_zone,
-            exdates=[value.isoformat() for value in exdates],
             owner=booked_by,
         )
-    bookings = Booking.objects.bulk_create(
-        [
-            Booking(
-                campus=campus,
-                room=room,
-                series=series,
-                title=title,
-                description=description,
-                purpose=purpose,
-                booked_by=booked_by,
-                institution=for_institution,
-                on_behalf_of_name=on_behalf_of_name,
-                on_behalf_of_contact=on_behalf_of_contact,
-                on_behalf_of_organisation=on_behalf_of_organisation,
-                start=occurrence.start.astimezone(dt.UTC),
-                end=occurrence.end.astimezone(dt.UTC),
-                attendees=attendees,
-                visibility=visibility,
-                status=BookingStatus.PENDING if pending else BookingStatus.CONFIRMED,
-                expires_at=now + dt.timedelta(hours=policy.request_expiry_hours) if pending else None,
-            )
-            for occurrence in to_book
-        ]
+    bookings = [
+        Booking(
+            campus=campus,
+            room=room,
+            series=series,
+            recurrence_id=occurrence.start.astimezone(dt.UTC) if series is not None else None,
+            title=title,
+            description=description,
+            purpose=purpose,
+            booked_by=booked_by,
+            institution=for_institution,
+            on_behalf_of_name=on_behalf_of_name,
+            on_behalf_of_contact=on_behalf_of_contact,
+            on_behalf_of_organisation=on_behalf_of_organisation,
+            start=occurrence.start.astimezone(dt.UTC),
+            end=occurrence.end.astimezone(dt.UTC),
+            attendees=attendees,
+            visibility=visibility,
+            status=BookingStatus.PENDING if pending else BookingStatus.CONFIRMED,
+            expires_at=_request_expiry(policy, now=now, start=occurrence.start) if pending else None,
+        )
+        for occurrence in to_book
+    ]
+    skipped.sort(key=lambda s: s.start)
+    return _BookingPlan(
+        result=BookingResult(bookings=bookings, series=series, skipped=skipped), check=check, viewer=viewer
     )
-    _write_blocks(bookings, room=room, viewer=viewer)
+
+
+def _carry_out(plan: _BookingPlan, *, now: dt.datetime) -> BookingResult:
+    """Write ``plan``'s series, occurrences and blocks, with audit events and the request notification."""
+    result, check = plan.result, plan.check
+    first = result.bookings[0]
+    booked_by, room = first.booked_by, first.room
+    if result.series is not None:
+        result.series.save()
+        for booking in result.bookings:
+            booking.series = result.series
+    bookings = Booking.objects.bulk_create(result.bookings)
+    result.bookings = bookings
+    _write_blocks(bookings, room=room, viewer=plan.viewer)
+    if result.series is not None:
+        sync_series_exceptions([result.series.pk])
+        result.series.refresh_from_db(fields=["exdates"])
+    pending = first.status == BookingStatus.PENDING
     audit.record(action=BookingAction.REQUEST if pending else BookingAction.CREATE, bookings=bookings, actor=booked_by)
     if check.overridden:
         audit.record(
             action=BookingAction.OVERRIDE,
             bookings=bookings,
             actor=booked_by,
-            reason=override_reason.strip(),
+            reason=check.override_reason,
             before={b.pk: {"rules": check.overridden} for b in bookings},
         )
     if pending:
         notify(
             kind=NotificationKind.REQUEST,
             booking=bookings[0],
-            recipients=facility_managers_for_room(room=room, on=now.astimezone(zone).date()),
+            recipients=facility_managers_for_room(room=room, on=now.astimezone(room.building.campus.zone).date()),
         )
-    skipped.sort(key=lambda s: s.start)
-    return BookingResult(bookings=bookings, series=series, skipped=skipped)
+    return result
 
 
 def _nothing_to_book(skipped: list[Skipped]) -> BookingRuleBroken:
@@ -498,42 +547,121 @@ def _opening_allowed(calendar: OpeningCalendar, occurrence: recurrence.Occurrenc
     return {"opens": day.interval[0], "closes": day.interval[1]}
 
 
-# --- change, cancel, release ----------------------------------------------------------------
+# --- locks: every state change goes through here ------------------------------------------------
+
+
+def _lock_series_of(booking_ids: Sequence[int]) -> None:
+    """Lock the series of ``booking_ids`` (in id order) until the transaction ends.
+
+    The one lock order of every writer is: series, then bookings by id, then room parts by id.
+    A series' rule and exceptions change only under its lock; a split moves occurrences to a new
+    series under the old one's lock, so the loop re-reads until the set is stable.
+    """
+    held: set[int] = set()
+    while True:
+        wanted = set(
+            Booking.objects.filter(pk__in=booking_ids, series__isnull=False).values_list("series_id", flat=True)
+        )
+        missing = sorted(wanted - held)
+        if not missing:
+            return
+        list(BookingSeries.objects.select_for_update().filter(pk__in=missing).order_by("pk").values_list("pk"))
+        held.update(missing)
+
+
+def lock_bookings(
+    booking_ids: Iterable[int], *, statuses: Sequence[str] = ACTIVE_STATUSES, ending_after: dt.datetime | None = None
+) -> list[Booking]:
+    """Lock the bookings of ``booking_ids`` still in ``statuses`` (and ending after ``ending_after``); re-read them.
+
+    PostgreSQL re-checks the filter on the newest row version after waiting for a lock, so what is
+    returned is what a concurrent cancel, release or decision left. SQLite: the IMMEDIATE
+    transaction already holds the write lock. Returned in start order, with what the services read.
+    """
+    ids = sorted(set(booking_ids))
+    _lock_series_of(ids)
+    locked = Booking.objects.filter(pk__in=ids, status__in=statuses)
+    if ending_after is not None:
+        locked = locked.filter(end__gt=ending_after)
+    locked_ids = list(locked.select_for_update().order_by("pk").values_list("pk", flat=True))
+    return list(
+        Booking.objects.filter(pk__in=locked_ids)
+        .select_related("room", "room__building__campus", "booked_by", "campus", "series", "institution")
+        .order_by("start", "pk")
+    )
+
+
+def lock_in_scope(
+    booking: Booking, scope: str, *, now: dt.datetime, statuses: Sequence[str] = ACTIVE_STATUSES
+) -> tuple[Booking, list[Booking]]:
+    """Lock and re-read ``booking`` and the bookings ``scope`` covers from it that are in ``statuses`` and not ended.
+
+    Returns (the re-read booking, the locked targets). Every decision afterwards is taken on these
+    rows, never on the caller's copy, so two concurrent changes cannot both act on one state.
+    """
+    if scope not in Scope.ALL:
+        message = _("scope must be one of: %(scopes)s.") % {"scopes": ", ".join(Scope.ALL)}
+        raise InvalidInput(message, errors=[{"field": "scope", "message": message}])
+    _lock_series_of([booking.pk])
+    anchor = (
+        Booking.objects.select_related("room", "room__building__campus", "booked_by", "campus", "series")
+        .filter(pk=booking.pk)
+        .first()
+    )
+    if anchor is None:
+        raise NotFound(_("The booking no longer exists."))
+    if anchor.series_id is None or scope == Scope.OCCURRENCE:
+        candidates = [anchor.pk]
+    else:
+        in_series = Booking.objects.filter(series_id=anchor.series_id)
+        if scope == Scope.FOLLOWING:
+            in_series = in_series.filter(recurrence_id__gte=anchor.recurrence_id)
+        candidates = list(in_series.values_list("pk", flat=True))
+    targets = lock_bookings(candidates, statuses=statuses, ending_after=now)
+    anchor = next((target for target in targets if target.pk == anchor.pk), anchor)
+    return anchor, targets
 
 
 def bookings_in_scope(
     booking: Booking, scope: str, *, now: dt.datetime, statuses: Sequence[str] = ACTIVE_STATUSES
 ) -> list[Booking]:
-    """Return the bookings in ``statuses`` that have not ended and that ``scope`` covers from ``booking``.
+    """Return the locked bookings in ``statuses`` that have not ended and that ``scope`` covers from ``booking``."""
+    return lock_in_scope(booking, scope, now=now, statuses=statuses)[1]
 
-    Call inside a transaction: the rows are locked (PostgreSQL), so that a concurrent decision,
-    expiry or cancellation waits and then sees the new state.
+
+def sync_series_exceptions(series_ids: Iterable[int]) -> None:
+    """Make each series' exdates name exactly the instances of its rule that have no active occurrence.
+
+    Call while holding the series' lock (``lock_in_scope`` and ``lock_bookings`` take it). Derived
+    rather than edited, so every path (cancel, reject, expire, release, skip, split) keeps it true.
     """
-    if scope not in Scope.ALL:
-        message = _("scope must be one of: %(scopes)s.") % {"scopes": ", ".join(Scope.ALL)}
-        raise InvalidInput(message, errors=[{"field": "scope", "message": message}])
-    if booking.series_id is None or scope == Scope.OCCURRENCE:
-        candidates = Booking.objects.filter(pk=booking.pk)
-    elif scope == Scope.FOLLOWING:
-        candidates = Booking.objects.filter(series_id=booking.series_id, start__gte=booking.start)
-    else:
-        candidates = Booking.objects.filter(series_id=booking.series_id)
-    locked_ids = list(
-        candidates.filter(status__in=statuses, end__gt=now)
-        .select_for_update()
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    return list(
-        Booking.objects.filter(pk__in=locked_ids, status__in=statuses)
-        .select_related("room", "room__building__campus", "booked_by", "campus", "series")
-        .order_by("start")
-    )
+    for series in BookingSeries.objects.filter(pk__in=set(series_ids)):
+        zone = zoneinfo.ZoneInfo(series.time_zone)
+        active = set(
+            Booking.objects.filter(series=series, status__in=ACTIVE_STATUSES).values_list("recurrence_id", flat=True)
+        )
+        instances = recurrence.series_instances(rule=series.rrule, dtstart=series.dtstart, zone=zone)
+        exdates = [instance.isoformat() for instance in instances if instance not in active]
+        if exdates != series.exdates:
+            series.exdates = exdates
+            series.save(update_fields=["exdates"])
+
+
+def _series_ids(bookings: Iterable[Booking]) -> set[int]:
+    return {booking.series_id for booking in bookings if booking.series_id is not None}
+
+
+# --- change, cancel, release ----------------------------------------------------------------
 
 
 def _require_change_permission(actor: User, booking: Booking) -> None:
     if not may_change(actor, booking):
         raise PermissionDenied(_("Only the booker, the room's facility managers or the front desk may do this."))
+
+
+def _request_expiry(policy: rules.EffectivePolicy, *, now: dt.datetime, start: dt.datetime) -> dt.datetime:
+    """Return when a request expires: after the policy's hours, at the latest when the booking starts."""
+    return min(now + dt.timedelta(hours=policy.request_expiry_hours), start)
 
 
 EDITABLE_FIELDS = (
@@ -564,123 +692,151 @@ def booking_update(
     """Change ``booking`` (and, by ``scope``, the following or all occurrences); all or nothing.
 
     A new ``start``/``end`` moves the occurrence; for a wider scope every occurrence moves by the
-    same local wall-clock shift and takes the new length. Moves are checked like new bookings.
+    same local wall-clock shift and takes the new length, each staying in its own room unless
+    ``room`` is given. Moves are checked like new bookings, per room.
     """
     now = now or timezone.now()
-    _require_change_permission(actor, booking)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput(
             _("These fields cannot be changed: %(fields)s.") % {"fields": ", ".join(sorted(unknown))},
             errors=[{"field": name, "message": _("This field cannot be changed.")} for name in sorted(unknown)],
         )
-    targets = bookings_in_scope(booking, scope, now=now)
-    if not targets:
-        raise BookingStateError(_("There is nothing left to change: the booking has ended or is no longer active."))
     if "title" in changes and not str(changes["title"]).strip():
         message = _("Give the booking a title.")
         raise InvalidInput(message, errors=[{"field": "title", "message": message}])
-    new_room = room or booking.room
-    if new_room.building.campus_id != booking.campus_id:
+    anchor, targets = lock_in_scope(booking, scope, now=now)
+    _require_change_permission(actor, anchor)
+    if not targets:
+        raise BookingStateError(_("There is nothing left to change: the booking has ended or is no longer active."))
+    if room is not None and room.building.campus_id != anchor.campus_id:
         message = _("A booking cannot be moved to another campus; book the room there instead.")
         raise InvalidInput(message, errors=[{"field": "room", "message": message}])
-    moving = start is not None or end is not None or new_room.pk != booking.room_id
+    moving = start is not None or end is not None or (room is not None and any(t.room_id != room.pk for t in targets))
     if moving:
         # A booking that has started stays where it is; only the ones still ahead move.
-        if booking.start <= now:
+        if anchor.start <= now:
             raise BookingStateError(
                 _("The booking has already started and cannot be moved; release it instead."), code="already_started"
             )
         targets = [target for target in targets if target.start > now]
     _require_change_permission_for_all(actor, targets)
     before = {target.pk: audit.snapshot(target) for target in targets}
-    check: rules.RuleCheck | None = None
-    first_original_start = min((t.start for t in targets), default=booking.start)
+    first_original = min(targets, key=lambda t: t.recurrence_id or t.start)
+    first_original_id = first_original.recurrence_id
+    retimed = start is not None or end is not None
+    reshaping = retimed and anchor.series_id is not None and scope != Scope.OCCURRENCE
+    verdicts: dict[int, rules.RuleCheck] = {}
     if moving:
-        check = _move(
+        verdicts = _move(
             targets,
-            anchor=booking,
+            anchor=anchor,
             actor=actor,
-            room=new_room,
+            room=room,
             start=start,
             end=end,
-            attendees=changes.get("attendees", booking.attendees),
+            attendees=changes.get("attendees"),
             override_reason=override_reason,
             now=now,
+            shift_instances=reshaping,
         )
-    elif changes.get("attendees") is not None and changes["attendees"] > new_room.capacity:
-        raise BookingRuleBroken(
-            _("%(room)s holds at most %(capacity)d people.") % {"room": new_room.name, "capacity": new_room.capacity},
-            code="over_capacity",
-            rule="capacity",
-            allowed=new_room.capacity,
-        )
-    retimed = start is not None or end is not None
-    if retimed and booking.series_id is not None and scope != Scope.OCCURRENCE and targets:
-        _reshape_series(booking.series, sorted(targets, key=lambda t: t.start), first_original_start)
-    needs_approval = (
-        check is not None
-        and check.access == Access.REQUEST
-        and any(t.status == BookingStatus.CONFIRMED for t in targets)
-    )
+    elif changes.get("attendees") is not None:
+        for target in targets:
+            _require_capacity(target.room, changes["attendees"])
+    if reshaping and first_original_id is not None:
+        _reshape_series(anchor.series, targets, first_original_id=first_original_id, anchor=anchor)
+    to_request = [
+        t
+        for t in targets
+        if t.pk in verdicts and verdicts[t.pk].access == Access.REQUEST and t.status == BookingStatus.CONFIRMED
+    ]
     for target in targets:
         for name, value in changes.items():
             setattr(target, name, value)
-        if needs_approval:
+        if target in to_request:
             # A move into a room (or time) that others may only request goes back to the room's deciders.
             target.status = BookingStatus.PENDING
-            target.expires_at = now + dt.timedelta(hours=check.policy.request_expiry_hours)
+            target.expires_at = _request_expiry(verdicts[target.pk].policy, now=now, start=target.start)
         target.save()
     audit.record(action=BookingAction.CHANGE, bookings=targets, actor=actor, before=before)
-    if needs_approval:
-        audit.record(action=BookingAction.REQUEST, bookings=targets, actor=actor)
-        notify(
-            kind=NotificationKind.REQUEST,
-            booking=targets[0],
-            recipients=facility_managers_for_room(
-                room=new_room, on=now.astimezone(new_room.building.campus.zone).date()
-            ),
-        )
-    if check is not None and check.overridden:
+    if to_request:
+        audit.record(action=BookingAction.REQUEST, bookings=to_request, actor=actor)
+        for room_id in dict.fromkeys(t.room_id for t in to_request):
+            first = next(t for t in to_request if t.room_id == room_id)
+            notify(
+                kind=NotificationKind.REQUEST,
+                booking=first,
+                recipients=facility_managers_for_room(
+                    room=first.room, on=now.astimezone(first.room.building.campus.zone).date()
+                ),
+            )
+    overridden = [t for t in targets if t.pk in verdicts and verdicts[t.pk].overridden]
+    if overridden:
         audit.record(
             action=BookingAction.OVERRIDE,
-            bookings=targets,
+            bookings=overridden,
             actor=actor,
             reason=override_reason.strip(),
-            before={t.pk: {"rules": check.overridden} for t in targets},
+            before={t.pk: {"rules": verdicts[t.pk].overridden} for t in overridden},
         )
     return targets
 
 
-def _reshape_series(series: BookingSeries, moved: list[Booking], first_original_start: dt.datetime) -> None:
+def _require_capacity(room: Room, attendees: int) -> None:
+    if attendees > room.capacity:
+        raise BookingRuleBroken(
+            _("%(room)s holds at most %(capacity)d people.") % {"room": room.name, "capacity": room.capacity},
+            code="over_capacity",
+            rule="capacity",
+            allowed=room.capacity,
+        )
+
+
+def _reshape_series(
+    series: BookingSeries, moved: list[Booking], *, first_original_id: dt.datetime, anchor: Booking
+) -> None:
     """Keep the stored rule true after ``moved`` (the remaining or following occurrences) got new times.
 
     When earlier occurrences stay as they were, the series is split like calendars do: the old
-    series now ends before the first moved occurrence and a new series, with the new times,
-    holds the moved ones. Otherwise the series itself takes the new start (and weekdays).
+    series now ends before the first moved occurrence and a new series, with the new times, holds
+    the moved ones. Otherwise the series itself takes the new start (and weekdays). Either way the
+    exceptions are derived again, so cancelled and moved occurrences travel with their series.
     """
     zone = zoneinfo.ZoneInfo(series.time_zone)
-    shift_days = (moved[0].start.astimezone(zone).date() - first_original_start.astimezone(zone).date()).days
-    new_rule = recurrence.reshape_rule(series.rrule, shift_days=shift_days, until=moved[-1].start)
+    ordered = sorted(moved, key=lambda b: b.recurrence_id)
+    first = ordered[0]
+    shift_days = (first.recurrence_id.astimezone(zone).date() - first_original_id.astimezone(zone).date()).days
+    length = recurrence.wall_duration(anchor.start, anchor.end, zone)
+    repeat = recurrence.RepeatRule.parse(series.rrule, zone=zone)
+    new_rule = str(repeat.shifted(shift_days).ending(ordered[-1].recurrence_id))
+    new_dtstart = first.recurrence_id
+    new_dtend = recurrence.add_wall_time(new_dtstart, length, zone)
     moved_ids = [b.pk for b in moved]
-    earlier = series.occurrences.exclude(pk__in=moved_ids).filter(start__lt=first_original_start).exists()
+    earlier = series.occurrences.exclude(pk__in=moved_ids).filter(recurrence_id__lt=first_original_id).exists()
     if not earlier:
-        series.rrule, series.dtstart = new_rule, moved[0].start
-        series.save(update_fields=["rrule", "dtstart"])
+        series.rrule, series.dtstart, series.dtend = new_rule, new_dtstart, new_dtend
+        series.save(update_fields=["rrule", "dtstart", "dtend"])
+        sync_series_exceptions([series.pk])
         return
-    series.rrule = recurrence.reshape_rule(series.rrule, until=first_original_start - dt.timedelta(seconds=1))
+    series.rrule = str(repeat.ending(first_original_id - dt.timedelta(seconds=1)))
     series.save(update_fields=["rrule"])
     following = BookingSeries.objects.create(
         campus=series.campus,
         rrule=new_rule,
-        dtstart=moved[0].start,
+        dtstart=new_dtstart,
+        dtend=new_dtend,
         time_zone=series.time_zone,
         exdates=[],
         owner=series.owner,
     )
+    # The occurrences of the old series at or after the split (cancelled ones too) go with the new one.
+    Booking.objects.filter(series=series, recurrence_id__gte=first_original_id).exclude(pk__in=moved_ids).update(
+        series=following
+    )
     Booking.objects.filter(pk__in=moved_ids).update(series=following)
     for booking in moved:
         booking.series = following
+    sync_series_exceptions([series.pk, following.pk])
 
 
 def _move(
@@ -688,67 +844,103 @@ def _move(
     *,
     anchor: Booking,
     actor: User,
-    room: Room,
+    room: Room | None,
     start: dt.datetime | None,
     end: dt.datetime | None,
     attendees: int | None,
     override_reason: str,
     now: dt.datetime,
-) -> rules.RuleCheck:
-    """Move ``targets`` to ``room`` and the new times; return the rules' verdict (access, overrides, policy)."""
-    zone = room.building.campus.zone
+    shift_instances: bool,
+) -> dict[int, rules.RuleCheck]:
+    """Move ``targets`` by the anchor's shift, into ``room`` or each its own; return each target's rule verdict.
+
+    Rules, opening hours, closures and clashes are checked per destination room; the parts of all
+    destinations are locked at once, in id order. With ``shift_instances`` (a series-wide move) the
+    occurrences' original starts move too; otherwise a moved occurrence keeps it (an override).
+    """
+    zone = anchor.campus.zone
     new_start = start or anchor.start
     new_end = end or (new_start + (anchor.end - anchor.start) if start else anchor.end)
-    _check_basic(room=room, start=new_start, end=new_end, now=now)
-    anchor_local = anchor.start.astimezone(zone).replace(tzinfo=None)
-    shift = new_start.astimezone(zone).replace(tzinfo=None) - anchor_local
-    length = new_end.astimezone(zone).replace(tzinfo=None) - new_start.astimezone(zone).replace(tzinfo=None)
-    moved: list[recurrence.Occurrence] = []
+    _require_aware(new_start, "start")
+    _require_aware(new_end, "end")
+    if new_start >= new_end:
+        message = _("The end must be after the start.")
+        raise InvalidInput(message, errors=[{"field": "end", "message": message}])
+    shift = recurrence.wall_duration(anchor.start, new_start, zone)
+    length = recurrence.wall_duration(new_start, new_end, zone)
+    destinations: dict[int, Room] = {}
+    moves: dict[int, list[tuple[Booking, recurrence.Occurrence]]] = {}
     for target in targets:
-        local = target.start.astimezone(zone).replace(tzinfo=None) + shift
-        moved.append(recurrence.Occurrence(local.replace(tzinfo=zone), (local + length).replace(tzinfo=zone)))
-    first, last = min(o.start for o in moved), max(o.end for o in moved)
-    calendar = opening_calendar(room, first, last)
-    closures = list(rules.closures_for(room, first, last))
-    for occurrence in moved:
-        closed = _closed_reason(calendar, closures, occurrence)
-        if closed is not None:
-            raise _refuse_closed(*closed, calendar, occurrence)
-    check = rules.check_rules(
-        room=room,
-        user=actor,
-        institution=anchor.institution,
-        occurrences=[(o.start, o.end) for o in moved],
-        attendees=attendees,
-        now=now,
-        override_reason=override_reason,
-        is_series=anchor.series_id is not None,
-        exclude_booking_ids=[t.pk for t in targets],
-    )
+        if target.pk == anchor.pk:
+            occurrence = recurrence.Occurrence(new_start.astimezone(zone), new_end.astimezone(zone))
+        else:
+            moved_start = recurrence.add_wall_time(target.start, shift, zone)
+            occurrence = recurrence.Occurrence(moved_start, recurrence.add_wall_time(moved_start, length, zone))
+            for moment, field_name in ((occurrence.start, "start"), (occurrence.end, "end")):
+                problem = recurrence.wall_time_problem(moment, zone)
+                if problem is not None:
+                    message = problem + " " + _("Choose another time.")
+                    raise InvalidInput(message, errors=[{"field": field_name, "message": message}])
+        destination = room or target.room
+        destinations[destination.pk] = destination
+        moves.setdefault(destination.pk, []).append((target, occurrence))
+    _lock_parts(*destinations.values())
     viewer = viewer_for(actor)
-    _lock_parts(room)
-    clashes = _find_conflicts(room=room, occurrences=moved, viewer=viewer, exclude_booking_ids=[t.pk for t in targets])
-    if clashes:
-        raise _slot_taken([c for index in sorted(clashes) for c in clashes[index]])
+    excluded = [t.pk for t in targets]
+    verdicts: dict[int, rules.RuleCheck] = {}
+    for room_id, room_moves in moves.items():
+        destination = destinations[room_id]
+        occurrences = [occurrence for _target, occurrence in room_moves]
+        first = min(occurrences, key=lambda o: o.start)
+        _check_basic(room=destination, start=first.start, end=first.end, now=now)
+        last_end = max(o.end for o in occurrences)
+        calendar = opening_calendar(destination, first.start, last_end)
+        closures = list(rules.closures_for(destination, first.start, last_end))
+        for occurrence in occurrences:
+            closed = _closed_reason(calendar, closures, occurrence)
+            if closed is not None:
+                raise _refuse_closed(*closed, calendar, occurrence)
+        own_attendees = [t.attendees for t, _o in room_moves if t.attendees is not None]
+        check = rules.check_rules(
+            room=destination,
+            user=actor,
+            institution=anchor.institution,
+            occurrences=[(o.start, o.end) for o in occurrences],
+            attendees=attendees if attendees is not None else max(own_attendees, default=None),
+            now=now,
+            override_reason=override_reason,
+            is_series=anchor.series_id is not None,
+            exclude_booking_ids=excluded,
+        )
+        clashes = _find_conflicts(
+            room=destination, occurrences=occurrences, viewer=viewer, exclude_booking_ids=excluded
+        )
+        if clashes:
+            raise _slot_taken([c for index in sorted(clashes) for c in clashes[index]])
+        for target, _occurrence in room_moves:
+            verdicts[target.pk] = check
     _free_blocks(targets)
-    for target, occurrence in zip(targets, moved, strict=True):
-        target.room = room
-        target.campus_id = room.building.campus_id
-        target.start = occurrence.start.astimezone(dt.UTC)
-        target.end = occurrence.end.astimezone(dt.UTC)
-        target.save()
-    _write_blocks(targets, room=room, viewer=viewer)
-    return check
+    for room_id, room_moves in moves.items():
+        for target, occurrence in room_moves:
+            if shift_instances and target.recurrence_id is not None:
+                target.recurrence_id = recurrence.add_wall_time(target.recurrence_id, shift, zone).astimezone(dt.UTC)
+            target.room = destinations[room_id]
+            target.start = occurrence.start.astimezone(dt.UTC)
+            target.end = occurrence.end.astimezone(dt.UTC)
+            target.save()
+        _write_blocks([target for target, _o in room_moves], room=destinations[room_id], viewer=viewer)
+    return verdicts
 
 
 def _end_bookings(targets: list[Booking], *, status: str, now: dt.datetime, **fields_: Any) -> None:
-    """Give ``targets`` a final status and free their slots."""
+    """Give ``targets`` a final status, free their slots and update their series' exceptions."""
     _free_blocks(targets)
     Booking.objects.filter(pk__in=[t.pk for t in targets]).update(status=status, updated_at=now, **fields_)
     for target in targets:
         target.status = status
         for name, value in fields_.items():
             setattr(target, name, value)
+    sync_series_exceptions(_series_ids(targets))
 
 
 @transaction.atomic
@@ -765,8 +957,8 @@ def booking_cancel(
     The booker is told when someone else cancels.
     """
     now = now or timezone.now()
-    _require_change_permission(actor, booking)
-    targets = bookings_in_scope(booking, scope, now=now)
+    anchor, targets = lock_in_scope(booking, scope, now=now)
+    _require_change_permission(actor, anchor)
     if not targets:
         raise BookingStateError(_("There is nothing to cancel: the booking has ended or is no longer active."))
     _require_change_permission_for_all(actor, targets)
@@ -794,19 +986,17 @@ def _notify_bookers(
 def booking_release(*, booking: Booking, actor: User, now: dt.datetime | None = None) -> Booking:
     """End a running booking early ("we finished"): status released, the rest of the slot free."""
     now = now or timezone.now()
-    _require_change_permission(actor, booking)
-    booking = Booking.objects.select_related("room", "booked_by", "campus").get(pk=booking.pk)
-    if booking.status not in ACTIVE_STATUSES:
-        raise BookingStateError(_("Only an active booking can be released."))
+    anchor, targets = lock_in_scope(booking, Scope.OCCURRENCE, now=now)
+    _require_change_permission(actor, anchor)
+    if not targets:
+        if anchor.status not in ACTIVE_STATUSES:
+            raise BookingStateError(_("Only an active booking can be released."))
+        raise BookingStateError(_("The booking has already ended."), code="already_ended")
+    booking = targets[0]
     if now < booking.start:
         raise BookingStateError(_("The booking has not started yet: cancel it instead."), code="not_started")
-    if now >= booking.end:
-        raise BookingStateError(_("The booking has already ended."), code="already_ended")
     before = {booking.pk: audit.snapshot(booking)}
-    _free_blocks([booking])
-    booking.status = BookingStatus.RELEASED
-    booking.released_at = now
-    booking.save(update_fields=["status", "released_at", "updated_at"])
+    _end_bookings([booking], status=BookingStatus.RELEASED, now=now, released_at=now)
     audit.record(action=BookingAction.RELEASE, bookings=[booking], actor=actor, before=before)
     if booking.booked_by_id != actor.pk:
         notify(kind=NotificationKind.RELEASED, booking=booking, recipients=[booking.booked_by])
@@ -837,15 +1027,15 @@ def booking_approve(
 ) -> list[Booking]:
     """Approve a pending request (one occurrence, the following ones or the whole series)."""
     now = now or timezone.now()
-    _require_decider(actor, booking)
-    targets = bookings_in_scope(booking, scope, now=now, statuses=[BookingStatus.PENDING])
+    anchor, targets = lock_in_scope(booking, scope, now=now, statuses=[BookingStatus.PENDING])
+    _require_decider(actor, anchor)
     if not targets:
         raise BookingStateError(_("There is no pending request to approve."))
     _require_decider(actor, *targets)
     if any(target.expires_at is not None and target.expires_at <= now for target in targets):
         raise BookingStateError(_("The request has expired; its slot is being freed."), code="expired")
     before = {target.pk: audit.snapshot(target) for target in targets}
-    Booking.objects.filter(pk__in=[t.pk for t in targets], status=BookingStatus.PENDING).update(
+    Booking.objects.filter(pk__in=[t.pk for t in targets]).update(
         status=BookingStatus.CONFIRMED,
         decided_by=actor,
         decided_at=now,
@@ -867,11 +1057,11 @@ def booking_reject(
 ) -> list[Booking]:
     """Reject a pending request with a reason; its slot becomes free."""
     now = now or timezone.now()
-    _require_decider(actor, booking)
     if not reason.strip():
         message = _("Give a reason: the requester reads it.")
         raise InvalidInput(message, errors=[{"field": "reason", "message": message}])
-    targets = bookings_in_scope(booking, scope, now=now, statuses=[BookingStatus.PENDING])
+    anchor, targets = lock_in_scope(booking, scope, now=now, statuses=[BookingStatus.PENDING])
+    _require_decider(actor, anchor)
     if not targets:
         raise BookingStateError(_("There is no pending request to reject."))
     _require_decider(actor, *targets)
@@ -889,10 +1079,20 @@ EXPIRED = "expired"
 
 @transaction.atomic
 def requests_expire(*, now: dt.datetime | None = None) -> list[Booking]:
-    """Reject every pending request whose decision time has passed, with reason ``expired``."""
+    """Reject every pending request whose decision time has passed, with reason ``expired``.
+
+    Rows another writer holds are skipped (the next run takes them), so the job never waits.
+    """
     now = now or timezone.now()
+    due = Booking.objects.filter(status=BookingStatus.PENDING, expires_at__lte=now)
+    series_ids = list(
+        BookingSeries.objects.filter(pk__in=due.filter(series__isnull=False).values("series_id"))
+        .select_for_update(skip_locked=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     expired_ids = list(
-        Booking.objects.filter(status=BookingStatus.PENDING, expires_at__lte=now)
+        due.filter(Q(series__isnull=True) | Q(series_id__in=series_ids))
         .select_for_update(skip_locked=True)
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -924,6 +1124,7 @@ def booking_series_handover(
 ) -> list[Booking]:
     """Hand a series (or a single booking) and its future occurrences to ``to_user``, e.g. a substitute."""
     now = now or timezone.now()
+    booking, targets = lock_in_scope(booking, Scope.SERIES, now=now)
     _require_change_permission(actor, booking)
     memberships = list(valid_memberships(to_user))
     institution_ids = {m.institution_id for m in memberships if m.institution_id}
@@ -940,7 +1141,6 @@ def booking_series_handover(
             "institution": booking.institution,
         }
         raise InvalidInput(message, errors=[{"field": "to_user", "message": message}])
-    targets = bookings_in_scope(booking, Scope.SERIES, now=now)
     if not targets:
         raise BookingStateError(_("There is nothing left to hand over."))
     _require_change_permission_for_all(actor, targets)
@@ -1019,7 +1219,7 @@ def closure_cancel_bookings(*, closure: Closure, actor: User, now: dt.datetime |
     """Cancel every active booking that falls into ``closure`` (one step for the facility manager)."""
     now = now or timezone.now()
     _require_closure_permission(actor, room=closure.room, building=closure.building)
-    targets = [b for b in closure_affected_bookings(closure) if b.end > now]
+    targets = lock_bookings([b.pk for b in closure_affected_bookings(closure)], ending_after=now)
     if not targets:
         return []
     before = {target.pk: audit.snapshot(target) for target in targets}

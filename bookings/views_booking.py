@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -357,14 +356,6 @@ def room_print(request: HttpRequest, pk: int) -> HttpResponse:
 # --- the booking form ------------------------------------------------------------------------------
 
 
-class _DryRun(Exception):
-    """Raised to roll back a booking that was made only to see what booking would do."""
-
-    def __init__(self, result: services.BookingResult) -> None:
-        super().__init__("dry run")
-        self.result = result
-
-
 @dataclass
 class Check:
     """What booking would do: the result of the dry run, or why it was refused."""
@@ -378,25 +369,11 @@ class Check:
         return bool(self.result) and self.result.first.status == BookingStatus.PENDING
 
 
-def dry_run(*, booked_by: User, now: dt.datetime, **kwargs: Any) -> services.BookingResult:
-    """Return what services.booking_create would do, writing nothing and queueing no notification.
-
-    The booking is made inside a transaction that ``_DryRun`` always rolls back; the callbacks the
-    service registered for after the commit are discarded with it.
-    """
-    try:
-        with transaction.atomic():
-            result = services.booking_create(booked_by=booked_by, now=now, **kwargs)
-            raise _DryRun(result)
-    except _DryRun as done:
-        return done.result
-
-
 def check_booking(form: BookingForm, user: User, now: dt.datetime) -> Check:
     """Dry-run the booking of a valid ``form``; a refusal also becomes the form's errors."""
     check = Check(summary=form.summary())
     try:
-        check.result = dry_run(booked_by=user, now=now, **form.booking_kwargs(title_if_empty="…"))
+        check.result = services.booking_dry_run(booked_by=user, now=now, **form.booking_kwargs(title_if_empty="…"))
     except KampusError as error:
         check.problem = form.add_domain_error(error)
     return check
