@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from bookings import rules
-from bookings.models import Booking, BookingBlock, Closure
+from bookings.models import Booking, BookingBlock, BookingStatus, Closure
 from bookings.services import room_parts
 from bookings.visibility import Viewer
 from campus.models import Room, User
 from campus.opening_hours import opening_calendar, opening_calendars
+from campus.permissions import managed_scope
 
 MAX_AVAILABILITY_DAYS = 62
 
@@ -177,3 +178,21 @@ def rooms_free_between(rooms: QuerySet[Room], *, start: dt.datetime, end: dt.dat
 
 def visible_title(viewer: Viewer, booking: Booking) -> str | None:
     return viewer.title_of(booking)
+
+
+def decidable_requests(*, user: User, now: dt.datetime) -> QuerySet[Booking]:
+    """Return the open requests ``user`` decides, oldest first: pending, not ended and not expired.
+
+    A request expires at the latest when its booking starts, so a started request is not listed.
+    """
+    institution_ids, campus_ids = managed_scope(user)
+    decidable = Q(room__owner_id__in=institution_ids) | Q(room__owner__isnull=True, campus_id__in=campus_ids)
+    if user.is_superuser:
+        decidable = Q()
+    return (
+        booking_list(statuses=[BookingStatus.PENDING])
+        .select_related("campus")
+        .filter(decidable, end__gt=now)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by("created_at", "start", "pk")
+    )

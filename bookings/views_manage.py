@@ -116,17 +116,8 @@ class DecisionForm(DomainForm):
 
 
 def _decidable_requests(user: User, now: dt.datetime):
-    """Return the pending requests ``user`` decides (as the approvals API lists them), oldest first."""
-    institution_ids, campus_ids = managed_scope(user)
-    decidable = Q(room__owner_id__in=institution_ids) | Q(room__owner__isnull=True, campus_id__in=campus_ids)
-    if user.is_superuser:
-        decidable = Q()
-    return (
-        selectors.booking_list(statuses=[BookingStatus.PENDING])
-        .select_related("campus")
-        .filter(decidable, end__gt=now)
-        .order_by("created_at", "start", "pk")
-    )
+    """Return the open requests ``user`` decides, oldest first (the same list as the approvals API)."""
+    return selectors.decidable_requests(user=user, now=now)
 
 
 def _render_approvals(request: HttpRequest, *, bound: DecisionForm | None = None, status: int = 200) -> HttpResponse:

@@ -3,9 +3,10 @@
 from dataclasses import asdict
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Status
 from ninja.pagination import paginate
@@ -24,10 +25,9 @@ from api.booking_schemas import (
 from api.pagination import KampusPagination
 from api.schemas import READ_ERRORS, WRITE_ERRORS, ErrorOut
 from bookings import rules, selectors, services
-from bookings.models import Booking, BookingEvent, BookingStatus, Closure
+from bookings.models import Booking, BookingEvent, Closure
 from campus.exceptions import InvalidInput, PermissionDenied
 from campus.models import Building, Room, User
-from campus.permissions import managed_scope
 
 router = Router(tags=["approvals and rules"])
 
@@ -41,17 +41,8 @@ def _bookings(ids: list[int]) -> list[Booking]:
 @router.get("/approvals", response={200: list[BookingOut], **READ_ERRORS})
 @paginate(KampusPagination)
 def list_approvals(request: HttpRequest) -> QuerySet[Booking]:
-    """List the pending requests you may decide, oldest first."""
-    institution_ids, campus_ids = managed_scope(request.auth)
-    decidable = Q(room__owner_id__in=institution_ids) | Q(room__owner__isnull=True, campus_id__in=campus_ids)
-    if request.auth.is_superuser:
-        decidable = Q()
-    return (
-        selectors.booking_list(statuses=[BookingStatus.PENDING])
-        .select_related("campus")
-        .filter(decidable)
-        .order_by("created_at", "start")
-    )
+    """List the open requests you may decide (not yet started or expired), oldest first."""
+    return selectors.decidable_requests(user=request.auth, now=timezone.now())
 
 
 @router.post(
