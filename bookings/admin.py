@@ -20,7 +20,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from bookings import services
+from bookings import recurrence, services
 from bookings.errors import SlotTaken
 from bookings.models import (
     Booking,
@@ -401,9 +401,14 @@ class OccurrenceInline(admin.TabularInline):
 
 @admin.register(BookingSeries)
 class BookingSeriesAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["pk", "rrule", "dtstart", "owner", "created_at"]
+    list_display = ["pk", "repeats", "rrule", "dtstart", "owner", "created_at"]
     search_fields = ["rrule", "owner__username", "occurrences__title"]
-    readonly_fields = ["campus", "rrule", "dtstart", "time_zone", "exdates", "owner", "created_at"]
+    readonly_fields = ["campus", "repeats", "rrule", "dtstart", "dtend", "time_zone", "exdates", "owner", "created_at"]
+
+    @admin.display(description=_("repeats"))
+    def repeats(self, obj: BookingSeries) -> str:
+        return recurrence.repeat_label(obj.rrule)
+
     inlines = [OccurrenceInline]
 
     def rights(self, scope: AdminScope, obj: BookingSeries | None) -> frozenset[str]:

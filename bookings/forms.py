@@ -24,8 +24,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
-from bookings import rules
-from bookings.errors import BookingRuleBroken, SlotTaken
+from bookings import recurrence, rules
+from bookings.errors import BookingRuleBroken, InvalidRecurrence, SlotTaken
 from bookings.models import Purpose, Visibility
 from campus.exceptions import InvalidInput, KampusError, PermissionDenied
 from campus.models import Building, Equipment, Institution, Role, Room, User
@@ -275,43 +275,37 @@ def repeat_choice_from_rrule(
     rule: str, *, first_date: dt.date, zone: zoneinfo.ZoneInfo, except_dates: Iterable[str] = ()
 ) -> RepeatChoice | None:
     """Return the RepeatChoice a stored series rule stands for, or None if the form cannot express it."""
-    parts: dict[str, str] = {}
-    for chunk in rule.removeprefix("RRULE:").split(";"):
-        key, _sep, value = chunk.partition("=")
-        parts[key.strip().upper()] = value.strip().upper()
-    frequency = parts.pop("FREQ", "").lower()
-    if frequency not in (Frequency.DAILY, Frequency.WEEKLY, Frequency.MONTHLY):
-        return None
-    parts.pop("WKST", None)
-    choice: dict[str, Any] = {"frequency": frequency, "first_date": first_date}
     try:
-        choice["interval"] = int(parts.pop("INTERVAL", "1"))
-        if "COUNT" in parts:
-            choice["count"] = int(parts.pop("COUNT"))
-        if "UNTIL" in parts:
-            until = parts.pop("UNTIL")
-            if until.endswith("Z"):
-                moment = dt.datetime.strptime(until, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
-                choice["until"] = moment.astimezone(zone).date()
-            else:
-                choice["until"] = dt.date(int(until[:4]), int(until[4:6]), int(until[6:8]))
-        byday = parts.pop("BYDAY", "")
-        if frequency == Frequency.WEEKLY and byday:
-            choice["weekdays"] = tuple(ICAL_WEEKDAYS.index(day) for day in byday.split(","))
-        elif frequency == Frequency.MONTHLY and byday:
-            choice["monthly_by"] = MonthlyBy.WEEKDAY
-            choice["ordinal"] = int(byday[:-2])
-            choice["weekday"] = ICAL_WEEKDAYS.index(byday[-2:])
-            if choice["ordinal"] not in dict(ORDINAL_CHOICES):
-                return None
-        elif byday:
-            return None
-        if frequency == Frequency.MONTHLY and "BYMONTHDAY" in parts and int(parts.pop("BYMONTHDAY")) != first_date.day:
-            return None
-        excepted = [_local_date(value, zone) for value in except_dates]
-    except (ValueError, IndexError):
+        repeat = recurrence.RepeatRule.parse(rule, zone=zone)
+    except InvalidRecurrence:
         return None
-    if parts:  # BYMONTH and the like: beyond what the form offers
+    frequency = repeat.freq.lower()
+    if repeat.bymonth:  # beyond what the form offers
+        return None
+    choice: dict[str, Any] = {"frequency": frequency, "first_date": first_date, "interval": repeat.interval}
+    if repeat.count is not None:
+        choice["count"] = repeat.count
+    if repeat.until is not None:
+        choice["until"] = repeat.until.astimezone(zone).date()
+    if frequency == Frequency.WEEKLY and repeat.byday:
+        if any(len(token) > 2 for token in repeat.byday):
+            return None
+        choice["weekdays"] = repeat.weekdays
+    elif frequency == Frequency.MONTHLY and repeat.byday:
+        if len(repeat.byday) != 1 or len(repeat.byday[0]) == 2:
+            return None
+        choice["monthly_by"] = MonthlyBy.WEEKDAY
+        choice["ordinal"] = int(repeat.byday[0][:-2])
+        choice["weekday"] = repeat.weekdays[0]
+        if choice["ordinal"] not in dict(ORDINAL_CHOICES):
+            return None
+    elif repeat.byday:
+        return None
+    if repeat.bymonthday and (frequency != Frequency.MONTHLY or repeat.bymonthday != (first_date.day,)):
+        return None
+    try:
+        excepted = [_local_date(value, zone) for value in except_dates]
+    except ValueError:
         return None
     return RepeatChoice(**choice, except_dates=tuple(excepted))
 
@@ -884,8 +878,8 @@ class BookingForm(forms.Form):
         kwargs: dict[str, Any] = {
             "room": room,
             "title": data.get("title") or title_if_empty,
-            "start": dt.datetime.combine(data["date"], data["start_time"], tzinfo=zone),
-            "end": dt.datetime.combine(data["date"], data["end_time"], tzinfo=zone),
+            "start": recurrence.local_moment(data["date"], data["start_time"], zone, field="start_time"),
+            "end": recurrence.local_moment(data["date"], data["end_time"], zone, field="end_time"),
             "institution": data.get("institution"),
             "rrule": repeat_rule(choice),
             "exdates": list(choice.except_dates),

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from dateutil.rrule import rrulestr
 from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from bookings.errors import InvalidRecurrence
 
@@ -236,6 +237,26 @@ def _until_in_utc(value: str, zone: zoneinfo.ZoneInfo) -> dt.datetime:
     except (ValueError, OverflowError):
         raise _refuse(_("UNTIL must look like 20260520 or 20260520T235959Z.")) from None
     return until.astimezone(dt.UTC)
+
+
+def repeat_label(rule: str | RepeatRule) -> str:
+    """Return how often a stored rule repeats, in words ("weekly series", "series every 2 weeks")."""
+    try:
+        repeat = rule if isinstance(rule, RepeatRule) else RepeatRule.parse(rule, zone=zoneinfo.ZoneInfo("UTC"))
+    except InvalidRecurrence:
+        return _("series")
+    n = repeat.interval
+    if repeat.freq == "DAILY":
+        if n == 1:
+            return _("daily series")
+        return ngettext("series every %(count)d day", "series every %(count)d days", n) % {"count": n}
+    if repeat.freq == "WEEKLY":
+        if n == 1:
+            return _("weekly series")
+        return ngettext("series every %(count)d week", "series every %(count)d weeks", n) % {"count": n}
+    if n == 1:
+        return _("monthly series")
+    return ngettext("series every %(count)d month", "series every %(count)d months", n) % {"count": n}
 
 
 def normalise_rrule(rule: str, *, zone: zoneinfo.ZoneInfo) -> str:

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
-from bookings import rules, selectors, services
+from bookings import recurrence, rules, selectors, services
 from bookings.errors import BookingRuleBroken, BookingStateError, SlotTaken
 from bookings.forms import RULE_FIELDS, CampusDateField
 from bookings.models import ACTIVE_STATUSES, Booking, BookingSeries, BookingStatus, Purpose, Visibility
@@ -185,8 +185,10 @@ class BookingEditForm(DomainForm):
         if "room" in self.changed_data:
             arguments["room"] = data["room"]
         if self._moving(data):
-            arguments["start"] = dt.datetime.combine(data["date"], data["start_time"], tzinfo=self.zone)
-            arguments["end"] = dt.datetime.combine(data["date"], data["end_time"], tzinfo=self.zone)
+            arguments["start"] = recurrence.local_moment(
+                data["date"], data["start_time"], self.zone, field="start_time"
+            )
+            arguments["end"] = recurrence.local_moment(data["date"], data["end_time"], self.zone, field="end_time")
         arguments["scope"] = data.get("scope") or services.Scope.OCCURRENCE
         arguments["override_reason"] = data.get("override_reason", "")
         return arguments
@@ -278,22 +280,7 @@ def series_label(series: BookingSeries | None) -> str:
     """Return how often a series repeats, in words ("weekly series", "every 2 weeks")."""
     if series is None:
         return ""
-    parts = dict(part.partition("=")[::2] for part in series.rrule.split(";") if part)
-    frequency = parts.get("FREQ", "")
-    interval = int(parts.get("INTERVAL", "1") or 1)
-    if frequency == "DAILY":
-        if interval == 1:
-            return _("daily series")
-        return ngettext("series every %(count)d day", "series every %(count)d days", interval) % {"count": interval}
-    if frequency == "WEEKLY":
-        if interval == 1:
-            return _("weekly series")
-        return ngettext("series every %(count)d week", "series every %(count)d weeks", interval) % {"count": interval}
-    if frequency == "MONTHLY":
-        if interval == 1:
-            return _("monthly series")
-        return ngettext("series every %(count)d month", "series every %(count)d months", interval) % {"count": interval}
-    return _("series")
+    return recurrence.repeat_label(series.rrule)
 
 
 @dataclass
