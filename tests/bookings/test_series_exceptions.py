@@ -1,0 +1,79 @@
+"""A series' stored rule and exceptions describe exactly its active occurrences, whatever is edited."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bookings import recurrence
+from bookings.models import ACTIVE_STATUSES, Booking, BookingSeries
+from bookings.services import Scope, booking_cancel, booking_update
+from campus.exceptions import KampusError
+from tests.bookings.conftest import HELSINKI, assert_blocks_consistent, at, book, next_weekday_after, today
+
+WEEK = dt.timedelta(weeks=1)
+OCCURRENCES = 8
+
+scopes = st.sampled_from(Scope.ALL)
+edits = st.one_of(
+    st.tuples(st.just("cancel"), st.integers(0, OCCURRENCES - 1), scopes),
+    st.tuples(st.just("retime"), st.integers(0, OCCURRENCES - 1), scopes, st.integers(-2, 2), st.integers(0, 2)),
+    st.tuples(st.just("lengthen"), st.integers(0, OCCURRENCES - 1), scopes, st.integers(-30, 60)),
+    st.tuples(st.just("move_room"), st.integers(0, OCCURRENCES - 1), scopes),
+)
+
+
+def assert_series_describe_their_occurrences() -> None:
+    for series in BookingSeries.objects.all():
+        instances = recurrence.series_instances(rule=series.rrule, dtstart=series.dtstart, zone=HELSINKI)
+        excluded = set(recurrence.parse_stored_moments(series.exdates))
+        assert excluded <= set(instances), series.exdates
+        described = {instance for instance in instances if instance not in excluded}
+        active = Booking.objects.filter(series=series, status__in=ACTIVE_STATUSES)
+        assert described == set(active.values_list("recurrence_id", flat=True)), (series.rrule, series.exdates)
+
+
+def apply(edit: tuple, bookings: list[Booking], joint_campus, user, now: dt.datetime) -> None:
+    kind, index, scope, *rest = edit
+    booking = Booking.objects.get(pk=bookings[index].pk)
+    if kind == "cancel":
+        booking_cancel(booking=booking, actor=user, scope=scope, now=now)
+    elif kind == "retime":
+        hours, days = rest
+        start = booking.start + dt.timedelta(days=days, hours=hours)
+        booking_update(booking=booking, actor=user, scope=scope, start=start, now=now)
+    elif kind == "lengthen":
+        (minutes,) = rest
+        end = booking.end + dt.timedelta(minutes=minutes)
+        booking_update(booking=booking, actor=user, scope=scope, end=end, now=now)
+    else:
+        booking_update(booking=booking, actor=user, scope=scope, room=joint_campus.lab, now=now)
+
+
+@pytest.mark.django_db
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sequence=st.lists(edits, min_size=1, max_size=6))
+def test_the_stored_series_always_equals_the_active_occurrences(joint_campus, campus_fm, sequence):
+    monday = next_weekday_after(today(), 0)
+    now = at(monday - WEEK, 8)
+    with transaction.atomic():
+        bookings = book(
+            campus_fm,
+            joint_campus.classroom,
+            at(monday, 10),
+            at(monday, 11),
+            rrule=f"FREQ=WEEKLY;COUNT={OCCURRENCES}",
+            now=now,
+        ).bookings
+        assert_series_describe_their_occurrences()
+        for edit in sequence:
+            with contextlib.suppress(KampusError):  # a refused edit changes nothing
+                apply(edit, bookings, joint_campus, campus_fm, now)
+            assert_series_describe_their_occurrences()
+        assert_blocks_consistent()
+        transaction.set_rollback(True)
