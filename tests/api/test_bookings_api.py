@@ -415,3 +415,27 @@ def test_an_invalid_status_filter_names_the_query_field(staff_api):
     response = staff_api.get(f"{API}/bookings", {"status": "bogus"})
     assert response.status_code == 422
     assert [error["field"] for error in response.json()["errors"]] == ["status.0"]
+
+
+def test_patch_retiming_a_whole_series_keeps_each_occurrence_in_its_own_room(staff_api, joint_campus, tuesday):
+    created = post_booking(
+        staff_api,
+        room=joint_campus.classroom.pk,
+        title="Chem",
+        start=at(tuesday, 10),
+        end=at(tuesday, 11),
+        rrule="FREQ=WEEKLY;COUNT=3",
+    ).json()
+    first, second, third = (item["id"] for item in created["occurrences"])
+    moved = staff_api.patch(f"{API}/bookings/{second}", {"room": joint_campus.lab.pk}, content_type="application/json")
+    assert moved.status_code == 200, moved.content
+
+    response = staff_api.patch(
+        f"{API}/bookings/{first}",
+        {"scope": "series", "start": at(tuesday, 12), "end": at(tuesday, 13)},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200, response.content
+    rooms = dict(Booking.objects.values_list("pk", "room_id"))
+    assert rooms == {first: joint_campus.classroom.pk, second: joint_campus.lab.pk, third: joint_campus.classroom.pk}
