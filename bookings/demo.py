@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from bookings import services
 from bookings.errors import BookingRuleBroken
-from bookings.models import Access, Booking, BookingPolicy, BookingStatus, Purpose, Visibility
+from bookings.models import Access, Booking, BookingPolicy, BookingStatus, Closure, Purpose, Visibility
 from campus.demo import DemoCampus
 from campus.models import User
 
@@ -34,25 +34,25 @@ class DemoBookings:
 
 
 def seed_demo_policies(demo: DemoCampus) -> None:
-    """Give the demo rooms one of each kind of policy (idempotent)."""
+    """Give the demo rooms one of each kind of policy; a policy that exists (maybe edited) is left alone."""
     rooms, buildings = demo.rooms, demo.buildings
-    BookingPolicy.objects.update_or_create(
+    BookingPolicy.objects.get_or_create(
         campus=demo.campus, defaults={"max_active_bookings": 60, "other_window_days": 180, "owner_window_days": 365}
     )
     # The workshops: other institutions ask the vocational college first, and only 60 days ahead.
-    BookingPolicy.objects.update_or_create(
+    BookingPolicy.objects.get_or_create(
         building=buildings["B"], defaults={"other_access": Access.REQUEST, "other_window_days": 60}
     )
     # The auditorium and the whole gym are shared: requests go to the campus's facility managers.
-    BookingPolicy.objects.update_or_create(
+    BookingPolicy.objects.get_or_create(
         room=rooms["A100"], defaults={"other_access": Access.REQUEST, "min_notice_minutes": 24 * 60}
     )
-    BookingPolicy.objects.update_or_create(room=rooms["C100"], defaults={"other_access": Access.REQUEST})
+    BookingPolicy.objects.get_or_create(room=rooms["C100"], defaults={"other_access": Access.REQUEST})
     # The chemistry lab is for the upper-secondary school only.
-    BookingPolicy.objects.update_or_create(room=rooms["A301"], defaults={"other_access": Access.NONE})
+    BookingPolicy.objects.get_or_create(room=rooms["A301"], defaults={"other_access": Access.NONE})
     # Meeting rooms: short meetings, booked at least an hour ahead.
     for code in ("A150", "A250", "C130"):
-        BookingPolicy.objects.update_or_create(
+        BookingPolicy.objects.get_or_create(
             room=rooms[code], defaults={"max_duration_minutes": 180, "min_notice_minutes": 60}
         )
 
@@ -216,12 +216,16 @@ def seed_demo_bookings(demo: DemoCampus, *, today: dt.date | None = None) -> Dem
         )
     # A closure: the computer lab is renovated for a week; its bookings stay listed for the manager.
     renovation = _monday(today) + dt.timedelta(weeks=6)
-    services.closure_create(
+    closure, _affected = services.closure_create(
         actor=users["kampus.kiinteisto"],
         room=rooms["A304"],
         start=at(renovation, 0),
         end=at(renovation + dt.timedelta(days=5), 0),
         reason="Verkkoremontti",
+    )
+    # The reason in every language, whichever language the command runs in.
+    Closure.objects.filter(pk=closure.pk).update(
+        reason_fi="Verkkoremontti", reason_sv="Nätverksrenovering", reason_en="Network renovation"
     )
     return result
 

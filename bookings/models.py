@@ -73,7 +73,7 @@ class BookingSeries(models.Model):
         verbose_name_plural = _("booking series")
 
     def __str__(self) -> str:
-        return f"{self.rrule} from {self.dtstart:%Y-%m-%d}"
+        return f"{self.rrule} from {self.dtstart.astimezone(self.campus.zone):%Y-%m-%d}"
 
 
 class Booking(models.Model):
@@ -155,7 +155,8 @@ class Booking(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.title} ({self.room.code}, {self.start:%Y-%m-%d %H:%M})"
+        # Admin headings and breadcrumbs show this: the start in the campus's own zone, not UTC.
+        return f"{self.title} ({self.room.code}, {self.start.astimezone(self.campus.zone):%Y-%m-%d %H:%M})"
 
     @property
     def is_active(self) -> bool:

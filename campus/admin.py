@@ -27,6 +27,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
 from campus import exceptions, permissions, services
 from campus.models import (
@@ -145,7 +146,9 @@ class ParentRightsInline(ScopedAdminMixin):
 # --- Campus and institutions -----------------------------------------------------------------
 
 
-class HolidayInline(ParentRightsInline, admin.TabularInline):
+class HolidayInline(ParentRightsInline, TranslationTabularInline):
+    """The campus's holidays with a name column per language (campus/translation.py)."""
+
     model = Holiday
     extra = 0
     fields = ["date", "name"]
@@ -219,7 +222,7 @@ class BuildingOpeningHoursInline(ParentRightsInline, admin.TabularInline):
     verbose_name_plural = _("weekly opening hours (a weekday without a row is closed)")
 
 
-class OpeningHoursExceptionInline(ParentRightsInline, admin.TabularInline):
+class OpeningHoursExceptionInline(ParentRightsInline, TranslationTabularInline):
     model = OpeningHoursException
     extra = 0
     fields = ["date", "closed", "opens", "closes", "reason"]
@@ -414,11 +417,11 @@ class RoomAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Equipment)
-class EquipmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    """The equipment catalogue, shared by all campuses of the installation."""
+class EquipmentAdmin(ScopedAdminMixin, TranslationAdmin):
+    """The equipment catalogue, shared by all campuses of the installation; a name per language."""
 
     list_display = ["name", "code", "room_count"]
-    search_fields = ["name", "code"]
+    search_fields = ["name_fi", "name_sv", "name_en", "code"]
     prepopulated_fields = {"code": ["name"]}
 
     def rights(self, scope: AdminScope, obj: Equipment | None) -> frozenset[str]:

@@ -1,11 +1,12 @@
 """Demo data: Kampus Koskipuisto, a Finnish joint campus in Tampere (``manage.py seed_demo``).
 
-``seed_demo_campus()`` builds (or brings back to its documented state) the campus, its three
-institutions, buildings and opening hours, equipment, 66 rooms, public holidays and one login for
-every role; running it again changes nothing. Later demo data (bookings, sensors) is added by
-functions that take the returned ``DemoCampus``, e.g. ``seed_demo_bookings(demo)``, called after
-this one. Every record is found by its natural key (campus name, short code, building and room
-code, username), so nothing is duplicated.
+``seed_demo_campus()`` creates the campus, its three institutions, buildings and opening hours,
+equipment, 66 rooms, public holidays and one login for every role. Every record is found by its
+natural key (campus name, short code, building and room code, username) and created only when it
+is missing: running it again duplicates nothing and changes nothing that exists, also what people
+changed since (a user's language, a room's name). It only fills in translations that are still
+empty. Later demo data (bookings) is added by functions that take the returned ``DemoCampus``,
+e.g. ``seed_demo_bookings(demo)``, called after this one.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from campus.models import (
     Institution,
     InstitutionKind,
     Language,
+    Membership,
     OpeningHours,
     OpeningHoursException,
     Role,
@@ -67,19 +69,21 @@ class DemoCampus:
 
 @transaction.atomic
 def seed_demo_campus(*, today: dt.date | None = None, reset_passwords: bool = False) -> DemoCampus:
-    """Create or restore the demo campus; ``today`` (campus-local) dates the substitute teacher and holidays.
+    """Create what is missing of the demo campus; ``today`` (campus-local) dates the substitute and holidays.
 
     Demo users get the password ``DEMO_PASSWORD`` when they are created, or every time with
-    ``reset_passwords`` (hashing is slow, so it is not redone needlessly).
+    ``reset_passwords``; nothing else that exists is changed.
     """
     campus = seed_campus()
     today = today or timezone.localdate(timezone=campus.zone)
     institutions = seed_institutions(campus)
     buildings = seed_buildings(campus, years=(today.year, today.year + 1))
     equipment = seed_equipment()
-    rooms_result = rooms_import(campus=campus, rows=demo_room_rows())
+    existing_rooms = set(Room.objects.filter(building__campus=campus).values_list("building__code", "code"))
+    rooms_result = rooms_import(campus=campus, rows=[row for row in demo_room_rows() if row.key not in existing_rooms])
+    rooms_result.unchanged += len(existing_rooms & {row.key for row in demo_room_rows()})
     rooms = {room.code: room for room in Room.objects.filter(building__campus=campus).select_related("building")}
-    holidays_result = campus_sync_holidays(campus=campus, years=range(today.year, today.year + 3))
+    holidays_result = campus_sync_holidays(campus=campus, years=range(today.year, today.year + 3), keep_names=True)
     users, logins = seed_people(campus, institutions, today=today, reset_passwords=reset_passwords)
     return DemoCampus(
         campus=campus,
@@ -95,7 +99,7 @@ def seed_demo_campus(*, today: dt.date | None = None, reset_passwords: bool = Fa
 
 
 def seed_campus() -> Campus:
-    campus, _created = Campus.objects.update_or_create(
+    campus, _created = Campus.objects.get_or_create(
         name=CAMPUS_NAME,
         defaults={"time_zone": "Europe/Helsinki", "address": "Opinahjonkatu 1, 33100 Tampere", "holiday_country": "FI"},
     )
@@ -110,7 +114,7 @@ def seed_institutions(campus: Campus) -> dict[str, Institution]:
     ]
     institutions = {}
     for short_code, name, kind, cost_centre in specs:
-        institutions[short_code], _created = Institution.objects.update_or_create(
+        institutions[short_code], _created = Institution.objects.get_or_create(
             campus=campus, short_code=short_code, defaults={"name": name, "kind": kind, "cost_centre": cost_centre}
         )
     return institutions
@@ -138,45 +142,71 @@ _BUILDINGS = {
 
 
 def seed_buildings(campus: Campus, *, years: tuple[int, ...]) -> dict[str, Building]:
-    """Create the buildings with their weekly hours, and dated exceptions in each of ``years``."""
+    """Create the missing buildings with their weekly hours, and dated exceptions missing in ``years``."""
     buildings = {}
     for code, (name, address, hours) in _BUILDINGS.items():
-        building, _created = Building.objects.update_or_create(
+        building, created = Building.objects.get_or_create(
             campus=campus, code=code, defaults={"name": name, "address": address}
         )
-        for weekday, (opens, closes) in hours.items():
-            OpeningHours.objects.update_or_create(
-                building=building,
-                weekday=weekday,
-                defaults={"opens": dt.time.fromisoformat(opens), "closes": dt.time.fromisoformat(closes)},
+        if created:
+            # The weekly hours come with a new building only: a weekday without hours is closed.
+            OpeningHours.objects.bulk_create(
+                OpeningHours(
+                    building=building,
+                    weekday=weekday,
+                    opens=dt.time.fromisoformat(opens),
+                    closes=dt.time.fromisoformat(closes),
+                )
+                for weekday, (opens, closes) in hours.items()
             )
-        OpeningHours.objects.filter(building=building).exclude(weekday__in=list(hours)).delete()
         buildings[code] = building
 
     for year in years:
-        _exception(buildings["B"], _first_weekday(year, 8, Weekday.MONDAY), reason="Ilmanvaihdon huoltopäivä")
+        _exception(buildings["B"], _first_weekday(year, 8, Weekday.MONDAY), reason=_VENTILATION)
         _exception(
             buildings["A"],
             _weekday_on_or_before(dt.date(year, 12, 5)),
             hours=("07:00", "16:00"),
-            reason="Itsenäisyyspäivän aatto: iltakurssit eivät kokoonnu",
+            reason=_INDEPENDENCE_EVE,
         )
         _exception(
-            buildings["C"],
-            _first_weekday(year, 10, Weekday.SATURDAY),
-            hours=("08:00", "20:00"),
-            reason="Koskipuiston koripalloturnaus",
+            buildings["C"], _first_weekday(year, 10, Weekday.SATURDAY), hours=("08:00", "20:00"), reason=_TOURNAMENT
         )
     return buildings
 
 
-def _exception(building: Building, date: dt.date, *, reason: str, hours: tuple[str, str] | None = None) -> None:
+# Reasons of the opening-hours exceptions in Finnish, Swedish and English.
+_VENTILATION = ("Ilmanvaihdon huoltopäivä", "Service av ventilationen", "Ventilation maintenance day")
+_INDEPENDENCE_EVE = (
+    "Itsenäisyyspäivän aatto: iltakurssit eivät kokoonnu",
+    "Självständighetsdagens afton: kvällskurserna hålls inte",
+    "Independence Day eve: no evening courses",
+)
+_TOURNAMENT = ("Koskipuiston koripalloturnaus", "Koskiparkens basketturnering", "Koskipuisto basketball tournament")
+
+
+def _exception(
+    building: Building, date: dt.date, *, reason: tuple[str, str, str], hours: tuple[str, str] | None = None
+) -> None:
+    """Create the exception on ``date`` unless the building has one then; fill in its missing translations."""
     opens, closes = (dt.time.fromisoformat(hours[0]), dt.time.fromisoformat(hours[1])) if hours else (None, None)
-    OpeningHoursException.objects.update_or_create(
-        building=building,
-        date=date,
-        defaults={"closed": hours is None, "opens": opens, "closes": closes, "reason": reason},
+    exception, _created = OpeningHoursException.objects.get_or_create(
+        building=building, date=date, defaults={"closed": hours is None, "opens": opens, "closes": closes}
     )
+    _fill_translations(exception, "reason", reason)
+
+
+def _fill_translations(record: Equipment | OpeningHoursException, field: str, texts: tuple[str, str, str]) -> None:
+    """Set the fi, sv and en columns of ``field`` that are still empty to ``texts``; keep the filled ones."""
+    empty = {
+        f"{field}_{language}": text
+        for language, text in zip(("fi", "sv", "en"), texts, strict=True)
+        if not getattr(record, f"{field}_{language}")
+    }
+    if empty:
+        for column, text in empty.items():
+            setattr(record, column, text)
+        record.save(update_fields=list(empty))
 
 
 def _first_weekday(year: int, month: int, weekday: int) -> dt.date:
@@ -190,28 +220,31 @@ def _weekday_on_or_before(day: dt.date) -> dt.date:
     return day
 
 
+# Equipment code → name in Finnish, Swedish and English.
 _EQUIPMENT = {
-    "projector": "Videoprojektori",
-    "display": "Näyttö",
-    "document-camera": "Dokumenttikamera",
-    "whiteboard": "Valkotaulu",
-    "sinks": "Vesipisteet",
-    "fume-hood": "Vetokaappi",
-    "piano": "Piano",
-    "sound-system": "Äänentoisto",
-    "video-conference": "Videoneuvottelu",
-    "lathe": "Sorvi",
-    "kitchen": "Opetuskeittiö",
-    "gym-equipment": "Liikuntavälineet",
+    "projector": ("Videoprojektori", "Videoprojektor", "Projector"),
+    "display": ("Näyttö", "Bildskärm", "Display"),
+    "document-camera": ("Dokumenttikamera", "Dokumentkamera", "Document camera"),
+    "whiteboard": ("Valkotaulu", "Whiteboard", "Whiteboard"),
+    "sinks": ("Vesipisteet", "Vattenposter", "Sinks"),
+    "fume-hood": ("Vetokaappi", "Dragskåp", "Fume hood"),
+    "piano": ("Piano", "Piano", "Piano"),
+    "sound-system": ("Äänentoisto", "Ljudanläggning", "Sound system"),
+    "video-conference": ("Videoneuvottelu", "Videokonferens", "Video conferencing"),
+    "lathe": ("Sorvi", "Svarv", "Lathe"),
+    "kitchen": ("Opetuskeittiö", "Undervisningskök", "Teaching kitchen"),
+    "gym-equipment": ("Liikuntavälineet", "Idrottsredskap", "Sports equipment"),
 }
 
 
 def seed_equipment() -> dict[str, Equipment]:
-    """Create the equipment catalogue; names already stored (perhaps edited) are kept."""
-    return {
-        code: Equipment.objects.get_or_create(code=code, defaults={"name": name})[0]
-        for code, name in _EQUIPMENT.items()
-    }
+    """Create the missing items of the equipment catalogue; stored names are kept, empty translations filled."""
+    catalogue = {}
+    for code, names in _EQUIPMENT.items():
+        item, _created = Equipment.objects.get_or_create(code=code, defaults={"name_fi": names[0]})
+        _fill_translations(item, "name", names)
+        catalogue[code] = item
+    return catalogue
 
 
 # Square metres per seat when a room's area is not given.
@@ -559,11 +592,15 @@ _PEOPLE = [
 def seed_people(
     campus: Campus, institutions: dict[str, Institution], *, today: dt.date, reset_passwords: bool
 ) -> tuple[dict[str, User], list[DemoLogin]]:
-    """Create a login for every role at the institutions and the campus, a substitute and a superuser."""
+    """Create a login for every role at the institutions and the campus, a substitute and a superuser.
+
+    A demo user gets the memberships when the user is created; an existing user's memberships (maybe
+    ended or changed since) are left alone.
+    """
     users: dict[str, User] = {}
     logins: list[DemoLogin] = []
     for person in _PEOPLE:
-        user = _demo_user(
+        user, created = _demo_user(
             person.username,
             first_name=person.first_name,
             last_name=person.last_name,
@@ -572,24 +609,26 @@ def seed_people(
         )
         for role, place in person.memberships:
             institution = institutions.get(place)
-            valid_from, valid_until = (
-                (today - dt.timedelta(days=7), today + dt.timedelta(days=60)) if person.temporary else (None, None)
-            )
-            membership_grant(
-                user=user,
-                role=role,
-                institution=institution,
-                campus=None if institution else campus,
-                valid_from=valid_from,
-                valid_until=valid_until,
-            )
+            if created:
+                valid_from, valid_until = (
+                    (today - dt.timedelta(days=7), today + dt.timedelta(days=60)) if person.temporary else (None, None)
+                )
+                membership_grant(
+                    user=user,
+                    role=role,
+                    institution=institution,
+                    campus=None if institution else campus,
+                    valid_from=valid_from,
+                    valid_until=valid_until,
+                )
             where = institution.name if institution else campus.name
             if person.temporary:
-                where += f" ({valid_from:%Y-%m-%d} – {valid_until:%Y-%m-%d})"
+                where += " (" + _validity(user, role, institution or campus) + ")"
+            # Role labels in English, like the rest of the command's output.
             logins.append(DemoLogin(user.username, user.get_full_name(), str(Role(role).label), where))
         users[user.username] = user
 
-    admin = _demo_user(
+    admin, _created = _demo_user(
         "admin", first_name="Ylläpito", last_name="Kampus", language="", reset_password=reset_passwords, superuser=True
     )
     users[admin.username] = admin
@@ -597,9 +636,19 @@ def seed_people(
     return users, logins
 
 
+def _validity(user: User, role: str, place: Institution | Campus) -> str:
+    """Return the dates of ``user``'s membership in ``role`` at ``place``, e.g. ``2026-01-01 – 2026-03-01``."""
+    place_filter = {"institution": place} if isinstance(place, Institution) else {"campus": place}
+    membership = Membership.objects.filter(user=user, role=role, **place_filter).first()
+    if membership is None:
+        return "no membership"
+    return f"{membership.valid_from or '…'} – {membership.valid_until or '…'}"
+
+
 def _demo_user(
     username: str, *, first_name: str, last_name: str, language: str, reset_password: bool, superuser: bool = False
-) -> User:
+) -> tuple[User, bool]:
+    """Create the demo user ``username`` unless it exists; only ``reset_password`` touches an existing one."""
     defaults = {
         "first_name": first_name,
         "last_name": last_name,
@@ -609,8 +658,8 @@ def _demo_user(
     }
     if superuser:
         defaults.update(is_staff=True, is_superuser=True)
-    user, created = User.objects.update_or_create(username=username, defaults=defaults)
+    user, created = User.objects.get_or_create(username=username, defaults=defaults)
     if created or reset_password:
         user.set_password(DEMO_PASSWORD)
         user.save(update_fields=["password"])
-    return user
+    return user, created

@@ -491,51 +491,68 @@ def _member_rows_check(rows: list[_MemberRow]) -> list[RowError]:
 
 
 @transaction.atomic
-def campus_sync_holidays(*, campus: Campus, years: Iterable[int]) -> ImportResult:
+def campus_sync_holidays(*, campus: Campus, years: Iterable[int], keep_names: bool = False) -> ImportResult:
     """Store the public holidays of ``campus.holiday_country`` for ``years`` as Holiday rows.
 
-    Names are in the site's language (``LANGUAGE_CODE``) when the calendar has it, else in the
-    country's own. Existing rows on those dates get the calendar's name; other rows (campus closing
-    days) are left alone. A campus without a holiday calendar gets nothing.
+    Each holiday gets its name in every site language the calendar has (``name_fi``, ``name_sv``,
+    ``name_en``); the default language's column gets the country's own name when the calendar lacks
+    it. Existing rows on those dates get the calendar's names, or with ``keep_names`` only the
+    names they lack; other rows (campus closing days) are left alone. A campus without a holiday
+    calendar gets nothing.
     """
     result = ImportResult()
     if not campus.holiday_country:
         return result
     try:
-        calendar = holidays.country_holidays(
-            campus.holiday_country, years=sorted(set(years)), language=_holiday_language(campus.holiday_country)
-        )
+        calendars = _holiday_calendars(campus.holiday_country, years=sorted(set(years)))
     except NotImplementedError as exc:
         raise InvalidInput(
             _("No public-holiday calendar for country %(country)s.") % {"country": campus.holiday_country},
             errors=[{"field": "holiday_country", "message": _("unknown country code")}],
         ) from exc
-    stored = {holiday.date: holiday for holiday in Holiday.objects.filter(campus=campus, date__in=list(calendar))}
-    for date, name in sorted(calendar.items()):
+    dates = sorted(next(iter(calendars.values())))
+    stored = {holiday.date: holiday for holiday in Holiday.objects.filter(campus=campus, date__in=dates)}
+    for date in dates:
+        names = {f"name_{language}": calendar.get(date) for language, calendar in calendars.items()}
         holiday = stored.get(date)
         if holiday is None:
-            Holiday.objects.create(campus=campus, date=date, name=name)
+            Holiday.objects.create(campus=campus, date=date, **names)
             result.created += 1
-        elif holiday.name != name:
-            holiday.name = name
-            holiday.save(update_fields=["name"])
+            continue
+        changed = [
+            column
+            for column, name in names.items()
+            if name and getattr(holiday, column) != name and not (keep_names and getattr(holiday, column))
+        ]
+        for column in changed:
+            setattr(holiday, column, names[column])
+        if changed:
+            holiday.save(update_fields=changed)
             result.updated += 1
         else:
             result.unchanged += 1
     return result
 
 
-def _holiday_language(country: str) -> str | None:
-    """Return the calendar's language matching ``LANGUAGE_CODE`` (``sv`` → ``sv_FI``), else its default."""
-    try:
-        supported = holidays.country_holidays(country).supported_languages
-    except NotImplementedError:
-        return None
-    wanted = settings.LANGUAGE_CODE.replace("-", "_").lower()
-    for language in supported:
-        if language.lower() == wanted or language.lower().split("_")[0] == wanted.split("_")[0]:
-            return language
-    return None
+def _holiday_calendars(country: str, *, years: list[int]) -> dict[str, holidays.HolidayBase]:
+    """Return the holiday calendar of ``country`` in each site language it has, by language code.
+
+    The default language always gets a calendar (in the country's own language when it lacks that
+    one); ``sv`` matches the calendar's ``sv_FI``, ``en`` its ``en_US``.
+    """
+    country_calendar = holidays.country_holidays(country)
+    supported = country_calendar.supported_languages
+    calendars = {}
+    for language, _name in settings.LANGUAGES:
+        match = next(
+            (code for code in supported if code.lower() == language or code.lower().split("_")[0] == language),
+            None,
+        )
+        if match is None and language == settings.MODELTRANSLATION_DEFAULT_LANGUAGE:
+            match = country_calendar.default_language  # the country's own language
+        if match is not None or language == settings.MODELTRANSLATION_DEFAULT_LANGUAGE:
+            calendars[language] = holidays.country_holidays(country, years=years, language=match)
+    return calendars
 
 
 def user_set_language(*, user: User, language: str) -> User:

@@ -52,6 +52,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 KAMPUS_BASE_URL = os.environ.get("KAMPUS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
+    "modeltranslation",  # translated reference data (campus/translation.py); before the admin
     "campus.admin_site.KampusAdminConfig",  # django.contrib.admin with entry by membership
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -157,6 +158,11 @@ USE_TZ = True
 # Server default zone; each campus has its own zone, activated per request by the middleware.
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Helsinki")
 LANGUAGE_COOKIE_NAME = "kampus_language"
+# Reference data (equipment, holiday names, closure reasons) has a column per language
+# (campus/translation.py); an empty translation falls back to Finnish, then to any filled one.
+MODELTRANSLATION_DEFAULT_LANGUAGE = "fi"
+MODELTRANSLATION_LANGUAGES = ("fi", "sv", "en")
+MODELTRANSLATION_FALLBACK_LANGUAGES = {"default": ("fi", "sv", "en")}
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # --- Static files ----------------------------------------------------------------------------

@@ -6,7 +6,9 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 
+import psycopg2
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.utils import translation
 
@@ -32,12 +34,56 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.postgres)
 
 
-def require_service(name: str, install_hint: str) -> None:
-    """Skip (outside CI) or fail (under CI=true) a test whose service is missing."""
-    message = f"{name} is not available: {install_hint}"
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop at once, saying so, when DATABASE_URL names a PostgreSQL server that does not answer."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        reason = postgres_unreachable_reason(database)
+        if reason is not None:
+            pytest.exit(reason, returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+def require_service(name: str, reason: str) -> None:
+    """Skip (outside CI) or fail (under CI=true) a test that needs ``name``; ``reason`` says what is missing."""
+    message = f"needs {name}: {reason}"
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
     pytest.skip(message)
+
+
+POSTGRES_URL_EXAMPLE = "postgres://postgres@127.0.0.1:5432/kampus"
+
+
+def postgres_missing_reason(database_url: str | None) -> str:
+    """Return why the tests do not run on PostgreSQL when DATABASE_URL is ``database_url``."""
+    if not database_url:
+        return (
+            "DATABASE_URL is not set, so the tests use SQLite; "
+            f"set DATABASE_URL={POSTGRES_URL_EXAMPLE} to run this test"
+        )
+    scheme = database_url.split(":", 1)[0]
+    return f"DATABASE_URL is a {scheme} URL; set DATABASE_URL={POSTGRES_URL_EXAMPLE} to run this test"
+
+
+def postgres_unreachable_reason(database: dict) -> str | None:
+    """Return why the PostgreSQL server of ``database`` (Django settings) cannot be reached, or None."""
+    host, port = database.get("HOST") or "localhost", database.get("PORT") or "5432"
+    try:
+        psycopg2.connect(
+            host=host,
+            port=port,
+            user=database.get("USER") or None,
+            password=database.get("PASSWORD") or None,
+            dbname="postgres",
+            connect_timeout=3,
+        ).close()
+    except psycopg2.OperationalError as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return (
+            f"PostgreSQL at {host}:{port} (DATABASE_URL) cannot be reached ({first_line}); "
+            "install and start PostgreSQL, or unset DATABASE_URL to run the tests on SQLite"
+        )
+    return None
 
 
 @pytest.fixture(autouse=True)
@@ -51,10 +97,7 @@ def _tests_speak_english_unless_asked():
 def on_postgres() -> None:
     """Require the test database to be PostgreSQL."""
     if connection.vendor != "postgresql":
-        require_service(
-            "PostgreSQL",
-            "install PostgreSQL and run the tests with DATABASE_URL=postgres://postgres@127.0.0.1:5432/kampus",
-        )
+        require_service("PostgreSQL", postgres_missing_reason(os.environ.get("DATABASE_URL")))
 
 
 @dataclass

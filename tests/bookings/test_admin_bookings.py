@@ -255,3 +255,37 @@ def test_admin_reject_action_asks_for_a_reason_then_rejects(
     assert request.decision_reason == "Exams that day"
     page = client.get(reverse("admin:bookings_booking_change", args=[request.pk]))
     assert reverse("booking-cancel", args=[request.pk]) in page.content.decode()
+
+
+def test_the_admin_change_page_names_the_booking_in_campus_time(client, joint_campus, campus_fm, lukio_staff, tuesday):
+    result = services.booking_create(
+        room=joint_campus.classroom,
+        booked_by=lukio_staff,
+        title="Chemistry",
+        start=local(tuesday, 10, 15),
+        end=local(tuesday, 11),
+    )
+    client.force_login(campus_fm)
+
+    html = client.get(reverse("admin:bookings_booking_change", args=[result.first.pk])).content.decode()
+
+    heading = html.split("<h2>", 1)[1].split("</h2>", 1)[0]
+    breadcrumbs = html.split('class="breadcrumbs"', 1)[1].split("</div>", 1)[0]
+    local_start = f"{tuesday:%Y-%m-%d} 10:15"  # not the UTC 08:15
+    assert local_start in heading
+    assert local_start in breadcrumbs
+
+
+def test_a_booking_reads_in_its_campus_zone_whatever_zone_is_active(joint_campus, lukio_staff, tuesday):
+    from django.utils import timezone
+
+    result = services.booking_create(
+        room=joint_campus.classroom,
+        booked_by=lukio_staff,
+        title="Maths",
+        start=local(tuesday, 8),
+        end=local(tuesday, 9),
+    )
+
+    with timezone.override(zoneinfo.ZoneInfo("America/New_York")):
+        assert f"{tuesday:%Y-%m-%d} 08:00" in str(result.first)

@@ -149,7 +149,7 @@ def test_the_compiled_catalogue_matches_the_po_file(language):
 
 def test_the_catalogues_hold_every_message_of_the_source():
     if not all(shutil.which(tool) for tool in ("xgettext", "msgmerge", "msgcmp")):
-        require_service("GNU gettext", "apt-get install gettext")
+        require_service("GNU gettext", "xgettext, msgmerge or msgcmp is not on PATH; apt-get install gettext")
     script = Path(settings.BASE_DIR) / ".ci" / "messages.sh"
 
     run = subprocess.run(

@@ -12,12 +12,14 @@ from django.apps import apps
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone, translation
 
 from campus.demo import CAMPUS_NAME, DEMO_PASSWORD
 from campus.models import (
     Building,
     Campus,
+    Equipment,
     Holiday,
     Institution,
     Membership,
@@ -110,7 +112,9 @@ def test_public_holidays_for_this_and_the_next_two_years(seeded):
     year = timezone.localdate(timezone=campus.zone).year
     for offset in range(3):
         independence_day = Holiday.objects.get(campus=campus, date=dt.date(year + offset, 12, 6))
-        assert independence_day.name == "Itsenäisyyspäivä"
+        assert independence_day.name_fi == "Itsenäisyyspäivä"
+        assert independence_day.name_sv == "Självständighetsdagen"
+        assert independence_day.name_en == "Independence Day"
     assert Holiday.objects.filter(campus=campus, date__year=year).count() >= 13
 
 
@@ -165,3 +169,83 @@ def test_running_twice_changes_nothing(seeded):
     assert model_counts() == counts
     assert dict(User.objects.values_list("username", "password")) == password_hashes
     assert "0 created, 0 updated" in output
+
+
+def database_rows() -> dict[str, list[dict]]:
+    """Return every row of every migrated table, so that any change between two calls shows."""
+    tables = set(connection.introspection.table_names())
+    return {
+        model._meta.label: list(model._default_manager.order_by("pk").values())
+        for model in apps.get_models(include_auto_created=True)
+        if model._meta.db_table in tables
+    }
+
+
+def test_running_again_keeps_what_people_changed(seeded):
+    from bookings.models import Booking, BookingPolicy
+
+    user = User.objects.get(username="lukio.opettaja")
+    user.preferred_language = "sv"
+    user.first_name = "Laura-Maria"
+    user.set_password("my-own-password-1")
+    user.save()
+    Room.objects.filter(code="A101").update(name="Matematiikan luokka")
+    booking = Booking.objects.order_by("pk").first()
+    Booking.objects.filter(pk=booking.pk).update(title="Siirretty oppitunti")
+    main = Building.objects.get(code="A")
+    Building.objects.filter(pk=main.pk).update(name="Vanha päärakennus")
+    OpeningHours.objects.filter(building=main, weekday=5).delete()
+    OpeningHoursException.objects.filter(building=main).update(closed=True, opens=None, closes=None)
+    Institution.objects.filter(short_code="lukio").update(cost_centre="KP-9999")
+    Campus.objects.filter(name=CAMPUS_NAME).update(address="Uusi osoite 5")
+    Membership.objects.filter(user__username="lukio.sijainen").update(valid_until=dt.date(2030, 1, 1))
+    Membership.objects.filter(user__username="opisto.neuvonta").delete()
+    BookingPolicy.objects.filter(room__code="A301").update(other_access="book")
+    Holiday.objects.filter(date__month=12, date__day=6).update(name_fi="Suomen itsenäisyyspäivä")
+    before = database_rows()
+
+    seed()
+
+    after = database_rows()
+    changed = [label for label in before if before[label] != after[label]]
+    assert changed == [], f"seed_demo changed rows of {changed}"
+
+
+def test_output_is_english_whatever_the_active_language(seeded):
+    outputs = {}
+    for language in ("fi", "sv", "en"):
+        with translation.override(language):
+            outputs[language] = seed()
+
+    assert outputs["fi"] == outputs["sv"] == outputs["en"]
+    assert "Facility manager" in outputs["fi"]
+    assert "unchanged" in outputs["fi"]
+
+
+def test_reference_data_has_finnish_swedish_and_english_names(seeded):
+    from bookings.models import Closure
+
+    projector = Equipment.objects.get(code="projector")
+    assert (projector.name_fi, projector.name_sv, projector.name_en) == (
+        "Videoprojektori",
+        "Videoprojektor",
+        "Projector",
+    )
+    assert not Equipment.objects.filter(Q(name_fi=None) | Q(name_sv=None) | Q(name_en=None)).exists()
+    assert not OpeningHoursException.objects.filter(Q(reason_sv=None) | Q(reason_en=None)).exists()
+    assert not Holiday.objects.filter(Q(name_sv=None) | Q(name_en=None)).exists()
+    closure = Closure.objects.get()
+    assert (closure.reason_fi, closure.reason_sv, closure.reason_en) == (
+        "Verkkoremontti",
+        "Nätverksrenovering",
+        "Network renovation",
+    )
+
+
+def test_running_again_fills_in_missing_translations_only(seeded):
+    Equipment.objects.filter(code="projector").update(name_sv=None, name_fi="Dataprojektori")
+
+    seed()
+
+    projector = Equipment.objects.get(code="projector")
+    assert (projector.name_fi, projector.name_sv) == ("Dataprojektori", "Videoprojektor")

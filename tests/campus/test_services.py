@@ -118,9 +118,40 @@ def test_sync_holidays_stores_finnish_public_holidays_once(joint_campus):
 
     assert result.created > 20
     assert (again.created, again.updated, again.unchanged) == (0, 0, result.created)
-    assert Holiday.objects.get(campus=campus, date=dt.date(2026, 12, 6)).name == "Itsenäisyyspäivä"
+    independence_day = Holiday.objects.get(campus=campus, date=dt.date(2026, 12, 6))
+    assert (independence_day.name_fi, independence_day.name_sv, independence_day.name_en) == (
+        "Itsenäisyyspäivä",
+        "Självständighetsdagen",
+        "Independence Day",
+    )
     assert Holiday.objects.filter(campus=campus, date=dt.date(2027, 12, 6)).exists()
     assert Holiday.objects.filter(campus=campus, date=dt.date(2026, 10, 19)).exists(), "closing days stay"
+
+
+def test_sync_holidays_corrects_names_unless_told_to_keep_them(joint_campus):
+    campus = joint_campus.campus
+    campus_sync_holidays(campus=campus, years=[2026])
+    Holiday.objects.filter(campus=campus, date=dt.date(2026, 12, 6)).update(name_fi="Itsenäisyys", name_sv=None)
+
+    kept = campus_sync_holidays(campus=campus, years=[2026], keep_names=True)
+    holiday = Holiday.objects.get(campus=campus, date=dt.date(2026, 12, 6))
+    assert (holiday.name_fi, holiday.name_sv) == ("Itsenäisyys", "Självständighetsdagen"), "only the empty one"
+    assert kept.updated == 1
+
+    campus_sync_holidays(campus=campus, years=[2026])
+    assert Holiday.objects.get(campus=campus, date=dt.date(2026, 12, 6)).name_fi == "Itsenäisyyspäivä"
+
+
+def test_sync_holidays_names_a_country_without_finnish_in_its_own_language(joint_campus):
+    campus = joint_campus.campus
+    campus.holiday_country = "DE"
+    campus.save()
+
+    campus_sync_holidays(campus=campus, years=[2026])
+
+    unity_day = Holiday.objects.get(campus=campus, date=dt.date(2026, 10, 3))
+    assert unity_day.name_fi == "Tag der Deutschen Einheit"
+    assert unity_day.name_en == "German Unity Day"
 
 
 def test_sync_holidays_does_nothing_without_a_holiday_calendar(joint_campus):

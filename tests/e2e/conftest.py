@@ -67,7 +67,18 @@ def chromium_path() -> str | None:
     configured = os.environ.get("KAMPUS_CHROMIUM", "").strip()
     if configured:
         return configured if os.access(configured, os.X_OK) else None
+    return _chromium_on_path()
+
+
+def _chromium_on_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def chromium_missing_reason(*, configured: str, found_on_path: str | None) -> str:
+    """Return why no Chromium can be launched, given ``KAMPUS_CHROMIUM`` and what is on PATH."""
+    if configured:
+        return f"KAMPUS_CHROMIUM={configured} is not an executable file; point it at a Chromium binary or unset it"
+    return "no chromium on PATH; apt-get install chromium (or set KAMPUS_CHROMIUM to a Chromium binary)"
 
 
 # --- the browser ------------------------------------------------------------------------------------
@@ -79,10 +90,15 @@ def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        require_service("Playwright (Python package)", "pip install playwright (or pip install -e '.[dev]')")
+        require_service(
+            "Playwright", "the playwright package is not installed; pip install playwright (or pip install -e '.[dev]')"
+        )
     executable = chromium_path()
     if executable is None:
-        require_service("Chromium", "apt-get install chromium (or set KAMPUS_CHROMIUM to a Chromium binary)")
+        reason = chromium_missing_reason(
+            configured=os.environ.get("KAMPUS_CHROMIUM", "").strip(), found_on_path=_chromium_on_path()
+        )
+        require_service("Chromium", reason)
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
         yield launched

@@ -6,19 +6,23 @@ process with SIGTERM and, after a grace period, kills what is left of its group 
 autoreloader and qcluster start children of their own). Output is prefixed with the process name.
 When one process exits by itself, the others are stopped and its exit status is returned.
 
-To add a process (the MQTT ingester, the sensor simulator), append a ``ManagedProcess`` in
-``Command.processes``.
+The processes get ``KAMPUS_BASE_URL`` (the address in e-mail links) from ``--host`` and ``--port``
+unless it is set already, so ``./kampus run --port 8765`` mails links to port 8765.
+
+To add a process, append a ``ManagedProcess`` in ``Command.processes``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -32,6 +36,26 @@ STOP_GRACE_SECONDS = 10.0
 POLL_SECONDS = 0.2
 
 
+def base_url_for(host: str, port: int) -> str:
+    """Return the address of a web server listening on ``host``:``port`` as a browser on this machine reaches it."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return f"http://{host}:{port}"  # a host name
+    if address.is_unspecified:
+        # Listening on every interface: this machine's own address always works.
+        address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+    return f"http://[{address}]:{port}" if address.version == 6 else f"http://{address}:{port}"
+
+
+def process_environment(environ: Mapping[str, str], *, host: str, port: int) -> dict[str, str]:
+    """Return ``environ`` for the supervised processes: with ``KAMPUS_BASE_URL`` of the web server unless set."""
+    environment = {**environ, "PYTHONUNBUFFERED": "1"}
+    if not environment.get("KAMPUS_BASE_URL"):
+        environment["KAMPUS_BASE_URL"] = base_url_for(host, port)
+    return environment
+
+
 @dataclass
 class ManagedProcess:
     """One supervised ``manage.py`` command."""
@@ -40,11 +64,12 @@ class ManagedProcess:
     args: list[str]
     # A process that is not critical may exit (e.g. no MQTT broker) without stopping the others.
     critical: bool = True
+    environment: dict[str, str] = field(default_factory=dict, repr=False)
     popen: subprocess.Popen | None = field(default=None, repr=False)
 
     def start(self, *, manage_py: Path, output: OutputWrapper, width: int, lock: threading.Lock) -> None:
         """Start the command in its own process group and copy its output, prefixed, to ``output``."""
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = self.environment or {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.popen = subprocess.Popen(
             [sys.executable, str(manage_py), *self.args],
             stdin=subprocess.DEVNULL,
@@ -92,10 +117,10 @@ class Command(BaseCommand):
         runserver = ["runserver", f"{options['host']}:{options['port']}"]
         if options["no_reload"]:
             runserver.append("--noreload")
-        processes = [ManagedProcess("web", runserver)]
+        environment = process_environment(os.environ, host=options["host"], port=options["port"])
+        processes = [ManagedProcess("web", runserver, environment=environment)]
         if not options["no_worker"]:
-            processes.append(ManagedProcess("worker", ["qcluster"]))
-        # Later: ManagedProcess("ingester", ["ingest_mqtt"], critical=False) when that command exists.
+            processes.append(ManagedProcess("worker", ["qcluster"], environment=environment))
         available = get_commands()
         missing = [p.args[0] for p in processes if p.args[0] not in available]
         if missing:
@@ -120,7 +145,7 @@ class Command(BaseCommand):
             with lock:
                 self.stdout.write(
                     self.style.SUCCESS(
-                        f"Kampus is starting at http://{options['host']}:{options['port']}/ "
+                        f"Kampus is starting at {base_url_for(options['host'], options['port'])}/ "
                         f"({', '.join(p.name for p in processes)}). Ctrl-C stops everything."
                     )
                 )

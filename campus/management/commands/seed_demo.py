@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandParser, no_translations
 
 from bookings.demo import seed_demo_bookings
 from campus.demo import DEMO_PASSWORD, DemoCampus, seed_demo_campus
@@ -11,7 +11,7 @@ from campus.demo import DEMO_PASSWORD, DemoCampus, seed_demo_campus
 class Command(BaseCommand):
     help = (
         "Create (or restore) Kampus Koskipuisto, a demo joint campus with rooms, holidays and a login for "
-        "every role (docs/demo.md). Running it again changes nothing."
+        "every role (docs/demo.md). Running it again creates only what is missing and changes nothing that exists."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -21,6 +21,9 @@ class Command(BaseCommand):
             help=f"set every demo user's password back to {DEMO_PASSWORD!r} (new users always get it)",
         )
 
+    # Output in English whatever the installation's language (role labels and counts included);
+    # records written without a language go into the default language's columns.
+    @no_translations
     def handle(self, *args, reset_passwords: bool, **options) -> None:
         demo = seed_demo_campus(reset_passwords=reset_passwords)
         bookings = seed_demo_bookings(demo)
