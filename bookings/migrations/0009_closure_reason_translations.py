@@ -20,7 +20,7 @@ def copy_back_from_finnish(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0007_retention_schedule'),
+        ('bookings', '0008_series_exceptions'),
     ]
 
     operations = [
