@@ -320,22 +320,53 @@ class RoomOpeningHoursInline(ParentRightsInline, admin.TabularInline):
 
 
 class RoomAdminForm(forms.ModelForm):
-    """The room form; a divisible room's sections cannot change under future bookings."""
+    """The room form: sections are other rooms of the building that the user keeps, unchanged under bookings.
+
+    ``actor`` (set by ``RoomAdmin.get_form``) is the signed-in user; the sections it may choose are
+    the rooms it manages (``permissions.managed_rooms``) plus the room's current sections, and the
+    save goes through ``services.room_sections_set``, which checks the same rule again.
+    """
+
+    actor: User
 
     class Meta:
         model = Room
         fields = ["building", "code", "name", "sections"]  # the admin's fieldsets decide the rest
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("sections")
+        if field is not None:
+            current = list(self.instance.sections.values_list("pk", flat=True)) if self.instance.pk else []
+            field.queryset = (
+                Room.objects.filter(Q(pk__in=permissions.managed_rooms(self.actor).values("pk")) | Q(pk__in=current))
+                .exclude(pk=self.instance.pk)
+                .select_related("building")
+            )
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # the instance now carries the form's building
+        if "sections" not in self.cleaned_data or self.errors.get("sections"):
+            return
+        try:
+            services.room_sections_check(room=self.instance, sections=self.cleaned_data["sections"], actor=self.actor)
+        except exceptions.KampusError as error:
+            self.add_error("sections", error.message)
+            return
         if self.instance.pk and "sections" in self.changed_data:
             from bookings.signals import refuse_section_change_under_bookings  # the bookings app's guard
 
+            wanted = {section.pk for section in self.cleaned_data["sections"]}
             try:
-                refuse_section_change_under_bookings(Room, self.instance, "pre_clear", None)
+                refuse_section_change_under_bookings(Room, self.instance, "pre_add", wanted)
             except exceptions.KampusError as error:
                 self.add_error("sections", error.message)
-        return data
+
+    def _save_m2m(self) -> None:
+        sections = self.cleaned_data.pop("sections", None)
+        super()._save_m2m()
+        if sections is not None:
+            services.room_sections_set(room=self.instance, sections=sections, actor=self.actor)
 
 
 @admin.register(Room)
@@ -402,15 +433,10 @@ class RoomAdmin(ScopedAdminMixin, admin.ModelAdmin):
             kwargs["queryset"] = _visible_institutions(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def formfield_for_manytomany(self, db_field, request: HttpRequest, **kwargs: Any):
-        scope = admin_scope(request)
-        if db_field.name == "sections" and not scope.is_superuser:
-            kwargs["queryset"] = Room.objects.filter(building__campus_id__in=scope.campus_ids).select_related(
-                "building"
-            )
-        elif db_field.name == "sections":
-            kwargs["queryset"] = Room.objects.select_related("building")
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
+    def get_form(self, request: HttpRequest, obj: Room | None = None, change: bool = False, **kwargs: Any):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request.user
+        return form
 
 
 @admin.register(Equipment)

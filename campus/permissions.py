@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from campus.models import Institution, Membership, Role, Room, User
@@ -55,6 +56,19 @@ def is_room_manager(user: User, room: Room, *, on: dt.date | None = None) -> boo
     if room.owner_id is None:
         return has_role(user, Role.FACILITY_MANAGER, campus_id=room.building.campus_id, on=on)
     return has_role(user, Role.FACILITY_MANAGER, institution_id=room.owner_id, on=on)
+
+
+def may_manage_room(user: User, room: Room, *, on: dt.date | None = None) -> bool:
+    """Return whether ``user`` keeps ``room`` in the inventory: its owner's facility managers or the campus's."""
+    return is_room_manager(user, room, on=on) or is_campus_facility_manager(user, room.building.campus_id, on=on)
+
+
+def managed_rooms(user: User, *, on: dt.date | None = None) -> QuerySet[Room]:
+    """Return the rooms ``user`` keeps (see ``may_manage_room``): all of them for a superuser."""
+    if user.is_active and user.is_superuser:
+        return Room.objects.all()
+    institution_ids, campus_ids = managed_scope(user, on=on)
+    return Room.objects.filter(Q(building__campus_id__in=campus_ids) | Q(owner_id__in=institution_ids))
 
 
 def is_campus_facility_manager(user: User, campus_id: int, *, on: dt.date | None = None) -> bool:

@@ -32,7 +32,7 @@ from campus.models import (
     Room,
     User,
 )
-from campus.permissions import administered_institution_ids
+from campus.permissions import administered_institution_ids, may_manage_room
 from campus.room_import import (
     PROGRESS_EVERY,
     CellError,
@@ -182,6 +182,46 @@ def rooms_import(*, campus: Campus, rows: Sequence[RoomRow], progress: ProgressC
     for value in status.values():
         result.count(value)
     return result
+
+
+def room_sections_check(*, room: Room, sections: Iterable[Room], actor: User) -> None:
+    """Refuse ``sections`` for ``room`` unless they are other, undivided rooms of its building that ``actor`` keeps.
+
+    Only sections being added need ``actor``'s say (``permissions.may_manage_room``): a section the
+    room already has may stay. Raise PermissionDenied or InvalidInput naming the rooms.
+    """
+    sections = list(sections)
+    current = set(room.sections.values_list("pk", flat=True)) if room.pk else set()
+    foreign = [s for s in sections if s.pk not in current and not may_manage_room(actor, s)]
+    if foreign:
+        message = _("You may combine only rooms you manage; not %(rooms)s.") % {
+            "rooms": ", ".join(str(s) for s in foreign)
+        }
+        raise PermissionDenied(message, errors=[{"field": "sections", "message": message}])
+    problems = []
+    for section in sections:
+        if room.pk is not None and section.pk == room.pk:
+            problems.append(_("a room cannot be a section of itself"))
+        elif section.building_id != room.building_id:
+            problems.append(_("%(room)s is in another building") % {"room": section})
+        elif section.sections.exists():
+            problems.append(
+                _("%(room)s is itself combined from sections; name its sections instead") % {"room": section}
+            )
+    if problems:
+        message = _("Sections must be other, undivided rooms of the same building: %(problems)s.") % {
+            "problems": "; ".join(problems)
+        }
+        raise InvalidInput(message, errors=[{"field": "sections", "message": message}])
+
+
+@transaction.atomic
+def room_sections_set(*, room: Room, sections: Iterable[Room], actor: User) -> Room:
+    """Make ``sections`` the parts of the divisible ``room``, as ``actor`` (see ``room_sections_check``)."""
+    sections = list(sections)
+    room_sections_check(room=room, sections=sections, actor=actor)
+    room.sections.set(sections)
+    return room
 
 
 # --- Memberships ----------------------------------------------------------------------------

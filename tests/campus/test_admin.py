@@ -525,3 +525,89 @@ def test_an_institution_admin_cannot_import_into_another_institution(lukio_admin
     assert response.status_code == 200
     assert "institution" in response.context["form"].errors
     assert not User.objects.filter(username="intruder").exists()
+
+
+# --- Sections of a divisible room (only rooms the person manages) -------------------------------
+
+
+@pytest.fixture
+def vocational_room_in_main_building(joint_campus: JointCampus) -> Room:
+    """A room of the vocational college in the lukio's building, so only its owner (not the building) differs."""
+    return Room.objects.create(
+        building=joint_campus.main_building,
+        code="A301",
+        name="Vocational classroom",
+        capacity=20,
+        owner=joint_campus.vocational,
+    )
+
+
+def section_choices(page) -> set[str]:
+    return {room.code for room in page.context["adminform"].form.fields["sections"].queryset}
+
+
+def test_the_room_editor_offers_an_institution_facility_manager_only_their_own_rooms_as_sections(
+    fm_of_lukio, joint_campus, vocational_room_in_main_building
+):
+    page = signed_in(fm_of_lukio).get(f"{ROOMS}{joint_campus.classroom.pk}/change/")
+
+    assert page.status_code == 200
+    assert section_choices(page) == {"A201"}  # the lab; not the vocational room, not the shared auditorium
+
+
+@pytest.mark.parametrize("section_name", ["vocational_room", "shared_auditorium"])
+def test_an_institution_facility_manager_cannot_make_a_room_they_do_not_manage_a_section(
+    fm_of_lukio, joint_campus, vocational_room_in_main_building, section_name
+):
+    section = vocational_room_in_main_building if section_name == "vocational_room" else joint_campus.shared_auditorium
+    client = signed_in(fm_of_lukio)
+    url = f"{ROOMS}{joint_campus.classroom.pk}/change/"
+    data = form_data(client.get(url))
+    data.update({"sections": [str(section.pk)], "_save": "Save"})
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200
+    assert "sections" in response.context["adminform"].form.errors
+    assert not joint_campus.classroom.sections.exists()
+
+
+def test_an_institution_facility_manager_makes_their_own_room_a_section(fm_of_lukio, joint_campus):
+    client = signed_in(fm_of_lukio)
+    url = f"{ROOMS}{joint_campus.classroom.pk}/change/"
+    data = form_data(client.get(url))
+    data.update({"sections": [str(joint_campus.lab.pk)], "_save": "Save"})
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302
+    assert list(joint_campus.classroom.sections.all()) == [joint_campus.lab]
+
+
+def test_a_campus_facility_manager_may_combine_any_room_of_the_campus(
+    campus_fm, joint_campus, vocational_room_in_main_building
+):
+    client = signed_in(campus_fm)
+    url = f"{ROOMS}{joint_campus.shared_auditorium.pk}/change/"
+    page = client.get(url)
+    data = form_data(page)
+    data.update({"sections": [str(joint_campus.classroom.pk), str(vocational_room_in_main_building.pk)]})
+
+    response = client.post(url, {**data, "_save": "Save"})
+
+    assert {"A101", "A201", "A301"} <= section_choices(page)
+    assert response.status_code == 302
+    assert set(joint_campus.shared_auditorium.sections.values_list("code", flat=True)) == {"A101", "A301"}
+
+
+def test_a_section_must_be_in_the_same_building(campus_fm, joint_campus, vocational_workshop):
+    client = signed_in(campus_fm)
+    url = f"{ROOMS}{joint_campus.shared_auditorium.pk}/change/"
+    data = form_data(client.get(url))
+    data.update({"sections": [str(vocational_workshop.pk)], "_save": "Save"})
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200
+    assert "sections" in response.context["adminform"].form.errors
+    assert not joint_campus.shared_auditorium.sections.exists()
