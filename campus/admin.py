@@ -45,6 +45,10 @@ from campus.models import (
 VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
 ALL_RIGHTS = frozenset({VIEW, ADD, CHANGE, DELETE})
 
+# Room fields of other apps' admins, as (app label, model name, field name), whose room autocomplete
+# lists only the rooms the user manages (``permissions.managed_rooms``); apps add theirs at import.
+ROOM_AUTOCOMPLETE_MANAGED_ONLY: set[tuple[str, str, str]] = set()
+
 
 # --- Who may do what ---------------------------------------------------------------------------
 
@@ -437,6 +441,16 @@ class RoomAdmin(ScopedAdminMixin, admin.ModelAdmin):
         form = super().get_form(request, obj, change=change, **kwargs)
         form.actor = request.user
         return form
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Room], search_term: str
+    ) -> tuple[QuerySet[Room], bool]:
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        asked_for = (request.GET.get("app_label"), request.GET.get("model_name"), request.GET.get("field_name"))
+        if asked_for in ROOM_AUTOCOMPLETE_MANAGED_ONLY:
+            # Autocomplete for a field that only takes rooms the user manages (rules, closures).
+            queryset = queryset.filter(pk__in=permissions.managed_rooms(request.user).values("pk"))
+        return queryset, may_have_duplicates
 
 
 @admin.register(Equipment)

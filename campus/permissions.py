@@ -10,7 +10,7 @@ import datetime as dt
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from campus.models import Institution, Membership, Role, Room, User
+from campus.models import Building, Campus, Institution, Membership, Role, Room, User
 
 MANAGER_ROLES = (Role.FACILITY_MANAGER,)
 
@@ -74,6 +74,20 @@ def managed_rooms(user: User, *, on: dt.date | None = None) -> QuerySet[Room]:
 def is_campus_facility_manager(user: User, campus_id: int, *, on: dt.date | None = None) -> bool:
     """Return whether ``user`` is one of the campus's own facility managers (facility services)."""
     return user.is_superuser or has_role(user, Role.FACILITY_MANAGER, campus_id=campus_id, on=on)
+
+
+def may_set_booking_rules(
+    user: User, *, room: Room | None = None, building: Building | None = None, campus: Campus | None = None
+) -> bool:
+    """Return whether ``user`` may set the booking rules of ``room``, ``building`` or ``campus`` (give one).
+
+    A room's rules are set by those who keep it (``may_manage_room``); rules for a whole building or
+    the campus bind every institution, so only the campus's facility managers set them.
+    """
+    if room is not None:
+        return may_manage_room(user, room)
+    campus_id = building.campus_id if building is not None else campus.pk if campus is not None else None
+    return campus_id is not None and is_campus_facility_manager(user, campus_id)
 
 
 def is_front_desk(user: User, *, campus_id: int | None = None, on: dt.date | None = None) -> bool:
