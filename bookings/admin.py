@@ -591,6 +591,15 @@ class ClosureAdmin(ScopedAdminMixin, admin.ModelAdmin):
         form.request = request
         return form
 
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: Any):
+        # Offer what the user may close (``services.closure_create`` refuses the rest).
+        scope = admin_scope(request)
+        if db_field.name == "room":
+            kwargs["queryset"] = permissions.managed_rooms(request.user).select_related("building")
+        elif db_field.name == "building" and not scope.is_superuser:
+            kwargs["queryset"] = Building.objects.filter(campus_id__in=scope.managed_campus_ids)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_readonly_fields(self, request: HttpRequest, obj: Closure | None = None) -> list[str]:
         if obj is not None:
             obj._kampus_viewer = viewer_for(request.user)  # titles below follow their visibility
@@ -632,6 +641,9 @@ class ClosureAdmin(ScopedAdminMixin, admin.ModelAdmin):
             except KampusError as error:
                 self.message_user(request, f"{closure}: {error.message}", level=messages.ERROR)
         self.message_user(request, ngettext("%d booking cancelled.", "%d bookings cancelled.", cancelled) % cancelled)
+
+
+ROOM_AUTOCOMPLETE_MANAGED_ONLY.add(("bookings", "closure", "room"))
 
 
 class ReadOnlyAdmin(ScopedAdminMixin, admin.ModelAdmin):
