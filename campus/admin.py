@@ -58,6 +58,7 @@ class AdminScope:
     """Where the signed-in user holds an admin role today, from their valid memberships."""
 
     is_superuser: bool
+    user_id: int | None
     managed_campus_ids: frozenset[int]  # facility manager of the campus (its facility services)
     managed_institution_ids: frozenset[int]  # facility manager of an institution
     administered_institution_ids: frozenset[int]  # institution admin
@@ -76,6 +77,7 @@ def admin_scope(request: HttpRequest) -> AdminScope:
         ).values_list("campus_id", flat=True)
         scope = AdminScope(
             is_superuser=user.is_active and user.is_superuser,
+            user_id=user.pk,
             managed_campus_ids=frozenset(managed_campus_ids),
             managed_institution_ids=frozenset(managed_institution_ids),
             administered_institution_ids=frozenset(administered_institution_ids),
@@ -492,9 +494,12 @@ def _membership_rights(scope: AdminScope, obj: Membership | None) -> frozenset[s
             (bool(scope.administered_institution_ids), ALL_RIGHTS),
         )
     institution_campus_id = obj.institution.campus_id if obj.institution_id else None
+    administered = obj.institution_id in scope.administered_institution_ids
     return rights_when(
         (obj.campus_id in scope.managed_campus_ids or institution_campus_id in scope.managed_campus_ids, {VIEW}),
-        (obj.institution_id in scope.administered_institution_ids, ALL_RIGHTS),
+        (administered, {VIEW}),
+        # Their own memberships they only view (see permissions.may_manage_memberships_of).
+        (administered and obj.user_id != scope.user_id, ALL_RIGHTS),
     )
 
 
@@ -541,8 +546,27 @@ class MembershipImportForm(forms.Form):
             ) from error
 
 
+class MembershipAdminForm(forms.ModelForm):
+    """A membership; nobody but a superuser grants or changes their own."""
+
+    actor: User
+
+    class Meta:
+        model = Membership
+        fields = ["user"]  # the admin's get_fields decides the rest
+
+    def clean_user(self) -> User:
+        user = self.cleaned_data["user"]
+        if not permissions.may_manage_memberships_of(self.actor, username=user.get_username()):
+            raise forms.ValidationError(
+                _("You cannot grant or change your own memberships; ask another admin of the institution.")
+            )
+        return user
+
+
 @admin.register(Membership)
 class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    form = MembershipAdminForm
     list_display = ["user", "role", "where", "valid_from", "valid_until", "valid_today"]
     list_filter = [
         "role",
@@ -586,6 +610,11 @@ class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
             elif db_field.name == "user":
                 kwargs["queryset"] = self.admin_site.get_model_admin(User).get_queryset(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_form(self, request: HttpRequest, obj: Membership | None = None, change: bool = False, **kwargs: Any):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request.user
+        return form
 
     def get_urls(self) -> list:
         import_view = self.admin_site.admin_view(self.import_csv_view)

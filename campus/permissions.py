@@ -183,6 +183,15 @@ def administered_institution_ids(user: User, *, on: dt.date | None = None) -> li
     )
 
 
+def may_manage_memberships_of(actor: User, *, username: str) -> bool:
+    """Return whether ``actor`` may grant, change or end the memberships of the user named ``username``.
+
+    Nobody but a superuser touches their own: an institution admin could otherwise make themselves
+    facility manager, or keep a membership alive that others ended.
+    """
+    return actor.is_superuser or username != actor.get_username()
+
+
 def managed_scope(user: User, *, on: dt.date | None = None) -> tuple[list[int], list[int]]:
     """Return (institution ids, campus ids) where ``user`` is a facility manager."""
     qs = valid_memberships(user, on=on).filter(role=Role.FACILITY_MANAGER)

@@ -32,7 +32,7 @@ from campus.models import (
     Room,
     User,
 )
-from campus.permissions import administered_institution_ids, may_manage_room
+from campus.permissions import administered_institution_ids, may_manage_memberships_of, may_manage_room
 from campus.room_import import (
     PROGRESS_EVERY,
     CellError,
@@ -355,6 +355,11 @@ def memberships_import_csv(*, institution: Institution, csv_text: str, actor: Us
         if row is not None:
             rows.append(row)
     errors.extend(_member_rows_check(rows))
+    errors.extend(
+        RowError(row.line, "username", _("is you: nobody changes their own memberships; ask another admin"))
+        for row in rows
+        if not may_manage_memberships_of(actor, username=row.username)
+    )
     if errors:
         raise CsvImportRefused(errors)
 

@@ -611,3 +611,72 @@ def test_a_section_must_be_in_the_same_building(campus_fm, joint_campus, vocatio
     assert response.status_code == 200
     assert "sections" in response.context["adminform"].form.errors
     assert not joint_campus.shared_auditorium.sections.exists()
+
+
+# --- Nobody changes their own memberships (but a superuser) ------------------------------------
+
+
+def test_an_institution_admin_cannot_grant_themselves_a_role(lukio_admin, joint_campus):
+    response = signed_in(lukio_admin).post(
+        f"{MEMBERSHIPS}add/",
+        {"user": lukio_admin.pk, "institution": joint_campus.lukio.pk, "role": Role.FACILITY_MANAGER},
+    )
+
+    assert response.status_code == 200
+    assert "user" in response.context["adminform"].form.errors
+    assert list(Membership.objects.filter(user=lukio_admin).values_list("role", flat=True)) == [Role.INSTITUTION_ADMIN]
+
+
+def test_an_institution_admin_cannot_change_or_delete_their_own_membership(lukio_admin, joint_campus):
+    own = Membership.objects.get(user=lukio_admin)
+    client = signed_in(lukio_admin)
+
+    page = client.get(f"{MEMBERSHIPS}{own.pk}/change/")
+    changed = client.post(
+        f"{MEMBERSHIPS}{own.pk}/change/",
+        {"user": lukio_admin.pk, "institution": joint_campus.lukio.pk, "role": Role.FACILITY_MANAGER},
+    )
+    client.post(f"{MEMBERSHIPS}{own.pk}/delete/", {"post": "yes"})
+
+    assert page.status_code == 200
+    assert not page.context["has_change_permission"]
+    assert changed.status_code == 403
+    own.refresh_from_db()
+    assert (own.role, own.valid_until) == (Role.INSTITUTION_ADMIN, None)
+
+
+def test_an_institution_admin_cannot_move_a_colleagues_membership_onto_themselves(
+    lukio_admin, lukio_staff, joint_campus
+):
+    colleague = Membership.objects.get(user=lukio_staff)
+    client = signed_in(lukio_admin)
+    url = f"{MEMBERSHIPS}{colleague.pk}/change/"
+
+    response = client.post(
+        url, {"user": lukio_admin.pk, "institution": joint_campus.lukio.pk, "role": Role.FACILITY_MANAGER}
+    )
+
+    assert response.status_code == 200
+    assert "user" in response.context["adminform"].form.errors
+    colleague.refresh_from_db()
+    assert (colleague.user, colleague.role) == (lukio_staff, Role.STAFF)
+
+
+def test_an_import_cannot_change_the_importers_own_memberships(lukio_admin, joint_campus):
+    csv_text = "username,role\nlukio.admin,facility_manager\n"
+
+    response = signed_in(lukio_admin).post(IMPORT, {"institution": joint_campus.lukio.pk, "file": upload(csv_text)})
+
+    assert response.status_code == 200
+    assert [(str(error["line"]), error["field"]) for error in response.context["errors"]] == [("2", "username")]
+    assert not Membership.objects.filter(user=lukio_admin, role=Role.FACILITY_MANAGER).exists()
+
+
+def test_a_superuser_may_change_their_own_memberships(joint_campus):
+    root = User.objects.create_superuser("root", "root@example.org", "pass-for-tests-1")
+
+    response = signed_in(root).post(
+        f"{MEMBERSHIPS}add/", {"user": root.pk, "institution": joint_campus.lukio.pk, "role": Role.STAFF}
+    )
+
+    assert response.status_code == 302
