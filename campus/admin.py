@@ -7,8 +7,11 @@ everything. The rules, in short:
 
 - a campus facility manager views, adds and changes the campus, its buildings, rooms, opening hours,
   exceptions, holidays and the equipment catalogue, and views the campus's memberships;
-- an institution facility manager changes the rooms its institution owns and views the rest;
-- an institution admin views, adds, changes and deletes the memberships of their institution(s);
+- an institution facility manager changes the rooms its institution owns and views the rest; a
+  room's sections, booking rules and closures only ever name rooms the user manages
+  (``permissions.managed_rooms``), checked again by the service that saves them;
+- an institution admin views, adds, changes and deletes the memberships of their institution(s),
+  except their own (``permissions.may_manage_memberships_of``);
 - everyone who may use the admin views the campus's institutions, buildings, rooms and people.
 """
 
