@@ -20,7 +20,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from bookings import recurrence, services
+from bookings import policies, recurrence, services
 from bookings.errors import SlotTaken
 from bookings.models import (
     Booking,
@@ -32,8 +32,20 @@ from bookings.models import (
     Notification,
 )
 from bookings.visibility import Viewer, viewer_for
-from campus.admin import ADD, CHANGE, DELETE, VIEW, AdminScope, ScopedAdminMixin, rights_when
+from campus import permissions
+from campus.admin import (
+    ADD,
+    CHANGE,
+    DELETE,
+    ROOM_AUTOCOMPLETE_MANAGED_ONLY,
+    VIEW,
+    AdminScope,
+    ScopedAdminMixin,
+    admin_scope,
+    rights_when,
+)
 from campus.exceptions import KampusError
+from campus.models import Building, Campus
 
 
 def _form_error(form: forms.Form, error: KampusError) -> None:
@@ -421,10 +433,48 @@ class BookingSeriesAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return queryset.filter(pk__in=Booking.objects.filter(_booking_scope(scope)).values("series_id"))
 
 
+class BookingPolicyForm(forms.ModelForm):
+    """Rules for one room, building or campus; the target must be one where the user sets rules."""
+
+    actor: Any
+
+    class Meta:
+        model = BookingPolicy
+        fields = ["campus", "building", "room"]  # the admin's fieldsets decide the rest
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        try:
+            policies.require_policy_permission(
+                self.actor, room=data.get("room"), building=data.get("building"), campus=data.get("campus")
+            )
+        except KampusError as error:
+            _form_error(self, error)
+        return data
+
+
+def _policy_rights_on(scope: AdminScope, policy: BookingPolicy) -> tuple[bool, bool]:
+    """Return (may view, may change) ``policy``: a room's for who keeps it, a building's or campus's for its campus."""
+    if policy.room_id is not None:
+        room = policy.room
+        keeps = room.building.campus_id in scope.managed_campus_ids or (
+            room.owner_id is not None and room.owner_id in scope.managed_institution_ids
+        )
+        return keeps, keeps
+    campus_id = policy.campus_id or policy.building.campus_id
+    # Building and campus defaults hold in every room of the campus: its people may read them.
+    return campus_id in scope.campus_ids, campus_id in scope.managed_campus_ids
+
+
 @admin.register(BookingPolicy)
 class BookingPolicyAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    """Rules per room, with defaults per building and campus; an empty field is inherited."""
+    """Rules per room, with defaults per building and campus; an empty field is inherited.
 
+    Institution facility managers set the rules of their institution's rooms; building- and
+    campus-wide rules are the campus's facility managers'. Saves go through ``bookings.policies``.
+    """
+
+    form = BookingPolicyForm
     list_display = [
         "__str__",
         "owner_access",
@@ -435,7 +485,7 @@ class BookingPolicyAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "max_duration_minutes",
         "max_active_bookings",
     ]
-    list_select_related = ["campus", "building", "room"]
+    list_select_related = ["campus", "building", "room", "room__building"]
     autocomplete_fields = ["room"]
     fieldsets = [
         (_("Applies to (choose one)"), {"fields": ["campus", "building", "room"]}),
@@ -459,22 +509,44 @@ class BookingPolicyAdmin(ScopedAdminMixin, admin.ModelAdmin):
         managers = bool(scope.managed_campus_ids or scope.managed_institution_ids)
         if obj is None:
             return rights_when((bool(scope.campus_ids), {VIEW}), (managers, {ADD, CHANGE, DELETE}))
-        if obj.room_id is not None:
-            room = obj.room
-            may = room.building.campus_id in scope.managed_campus_ids or (
-                room.owner_id is not None and room.owner_id in scope.managed_institution_ids
-            )
-        else:
-            campus_id = obj.campus_id or obj.building.campus_id
-            may = campus_id in scope.managed_campus_ids
-        return rights_when((True, {VIEW}), (may, {CHANGE, DELETE}))
+        may_view, may_change = _policy_rights_on(scope, obj)
+        return rights_when((may_view, {VIEW}), (may_change, {CHANGE, DELETE}))
 
     def scope_queryset(self, queryset: QuerySet[BookingPolicy], scope: AdminScope) -> QuerySet[BookingPolicy]:
         return queryset.filter(
             Q(campus_id__in=scope.campus_ids)
             | Q(building__campus_id__in=scope.campus_ids)
-            | Q(room__building__campus_id__in=scope.campus_ids)
+            | Q(room__building__campus_id__in=scope.managed_campus_ids)
+            | Q(room__owner_id__in=scope.managed_institution_ids)
         )
+
+    def get_form(self, request: HttpRequest, obj: BookingPolicy | None = None, change: bool = False, **kwargs: Any):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request.user
+        return form
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: Any):
+        scope = admin_scope(request)
+        if db_field.name == "room":
+            kwargs["queryset"] = permissions.managed_rooms(request.user).select_related("building")
+        elif db_field.name == "building" and not scope.is_superuser:
+            kwargs["queryset"] = Building.objects.filter(campus_id__in=scope.managed_campus_ids)
+        elif db_field.name == "campus" and not scope.is_superuser:
+            kwargs["queryset"] = Campus.objects.filter(pk__in=scope.managed_campus_ids)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: BookingPolicy, form: forms.ModelForm, change: bool) -> None:
+        policies.policy_save(policy=obj, actor=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: BookingPolicy) -> None:
+        policies.policy_delete(policy=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[BookingPolicy]) -> None:
+        for policy in queryset.select_related("room__building", "building", "campus"):
+            policies.policy_delete(policy=policy, actor=request.user)
+
+
+ROOM_AUTOCOMPLETE_MANAGED_ONLY.add(("bookings", "bookingpolicy", "room"))
 
 
 class ClosureForm(ServiceForm):
@@ -524,6 +596,15 @@ class ClosureAdmin(ScopedAdminMixin, admin.ModelAdmin):
         form.request = request
         return form
 
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: Any):
+        # Offer what the user may close (``services.closure_create`` refuses the rest).
+        scope = admin_scope(request)
+        if db_field.name == "room":
+            kwargs["queryset"] = permissions.managed_rooms(request.user).select_related("building")
+        elif db_field.name == "building" and not scope.is_superuser:
+            kwargs["queryset"] = Building.objects.filter(campus_id__in=scope.managed_campus_ids)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_readonly_fields(self, request: HttpRequest, obj: Closure | None = None) -> list[str]:
         if obj is not None:
             obj._kampus_viewer = viewer_for(request.user)  # titles below follow their visibility
@@ -565,6 +646,9 @@ class ClosureAdmin(ScopedAdminMixin, admin.ModelAdmin):
             except KampusError as error:
                 self.message_user(request, f"{closure}: {error.message}", level=messages.ERROR)
         self.message_user(request, ngettext("%d booking cancelled.", "%d bookings cancelled.", cancelled) % cancelled)
+
+
+ROOM_AUTOCOMPLETE_MANAGED_ONLY.add(("bookings", "closure", "room"))
 
 
 class ReadOnlyAdmin(ScopedAdminMixin, admin.ModelAdmin):

@@ -100,16 +100,31 @@ def seed_demo_bookings(demo: DemoCampus, *, today: dt.date | None = None) -> Dem
         result.created += len(booking_result.bookings)
         return booking_result
 
-    def weekly(user: str, room: str, title: str, weekday: int, hour: int, minute: int, minutes: int, **options):
+    def weekly(
+        user: str,
+        room: str,
+        title: str,
+        weekday: int,
+        hour: int,
+        minute: int,
+        minutes: int,
+        *,
+        last: dt.date | None = None,
+        **options,
+    ):
         day = first_monday + dt.timedelta(days=weekday)
-        return book(user, room, title, at(day, hour, minute), minutes, rrule=f"FREQ=WEEKLY;UNTIL={until}", **options)
+        series_until = last.strftime("%Y%m%d") if last else until
+        rrule = f"FREQ=WEEKLY;UNTIL={series_until}"
+        return book(user, room, title, at(day, hour, minute), minutes, rrule=rrule, **options)
 
     # Upper-secondary lessons (weekly series).
     maths = weekly("lukio.opettaja", "A101", "MAA3 Geometria", 0, 8, 15, 75, purpose=Purpose.TEACHING)
     weekly("lukio.opettaja", "A101", "MAA3 Geometria", 2, 10, 0, 75)
     weekly("lukio.opettaja2", "A202", "ENA2 Englanti", 1, 9, 0, 75, visibility=Visibility.CAMPUS)
     weekly("lukio.opettaja2", "A302", "FY1 Fysiikka", 3, 12, 30, 90)
-    weekly("lukio.sijainen", "A201", "BI2 Biologia (sijainen)", 4, 8, 15, 75)
+    # A booking may not outlast the membership it is made under: the substitute's lessons end with it.
+    substitute_until = users["lukio.sijainen"].memberships.get().valid_until
+    weekly("lukio.sijainen", "A201", "BI2 Biologia (sijainen)", 4, 8, 15, 75, last=substitute_until)
     chemistry = weekly("lukio.opettaja", "A301", "KE2 Kemia", 1, 12, 30, 90)
     # Vocational college: long workshop days and theory.
     weekly("ammatti.opettaja", "B101", "Metallityön perusteet", 0, 8, 0, 240)

@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 
 from bookings.errors import BookingRuleBroken
 from bookings.models import ACTIVE_STATUSES, Access, Booking, BookingPolicy, Closure
-from campus.models import Institution, Role, Room, User
-from campus.permissions import has_role, is_room_manager, valid_memberships
+from campus.models import Campus, Institution, Role, Room, User
+from campus.permissions import has_role, is_room_manager, membership_cover, valid_memberships
 
 # Kampus's defaults: permissive enough for a term's timetable.
 TIMETABLE_DAYS = 400
@@ -109,12 +109,21 @@ def check_rules(
     is_series: bool = False,
     exclude_booking_ids: Sequence[int] = (),
     for_someone_else: bool = False,
+    booker: User | None = None,
 ) -> RuleCheck:
     """Check every rule for booking ``room`` at ``occurrences``; raise BookingRuleBroken for the first broken one.
 
     Returns the access that applies (direct or request). A non-empty ``override_reason`` from a
     user who may override lets soft rules pass; they are returned as ``overridden`` for the audit log.
+    ``booker`` is the person whose membership the booking is made under (``user`` when not given;
+    the booking's booker when someone else moves it).
     """
+    check_membership_covers(
+        booker=user if booker is None else booker,
+        institution=institution,
+        campus=room.building.campus,
+        occurrences=occurrences,
+    )
     policy = effective_policy(room)
     zone = room.building.campus.zone
     owner = is_owner_booking(room, institution)
@@ -218,6 +227,45 @@ def check_rules(
         raise error
     overridden = [{"rule": e.rule, "code": e.code, "message": e.message} for e in soft]
     return RuleCheck(access=access, overridden=overridden, policy=policy, override_reason=override_reason.strip())
+
+
+def check_membership_covers(
+    *,
+    booker: User | None,
+    institution: Institution | None,
+    campus: Campus,
+    occurrences: Sequence[tuple[dt.datetime, dt.datetime]],
+) -> None:
+    """Refuse occurrences that reach past the last day of the membership the booking is made under.
+
+    A hard rule, for a series too: one occurrence past the end refuses the whole request (like every
+    other rule), and the message names the last day that may be booked. Memberships that follow one
+    another without a gap count as one (``permissions.membership_cover``).
+    """
+    if booker is None or not occurrences:
+        return
+    valid, last_day = membership_cover(booker, campus_id=campus.pk, institution_id=institution and institution.pk)
+    if last_day is None and valid:
+        return
+    zone = campus.zone
+    if last_day is not None:
+        # The last day is inclusive: a booking may run until midnight at its end.
+        limit = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+        if max(end for _start, end in occurrences) <= limit:
+            return
+    where = institution.name if institution is not None else campus.name
+    values = {"person": booker, "place": where, "date": last_day.isoformat() if last_day else "-"}
+    if last_day is None:
+        message = _("%(person)s holds no membership at %(place)s under which this booking could be made.") % values
+    else:
+        message = (
+            _(
+                "The membership at %(place)s that this booking is made under ends on %(date)s: "
+                "book (or move the booking) until %(date)s at the latest."
+            )
+            % values
+        )
+    raise BookingRuleBroken(message, code="membership_ends", rule="membership", allowed=last_day)
 
 
 def active_booking_count(

@@ -39,7 +39,14 @@ from bookings.visibility import Viewer, viewer_for
 from campus.exceptions import InvalidInput, NotFound, PermissionDenied
 from campus.models import Building, Institution, Role, Room, User
 from campus.opening_hours import OpeningCalendar, opening_calendar
-from campus.permissions import has_role, is_campus_facility_manager, is_room_manager, valid_memberships
+from campus.permissions import (
+    has_role,
+    is_campus_facility_manager,
+    is_room_manager,
+    require_booking_membership,
+    require_campus_membership,
+    valid_memberships,
+)
 from campus.selectors import facility_managers_for_room
 
 
@@ -215,6 +222,7 @@ def resolve_institution(*, user: User, institution: Institution | None, room: Ro
     campus, or for the campus itself (no institution).
     """
     campus_id = room.building.campus_id
+    require_campus_membership(user, campus_id=campus_id)
     memberships = list(valid_memberships(user))
     campus_level = user.is_superuser or any(
         m.campus_id == campus_id and m.role in (Role.FACILITY_MANAGER, Role.FRONT_DESK) for m in memberships
@@ -657,6 +665,9 @@ def _series_ids(bookings: Iterable[Booking]) -> set[int]:
 def _require_change_permission(actor: User, booking: Booking) -> None:
     if not may_change(actor, booking):
         raise PermissionDenied(_("Only the booker, the room's facility managers or the front desk may do this."))
+    if not _manages(actor, booking.room):
+        # The booker acts under the membership the booking was made under: it must still hold.
+        require_booking_membership(actor, campus_id=booking.campus_id, institution_id=booking.institution_id)
 
 
 def _request_expiry(policy: rules.EffectivePolicy, *, now: dt.datetime, start: dt.datetime) -> dt.datetime:
@@ -911,6 +922,7 @@ def _move(
             override_reason=override_reason,
             is_series=anchor.series_id is not None,
             exclude_booking_ids=excluded,
+            booker=anchor.booked_by,
         )
         clashes = _find_conflicts(
             room=destination, occurrences=occurrences, viewer=viewer, exclude_booking_ids=excluded
@@ -1007,6 +1019,8 @@ def booking_release(*, booking: Booking, actor: User, now: dt.datetime | None = 
 
 
 def _require_decider(actor: User, *bookings: Booking) -> None:
+    if bookings:
+        require_campus_membership(actor, campus_id=bookings[0].campus_id)
     decided_rooms: set[int] = set()
     for booking in bookings:
         if booking.room_id in decided_rooms:
@@ -1143,6 +1157,12 @@ def booking_series_handover(
         raise InvalidInput(message, errors=[{"field": "to_user", "message": message}])
     if not targets:
         raise BookingStateError(_("There is nothing left to hand over."))
+    rules.check_membership_covers(
+        booker=to_user,
+        institution=booking.institution,
+        campus=booking.campus,
+        occurrences=[(t.start, t.end) for t in targets],
+    )
     _require_change_permission_for_all(actor, targets)
     before = {target.pk: audit.snapshot(target) for target in targets}
     Booking.objects.filter(pk__in=[t.pk for t in targets]).update(booked_by=to_user, updated_at=now)
@@ -1159,6 +1179,7 @@ def booking_series_handover(
 
 
 def _require_closure_permission(actor: User, *, room: Room | None, building: Building | None) -> None:
+    require_campus_membership(actor, campus_id=(room.building if room is not None else building).campus_id)
     if room is not None and rules.may_override(actor, room):
         return
     campus_id = (room.building if room is not None else building).campus_id

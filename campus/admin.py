@@ -7,8 +7,11 @@ everything. The rules, in short:
 
 - a campus facility manager views, adds and changes the campus, its buildings, rooms, opening hours,
   exceptions, holidays and the equipment catalogue, and views the campus's memberships;
-- an institution facility manager changes the rooms its institution owns and views the rest;
-- an institution admin views, adds, changes and deletes the memberships of their institution(s);
+- an institution facility manager changes the rooms its institution owns and views the rest; a
+  room's sections, booking rules and closures only ever name rooms the user manages
+  (``permissions.managed_rooms``), checked again by the service that saves them;
+- an institution admin views, adds, changes and deletes the memberships of their institution(s),
+  except their own (``permissions.may_manage_memberships_of``);
 - everyone who may use the admin views the campus's institutions, buildings, rooms and people.
 """
 
@@ -46,6 +49,10 @@ from campus.models import (
 VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
 ALL_RIGHTS = frozenset({VIEW, ADD, CHANGE, DELETE})
 
+# Room fields of other apps' admins, as (app label, model name, field name), whose room autocomplete
+# lists only the rooms the user manages (``permissions.managed_rooms``); apps add theirs at import.
+ROOM_AUTOCOMPLETE_MANAGED_ONLY: set[tuple[str, str, str]] = set()
+
 
 # --- Who may do what ---------------------------------------------------------------------------
 
@@ -55,6 +62,7 @@ class AdminScope:
     """Where the signed-in user holds an admin role today, from their valid memberships."""
 
     is_superuser: bool
+    user_id: int | None
     managed_campus_ids: frozenset[int]  # facility manager of the campus (its facility services)
     managed_institution_ids: frozenset[int]  # facility manager of an institution
     administered_institution_ids: frozenset[int]  # institution admin
@@ -73,6 +81,7 @@ def admin_scope(request: HttpRequest) -> AdminScope:
         ).values_list("campus_id", flat=True)
         scope = AdminScope(
             is_superuser=user.is_active and user.is_superuser,
+            user_id=user.pk,
             managed_campus_ids=frozenset(managed_campus_ids),
             managed_institution_ids=frozenset(managed_institution_ids),
             administered_institution_ids=frozenset(administered_institution_ids),
@@ -323,22 +332,53 @@ class RoomOpeningHoursInline(ParentRightsInline, admin.TabularInline):
 
 
 class RoomAdminForm(forms.ModelForm):
-    """The room form; a divisible room's sections cannot change under future bookings."""
+    """The room form: sections are other rooms of the building that the user keeps, unchanged under bookings.
+
+    ``actor`` (set by ``RoomAdmin.get_form``) is the signed-in user; the sections it may choose are
+    the rooms it manages (``permissions.managed_rooms``) plus the room's current sections, and the
+    save goes through ``services.room_sections_set``, which checks the same rule again.
+    """
+
+    actor: User
 
     class Meta:
         model = Room
         fields = ["building", "code", "name", "sections"]  # the admin's fieldsets decide the rest
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("sections")
+        if field is not None:
+            current = list(self.instance.sections.values_list("pk", flat=True)) if self.instance.pk else []
+            field.queryset = (
+                Room.objects.filter(Q(pk__in=permissions.managed_rooms(self.actor).values("pk")) | Q(pk__in=current))
+                .exclude(pk=self.instance.pk)
+                .select_related("building")
+            )
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # the instance now carries the form's building
+        if "sections" not in self.cleaned_data or self.errors.get("sections"):
+            return
+        try:
+            services.room_sections_check(room=self.instance, sections=self.cleaned_data["sections"], actor=self.actor)
+        except exceptions.KampusError as error:
+            self.add_error("sections", error.message)
+            return
         if self.instance.pk and "sections" in self.changed_data:
             from bookings.signals import refuse_section_change_under_bookings  # the bookings app's guard
 
+            wanted = {section.pk for section in self.cleaned_data["sections"]}
             try:
-                refuse_section_change_under_bookings(Room, self.instance, "pre_clear", None)
+                refuse_section_change_under_bookings(Room, self.instance, "pre_add", wanted)
             except exceptions.KampusError as error:
                 self.add_error("sections", error.message)
-        return data
+
+    def _save_m2m(self) -> None:
+        sections = self.cleaned_data.pop("sections", None)
+        super()._save_m2m()
+        if sections is not None:
+            services.room_sections_set(room=self.instance, sections=sections, actor=self.actor)
 
 
 @admin.register(Room)
@@ -405,15 +445,20 @@ class RoomAdmin(ScopedAdminMixin, admin.ModelAdmin):
             kwargs["queryset"] = _visible_institutions(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def formfield_for_manytomany(self, db_field, request: HttpRequest, **kwargs: Any):
-        scope = admin_scope(request)
-        if db_field.name == "sections" and not scope.is_superuser:
-            kwargs["queryset"] = Room.objects.filter(building__campus_id__in=scope.campus_ids).select_related(
-                "building"
-            )
-        elif db_field.name == "sections":
-            kwargs["queryset"] = Room.objects.select_related("building")
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
+    def get_form(self, request: HttpRequest, obj: Room | None = None, change: bool = False, **kwargs: Any):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request.user
+        return form
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Room], search_term: str
+    ) -> tuple[QuerySet[Room], bool]:
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        asked_for = (request.GET.get("app_label"), request.GET.get("model_name"), request.GET.get("field_name"))
+        if asked_for in ROOM_AUTOCOMPLETE_MANAGED_ONLY:
+            # Autocomplete for a field that only takes rooms the user manages (rules, closures).
+            queryset = queryset.filter(pk__in=permissions.managed_rooms(request.user).values("pk"))
+        return queryset, may_have_duplicates
 
 
 @admin.register(Equipment)
@@ -455,9 +500,12 @@ def _membership_rights(scope: AdminScope, obj: Membership | None) -> frozenset[s
             (bool(scope.administered_institution_ids), ALL_RIGHTS),
         )
     institution_campus_id = obj.institution.campus_id if obj.institution_id else None
+    administered = obj.institution_id in scope.administered_institution_ids
     return rights_when(
         (obj.campus_id in scope.managed_campus_ids or institution_campus_id in scope.managed_campus_ids, {VIEW}),
-        (obj.institution_id in scope.administered_institution_ids, ALL_RIGHTS),
+        (administered, {VIEW}),
+        # Their own memberships they only view (see permissions.may_manage_memberships_of).
+        (administered and obj.user_id != scope.user_id, ALL_RIGHTS),
     )
 
 
@@ -504,8 +552,27 @@ class MembershipImportForm(forms.Form):
             ) from error
 
 
+class MembershipAdminForm(forms.ModelForm):
+    """A membership; nobody but a superuser grants or changes their own."""
+
+    actor: User
+
+    class Meta:
+        model = Membership
+        fields = ["user"]  # the admin's get_fields decides the rest
+
+    def clean_user(self) -> User:
+        user = self.cleaned_data["user"]
+        if not permissions.may_manage_memberships_of(self.actor, username=user.get_username()):
+            raise forms.ValidationError(
+                _("You cannot grant or change your own memberships; ask another admin of the institution.")
+            )
+        return user
+
+
 @admin.register(Membership)
 class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    form = MembershipAdminForm
     list_display = ["user", "role", "where", "valid_from", "valid_until", "valid_today"]
     list_filter = [
         "role",
@@ -549,6 +616,11 @@ class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
             elif db_field.name == "user":
                 kwargs["queryset"] = self.admin_site.get_model_admin(User).get_queryset(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_form(self, request: HttpRequest, obj: Membership | None = None, change: bool = False, **kwargs: Any):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request.user
+        return form
 
     def get_urls(self) -> list:
         import_view = self.admin_site.admin_view(self.import_csv_view)

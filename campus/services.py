@@ -32,7 +32,7 @@ from campus.models import (
     Room,
     User,
 )
-from campus.permissions import administered_institution_ids
+from campus.permissions import administered_institution_ids, may_manage_memberships_of, may_manage_room
 from campus.room_import import (
     PROGRESS_EVERY,
     CellError,
@@ -184,6 +184,46 @@ def rooms_import(*, campus: Campus, rows: Sequence[RoomRow], progress: ProgressC
     return result
 
 
+def room_sections_check(*, room: Room, sections: Iterable[Room], actor: User) -> None:
+    """Refuse ``sections`` for ``room`` unless they are other, undivided rooms of its building that ``actor`` keeps.
+
+    Only sections being added need ``actor``'s say (``permissions.may_manage_room``): a section the
+    room already has may stay. Raise PermissionDenied or InvalidInput naming the rooms.
+    """
+    sections = list(sections)
+    current = set(room.sections.values_list("pk", flat=True)) if room.pk else set()
+    foreign = [s for s in sections if s.pk not in current and not may_manage_room(actor, s)]
+    if foreign:
+        message = _("You may combine only rooms you manage; not %(rooms)s.") % {
+            "rooms": ", ".join(str(s) for s in foreign)
+        }
+        raise PermissionDenied(message, errors=[{"field": "sections", "message": message}])
+    problems = []
+    for section in sections:
+        if room.pk is not None and section.pk == room.pk:
+            problems.append(_("a room cannot be a section of itself"))
+        elif section.building_id != room.building_id:
+            problems.append(_("%(room)s is in another building") % {"room": section})
+        elif section.sections.exists():
+            problems.append(
+                _("%(room)s is itself combined from sections; name its sections instead") % {"room": section}
+            )
+    if problems:
+        message = _("Sections must be other, undivided rooms of the same building: %(problems)s.") % {
+            "problems": "; ".join(problems)
+        }
+        raise InvalidInput(message, errors=[{"field": "sections", "message": message}])
+
+
+@transaction.atomic
+def room_sections_set(*, room: Room, sections: Iterable[Room], actor: User) -> Room:
+    """Make ``sections`` the parts of the divisible ``room``, as ``actor`` (see ``room_sections_check``)."""
+    sections = list(sections)
+    room_sections_check(room=room, sections=sections, actor=actor)
+    room.sections.set(sections)
+    return room
+
+
 # --- Memberships ----------------------------------------------------------------------------
 
 MEMBER_REQUIRED_COLUMNS = ("username", "role")
@@ -315,6 +355,11 @@ def memberships_import_csv(*, institution: Institution, csv_text: str, actor: Us
         if row is not None:
             rows.append(row)
     errors.extend(_member_rows_check(rows))
+    errors.extend(
+        RowError(row.line, "username", _("is you: nobody changes their own memberships; ask another admin"))
+        for row in rows
+        if not may_manage_memberships_of(actor, username=row.username)
+    )
     if errors:
         raise CsvImportRefused(errors)
 

@@ -402,7 +402,7 @@ def test_an_institution_of_another_campus_is_refused(joint_campus, front_desk, m
     assert error_fields(refused.value) == ["institution"]
 
 
-def test_an_expired_membership_does_not_make_a_member(joint_campus, monday):
+def test_an_expired_membership_does_not_make_a_member_and_says_when_it_ended(joint_campus, monday):
     former = make_user("former.teacher")
     Membership.objects.create(
         user=former,
@@ -413,17 +413,26 @@ def test_an_expired_membership_does_not_make_a_member(joint_campus, monday):
 
     with pytest.raises(PermissionDenied) as refused:
         book(former, joint_campus.classroom, at(monday, 10), at(monday, 11))
-    assert refused.value.code == "not_a_member"
+    assert refused.value.code == "membership_ended"
+    assert (today() - dt.timedelta(days=1)).isoformat() in refused.value.message
     with pytest.raises(PermissionDenied):
         book(former, joint_campus.classroom, at(monday, 10), at(monday, 11), institution=joint_campus.lukio)
     assert not Booking.objects.exists()
 
 
-def test_a_membership_ending_today_still_counts(joint_campus, monday):
+def test_a_membership_counts_through_its_last_day(joint_campus, monday):
     leaving = make_user("leaving.teacher")
-    Membership.objects.create(user=leaving, institution=joint_campus.lukio, role=Role.STAFF, valid_until=today())
+    membership = Membership.objects.create(
+        user=leaving, institution=joint_campus.lukio, role=Role.STAFF, valid_until=monday
+    )
 
     result = book(leaving, joint_campus.classroom, at(monday, 10), at(monday, 11))
 
     assert result.first.institution == joint_campus.lukio
     assert in_helsinki(result.first.start).hour == 10
+    # Ending today it still holds today (the write is allowed), but a booking next week reaches past it.
+    membership.valid_until = today()
+    membership.save()
+    with pytest.raises(BookingRuleBroken) as refused:
+        book(leaving, joint_campus.classroom, at(monday, 12), at(monday, 13))
+    assert (refused.value.code, refused.value.allowed) == ("membership_ends", today())

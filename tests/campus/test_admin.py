@@ -525,3 +525,158 @@ def test_an_institution_admin_cannot_import_into_another_institution(lukio_admin
     assert response.status_code == 200
     assert "institution" in response.context["form"].errors
     assert not User.objects.filter(username="intruder").exists()
+
+
+# --- Sections of a divisible room (only rooms the person manages) -------------------------------
+
+
+@pytest.fixture
+def vocational_room_in_main_building(joint_campus: JointCampus) -> Room:
+    """A room of the vocational college in the lukio's building, so only its owner (not the building) differs."""
+    return Room.objects.create(
+        building=joint_campus.main_building,
+        code="A301",
+        name="Vocational classroom",
+        capacity=20,
+        owner=joint_campus.vocational,
+    )
+
+
+def section_choices(page) -> set[str]:
+    return {room.code for room in page.context["adminform"].form.fields["sections"].queryset}
+
+
+def test_the_room_editor_offers_an_institution_facility_manager_only_their_own_rooms_as_sections(
+    fm_of_lukio, joint_campus, vocational_room_in_main_building
+):
+    page = signed_in(fm_of_lukio).get(f"{ROOMS}{joint_campus.classroom.pk}/change/")
+
+    assert page.status_code == 200
+    assert section_choices(page) == {"A201"}  # the lab; not the vocational room, not the shared auditorium
+
+
+@pytest.mark.parametrize("section_name", ["vocational_room", "shared_auditorium"])
+def test_an_institution_facility_manager_cannot_make_a_room_they_do_not_manage_a_section(
+    fm_of_lukio, joint_campus, vocational_room_in_main_building, section_name
+):
+    section = vocational_room_in_main_building if section_name == "vocational_room" else joint_campus.shared_auditorium
+    client = signed_in(fm_of_lukio)
+    url = f"{ROOMS}{joint_campus.classroom.pk}/change/"
+    data = form_data(client.get(url))
+    data.update({"sections": [str(section.pk)], "_save": "Save"})
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200
+    assert "sections" in response.context["adminform"].form.errors
+    assert not joint_campus.classroom.sections.exists()
+
+
+def test_an_institution_facility_manager_makes_their_own_room_a_section(fm_of_lukio, joint_campus):
+    client = signed_in(fm_of_lukio)
+    url = f"{ROOMS}{joint_campus.classroom.pk}/change/"
+    data = form_data(client.get(url))
+    data.update({"sections": [str(joint_campus.lab.pk)], "_save": "Save"})
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302
+    assert list(joint_campus.classroom.sections.all()) == [joint_campus.lab]
+
+
+def test_a_campus_facility_manager_may_combine_any_room_of_the_campus(
+    campus_fm, joint_campus, vocational_room_in_main_building
+):
+    client = signed_in(campus_fm)
+    url = f"{ROOMS}{joint_campus.shared_auditorium.pk}/change/"
+    page = client.get(url)
+    data = form_data(page)
+    data.update({"sections": [str(joint_campus.classroom.pk), str(vocational_room_in_main_building.pk)]})
+
+    response = client.post(url, {**data, "_save": "Save"})
+
+    assert {"A101", "A201", "A301"} <= section_choices(page)
+    assert response.status_code == 302
+    assert set(joint_campus.shared_auditorium.sections.values_list("code", flat=True)) == {"A101", "A301"}
+
+
+def test_a_section_must_be_in_the_same_building(campus_fm, joint_campus, vocational_workshop):
+    client = signed_in(campus_fm)
+    url = f"{ROOMS}{joint_campus.shared_auditorium.pk}/change/"
+    data = form_data(client.get(url))
+    data.update({"sections": [str(vocational_workshop.pk)], "_save": "Save"})
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200
+    assert "sections" in response.context["adminform"].form.errors
+    assert not joint_campus.shared_auditorium.sections.exists()
+
+
+# --- Nobody changes their own memberships (but a superuser) ------------------------------------
+
+
+def test_an_institution_admin_cannot_grant_themselves_a_role(lukio_admin, joint_campus):
+    response = signed_in(lukio_admin).post(
+        f"{MEMBERSHIPS}add/",
+        {"user": lukio_admin.pk, "institution": joint_campus.lukio.pk, "role": Role.FACILITY_MANAGER},
+    )
+
+    assert response.status_code == 200
+    assert "user" in response.context["adminform"].form.errors
+    assert list(Membership.objects.filter(user=lukio_admin).values_list("role", flat=True)) == [Role.INSTITUTION_ADMIN]
+
+
+def test_an_institution_admin_cannot_change_or_delete_their_own_membership(lukio_admin, joint_campus):
+    own = Membership.objects.get(user=lukio_admin)
+    client = signed_in(lukio_admin)
+
+    page = client.get(f"{MEMBERSHIPS}{own.pk}/change/")
+    changed = client.post(
+        f"{MEMBERSHIPS}{own.pk}/change/",
+        {"user": lukio_admin.pk, "institution": joint_campus.lukio.pk, "role": Role.FACILITY_MANAGER},
+    )
+    client.post(f"{MEMBERSHIPS}{own.pk}/delete/", {"post": "yes"})
+
+    assert page.status_code == 200
+    assert not page.context["has_change_permission"]
+    assert changed.status_code == 403
+    own.refresh_from_db()
+    assert (own.role, own.valid_until) == (Role.INSTITUTION_ADMIN, None)
+
+
+def test_an_institution_admin_cannot_move_a_colleagues_membership_onto_themselves(
+    lukio_admin, lukio_staff, joint_campus
+):
+    colleague = Membership.objects.get(user=lukio_staff)
+    client = signed_in(lukio_admin)
+    url = f"{MEMBERSHIPS}{colleague.pk}/change/"
+
+    response = client.post(
+        url, {"user": lukio_admin.pk, "institution": joint_campus.lukio.pk, "role": Role.FACILITY_MANAGER}
+    )
+
+    assert response.status_code == 200
+    assert "user" in response.context["adminform"].form.errors
+    colleague.refresh_from_db()
+    assert (colleague.user, colleague.role) == (lukio_staff, Role.STAFF)
+
+
+def test_an_import_cannot_change_the_importers_own_memberships(lukio_admin, joint_campus):
+    csv_text = "username,role\nlukio.admin,facility_manager\n"
+
+    response = signed_in(lukio_admin).post(IMPORT, {"institution": joint_campus.lukio.pk, "file": upload(csv_text)})
+
+    assert response.status_code == 200
+    assert [(str(error["line"]), error["field"]) for error in response.context["errors"]] == [("2", "username")]
+    assert not Membership.objects.filter(user=lukio_admin, role=Role.FACILITY_MANAGER).exists()
+
+
+def test_a_superuser_may_change_their_own_memberships(joint_campus):
+    root = User.objects.create_superuser("root", "root@example.org", "pass-for-tests-1")
+
+    response = signed_in(root).post(
+        f"{MEMBERSHIPS}add/", {"user": root.pk, "institution": joint_campus.lukio.pk, "role": Role.STAFF}
+    )
+
+    assert response.status_code == 302

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from django.utils import translation
 
-from campus.exceptions import InvalidInput
-from campus.models import Holiday, Membership, Role
-from campus.services import campus_sync_holidays, membership_end, membership_grant
+from campus.exceptions import InvalidInput, PermissionDenied
+from campus.models import Holiday, Membership, Role, Room
+from campus.services import campus_sync_holidays, membership_end, membership_grant, room_sections_set
 from tests.conftest import make_user
 
 
@@ -172,3 +172,40 @@ def test_sync_holidays_refuses_an_unknown_country(joint_campus):
 
     with pytest.raises(InvalidInput, match="XX"):
         campus_sync_holidays(campus=campus, years=[2026])
+
+
+# --- Sections of a divisible room ---------------------------------------------------------------
+
+
+def test_sections_set_refuses_a_room_the_actor_does_not_manage(joint_campus, fm_of_lukio):
+    vocational_room = Room.objects.create(
+        building=joint_campus.main_building, code="A301", name="Vocational", capacity=20, owner=joint_campus.vocational
+    )
+
+    for foreign in (vocational_room, joint_campus.shared_auditorium):
+        with pytest.raises(PermissionDenied) as refused:
+            room_sections_set(room=joint_campus.classroom, sections=[joint_campus.lab, foreign], actor=fm_of_lukio)
+        assert str(foreign) in refused.value.message
+
+    assert not joint_campus.classroom.sections.exists()
+
+
+def test_sections_set_keeps_a_section_set_by_the_campus_and_adds_own_rooms(joint_campus, fm_of_lukio, campus_fm):
+    room_sections_set(room=joint_campus.classroom, sections=[joint_campus.shared_auditorium], actor=campus_fm)
+
+    room_sections_set(
+        room=joint_campus.classroom, sections=[joint_campus.shared_auditorium, joint_campus.lab], actor=fm_of_lukio
+    )
+
+    assert set(joint_campus.classroom.sections.all()) == {joint_campus.shared_auditorium, joint_campus.lab}
+
+
+def test_sections_set_refuses_another_building_itself_and_a_divided_room(joint_campus, campus_fm):
+    other_building = Room.objects.create(building=joint_campus.workshop_building, code="B1", name="B1", capacity=5)
+    joint_campus.lab.sections.set([Room.objects.create(building=joint_campus.main_building, code="A2", capacity=5)])
+
+    for sections in ([other_building], [joint_campus.classroom], [joint_campus.lab]):
+        with pytest.raises(InvalidInput) as refused:
+            room_sections_set(room=joint_campus.classroom, sections=sections, actor=campus_fm)
+        assert refused.value.extra["errors"][0]["field"] == "sections"
+    assert not joint_campus.classroom.sections.exists()
