@@ -8,7 +8,7 @@ from ninja import NinjaAPI
 
 from api.auth import api_auth
 from api.errors import install_error_handlers
-from api.routers import bookings, campus, me, rooms, workflow
+from api.routers import bookings, campus, me, rooms, terms, workflow
 
 api = NinjaAPI(
     title="Kampus API",
@@ -29,3 +29,4 @@ api.add_router("", campus.router)
 api.add_router("", rooms.router)
 api.add_router("", bookings.router)
 api.add_router("", workflow.router)
+api.add_router("", terms.router)

@@ -63,6 +63,11 @@ class BookingIn(Schema):
     visibility: Visibility = Visibility.INSTITUTION
     description: str = Field("", max_length=5000)
     skip_conflicts: bool = Field(False, description="Book the free occurrences and report the clashing ones.")
+    skip_breaks: bool | None = Field(
+        None,
+        description="Leave out the break dates of the institution's term calendar (skipped, code `break`). "
+        "Default: true for purpose `teaching`, false otherwise.",
+    )
     override_reason: str = Field(
         "",
         max_length=2000,
@@ -109,7 +114,7 @@ class SkippedOut(Schema):
     start: dt.datetime
     end: dt.datetime
     reason: str
-    code: str = Field(description="closed (holiday, closed day, outside hours) or conflict.")
+    code: str = Field(description="closed (holiday, closed day, outside hours), conflict, or break (term calendar).")
 
 
 class BookingCreatedOut(Schema):

@@ -37,7 +37,7 @@ from bookings.models import (
 from bookings.notifications import notify
 from bookings.visibility import Viewer, viewer_for
 from campus.exceptions import InvalidInput, NotFound, PermissionDenied
-from campus.models import Building, Institution, Role, Room, User
+from campus.models import Building, Campus, Institution, Role, Room, User
 from campus.opening_hours import OpeningCalendar, opening_calendar
 from campus.permissions import (
     has_role,
@@ -47,7 +47,7 @@ from campus.permissions import (
     require_campus_membership,
     valid_memberships,
 )
-from campus.selectors import facility_managers_for_room
+from campus.selectors import breaks_between, facility_managers_for_room
 
 
 class Scope:
@@ -389,6 +389,7 @@ def plan_booking(
     on_behalf_of_contact: str = "",
     on_behalf_of_organisation: str = "",
     skip_conflicts: bool = False,
+    skip_breaks: bool | None = None,
     override_reason: str = "",
     now: dt.datetime | None = None,
     lock: bool,
@@ -396,7 +397,8 @@ def plan_booking(
     """Check a booking request and return the unsaved occurrences it would create; raise what create raises.
 
     With ``lock`` (inside booking_create's transaction) the booker and the room's parts are locked
-    before the quota and clash checks, so that the checks cannot race.
+    before the quota and clash checks, so that the checks cannot race. A series skips the break dates
+    of its institution's term calendar when ``skip_breaks`` (by default for teaching).
     """
     now = now or timezone.now()
     title = title.strip()
@@ -432,6 +434,10 @@ def plan_booking(
             raise _refuse_closed(*closed, calendar, occurrence)
         else:
             skipped.append(Skipped(occurrence.start, occurrence.end, closed[1], "closed"))
+    if open_occurrences and rrule and (purpose == Purpose.TEACHING if skip_breaks is None else skip_breaks):
+        open_occurrences = _leave_out_breaks(
+            open_occurrences, institution=for_institution, campus=campus, skipped=skipped
+        )
     if not open_occurrences:
         raise _nothing_to_book(skipped)
 
@@ -537,6 +543,32 @@ def _carry_out(plan: _BookingPlan, *, now: dt.datetime) -> BookingResult:
             recipients=facility_managers_for_room(room=room, on=now.astimezone(room.building.campus.zone).date()),
         )
     return result
+
+
+def _leave_out_breaks(
+    occurrences: list[recurrence.Occurrence],
+    *,
+    institution: Institution | None,
+    campus: Campus,
+    skipped: list[Skipped],
+) -> list[recurrence.Occurrence]:
+    """Return the occurrences outside the term calendar's breaks; add the others to ``skipped`` (code ``break``)."""
+    zone = campus.zone
+    first = occurrences[0].start.astimezone(zone).date()
+    last = occurrences[-1].start.astimezone(zone).date()
+    breaks = breaks_between(
+        institution_id=institution.pk if institution else None, campus_id=campus.pk, first=first, last=last
+    )
+    kept = []
+    for occurrence in occurrences:
+        day = occurrence.start.astimezone(zone).date()
+        in_break = next((b for b in breaks if b.start <= day <= b.end), None)
+        if in_break is None:
+            kept.append(occurrence)
+        else:
+            reason = _("break: %(name)s") % {"name": in_break.name}
+            skipped.append(Skipped(occurrence.start, occurrence.end, reason, "break"))
+    return kept
 
 
 def _nothing_to_book(skipped: list[Skipped]) -> BookingRuleBroken:

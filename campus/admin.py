@@ -43,6 +43,7 @@ from campus.models import (
     OpeningHours,
     OpeningHoursException,
     Room,
+    TermPeriod,
     User,
 )
 
@@ -721,3 +722,79 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
                 (self.fieldsets[1][0], {"fields": ["first_name", "last_name", "email", "preferred_language"]}),
             ]
         return super().get_fieldsets(request, obj)
+
+
+# --- Term calendars ----------------------------------------------------------------------------
+
+
+class TermPeriodAdminForm(forms.ModelForm):
+    """A term or a break; the calendar's owner must be one whose calendar the person edits."""
+
+    class Meta:
+        model = TermPeriod
+        fields = ["institution", "campus", "kind", "name", "start", "end"]
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        institution, campus = data.get("institution"), data.get("campus")
+        if (institution is None) == (campus is None):
+            raise forms.ValidationError(_("Choose the institution or the campus whose calendar this is, not both."))
+        if self.user is not None and not permissions.may_edit_term_calendar(
+            self.user,
+            institution_id=institution.pk if institution else None,
+            campus_id=campus.pk if campus else None,
+        ):
+            raise forms.ValidationError(
+                _(
+                    _(
+                        "You may edit only the term calendar of your own institution "
+                        "(or, as its facility manager, the campus's)."
+                    )
+                )
+            )
+        return data
+
+
+@admin.register(TermPeriod)
+class TermPeriodAdmin(ScopedAdminMixin, TranslationAdmin):
+    """Terms and breaks: institution admins and facility managers edit their own, the campus's FMs the campus's."""
+
+    form = TermPeriodAdminForm
+    list_display = ["name", "kind", "start", "end", "institution", "campus"]
+    list_filter = ["kind", "institution", "campus"]
+    search_fields = ["name"]
+    date_hierarchy = "start"
+
+    def rights(self, scope: AdminScope, obj: Any) -> frozenset[str]:
+        own = scope.managed_institution_ids | scope.administered_institution_ids
+        if obj is None:
+            return rights_when((bool(own or scope.managed_campus_ids), ALL_RIGHTS))
+        mine = obj.institution_id in own if obj.institution_id else obj.campus_id in scope.managed_campus_ids
+        return rights_when((mine, ALL_RIGHTS))
+
+    def scope_queryset(self, queryset: QuerySet, scope: AdminScope) -> QuerySet:
+        own = scope.managed_institution_ids | scope.administered_institution_ids
+        return queryset.filter(Q(institution_id__in=own) | Q(campus_id__in=scope.managed_campus_ids))
+
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any):
+        form_class = super().get_form(request, obj, **kwargs)
+        user = request.user
+
+        class BoundToUser(form_class):  # type: ignore[misc, valid-type]
+            def __init__(self, *args: Any, **form_kwargs: Any) -> None:
+                super().__init__(*args, user=user, **form_kwargs)
+
+        return BoundToUser
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any):
+        scope = admin_scope(request)
+        if not scope.is_superuser and db_field.name == "institution":
+            own = scope.managed_institution_ids | scope.administered_institution_ids
+            kwargs["queryset"] = Institution.objects.filter(pk__in=own)
+        if not scope.is_superuser and db_field.name == "campus":
+            kwargs["queryset"] = Campus.objects.filter(pk__in=scope.managed_campus_ids)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -31,6 +31,7 @@ from campus.models import (
     Role,
     Room,
     RoomKind,
+    TermPeriod,
     User,
     Weekday,
 )
@@ -85,6 +86,7 @@ def seed_demo_campus(*, today: dt.date | None = None, reset_passwords: bool = Fa
     rooms = {room.code: room for room in Room.objects.filter(building__campus=campus).select_related("building")}
     holidays_result = campus_sync_holidays(campus=campus, years=range(today.year, today.year + 3), keep_names=True)
     users, logins = seed_people(campus, institutions, today=today, reset_passwords=reset_passwords)
+    seed_term_calendars(campus, institutions, today=today)
     return DemoCampus(
         campus=campus,
         institutions=institutions,
@@ -196,7 +198,9 @@ def _exception(
     _fill_translations(exception, "reason", reason)
 
 
-def _fill_translations(record: Equipment | OpeningHoursException, field: str, texts: tuple[str, str, str]) -> None:
+def _fill_translations(
+    record: Equipment | OpeningHoursException | TermPeriod, field: str, texts: tuple[str, str, str]
+) -> None:
     """Set the fi, sv and en columns of ``field`` that are still empty to ``texts``; keep the filled ones."""
     empty = {
         f"{field}_{language}": text
@@ -218,6 +222,64 @@ def _weekday_on_or_before(day: dt.date) -> dt.date:
     while day.weekday() >= Weekday.SATURDAY:
         day -= dt.timedelta(days=1)
     return day
+
+
+def school_year(first_year: int) -> list[tuple[str, tuple[str, str, str], dt.date, dt.date]]:
+    """Return a Finnish school year from August of ``first_year``: its terms and breaks as
+    (kind, names in fi/sv/en, first day, last day), dates as southern Finland's schools keep them."""
+    from dateutil.easter import easter
+
+    spring = first_year + 1
+    autumn_break = dt.date.fromisocalendar(first_year, 42, 1)
+    christmas_starts = dt.date(first_year, 12, 22)
+    # Autumn term: from the Wednesday of week 33; spring term: after Epiphany until the first Saturday of June.
+    autumn_starts = dt.date.fromisocalendar(first_year, 33, 3)
+    spring_starts = dt.date(spring, 1, 7)
+    spring_ends = _first_weekday(spring, 6, Weekday.SATURDAY)
+    winter_break = dt.date.fromisocalendar(spring, 8, 1)
+    easter_sunday = easter(spring)
+    next_autumn_starts = dt.date.fromisocalendar(spring, 33, 3)
+    return [
+        (
+            "term",
+            ("Syyslukukausi", "Hösttermin", "Autumn term"),
+            autumn_starts,
+            christmas_starts - dt.timedelta(days=1),
+        ),
+        ("break", ("Syysloma", "Höstlov", "Autumn break"), autumn_break, autumn_break + dt.timedelta(days=4)),
+        ("break", ("Joululoma", "Jullov", "Christmas break"), christmas_starts, spring_starts - dt.timedelta(days=1)),
+        ("term", ("Kevätlukukausi", "Vårtermin", "Spring term"), spring_starts, spring_ends),
+        ("break", ("Talviloma", "Sportlov", "Winter break"), winter_break, winter_break + dt.timedelta(days=4)),
+        (
+            "break",
+            ("Pääsiäisloma", "Påsklov", "Easter break"),
+            easter_sunday - dt.timedelta(days=2),
+            easter_sunday + dt.timedelta(days=1),
+        ),
+        (
+            "break",
+            ("Kesäloma", "Sommarlov", "Summer break"),
+            spring_ends + dt.timedelta(days=1),
+            next_autumn_starts - dt.timedelta(days=1),
+        ),
+    ]
+
+
+def seed_term_calendars(campus: Campus, institutions: dict[str, Institution], *, today: dt.date) -> int:
+    """Give every demo institution and the campus the school year under way and the next; return how many
+    periods were created (those that exist stay as they are)."""
+    first_year = today.year if today.month >= 8 else today.year - 1
+    created = 0
+    for owner in [*institutions.values(), campus]:
+        where = {"institution": owner} if isinstance(owner, Institution) else {"campus": owner}
+        for year in (first_year, first_year + 1):
+            for kind, names, start, end in school_year(year):
+                period, was_created = TermPeriod.objects.get_or_create(
+                    **where, kind=kind, start=start, end=end, defaults={"name_fi": names[0]}
+                )
+                _fill_translations(period, "name", names)
+                created += was_created
+    return created
 
 
 # Equipment code → name in Finnish, Swedish and English.

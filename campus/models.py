@@ -92,6 +92,59 @@ class Holiday(models.Model):
         return f"{self.date:%Y-%m-%d} {self.name}"
 
 
+class TermKind(models.TextChoices):
+    TERM = "term", _("Term")
+    BREAK = "break", _("Break")
+
+
+class TermPeriod(models.Model):
+    """A term or a break of an institution's (or, for shared rooms, the campus's) school year.
+
+    Dates are local and both included. A teaching series skips the break dates of the calendar of
+    the institution it is booked for (the campus's calendar for campus bookings).
+    """
+
+    institution = models.ForeignKey(
+        "Institution",
+        on_delete=models.CASCADE,
+        related_name="term_periods",
+        null=True,
+        blank=True,
+        verbose_name=_("institution"),
+    )
+    campus = models.ForeignKey(
+        Campus, on_delete=models.CASCADE, related_name="term_periods", null=True, blank=True, verbose_name=_("campus")
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=TermKind.choices)
+    name = models.CharField(_("name"), max_length=200)
+    start = models.DateField(_("first day"))
+    end = models.DateField(_("last day"))
+
+    class Meta:
+        verbose_name = _("term or break")
+        verbose_name_plural = _("term calendar")
+        ordering = ["start", "kind"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(institution__isnull=False, campus__isnull=True)
+                | Q(institution__isnull=True, campus__isnull=False),
+                name="term_period_institution_xor_campus",
+            ),
+            models.CheckConstraint(condition=Q(start__lte=models.F("end")), name="term_period_starts_before_it_ends"),
+            models.CheckConstraint(condition=Q(kind__in=TermKind.values), name="term_period_kind_known"),
+        ]
+        indexes = [models.Index(fields=["institution", "start"], name="term_period_institution_start")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.start:%Y-%m-%d}–{self.end:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        if bool(self.institution_id) == bool(self.campus_id):
+            raise ValidationError(_("A term calendar belongs to an institution or to the campus, not both or neither."))
+        if self.start and self.end and self.start > self.end:
+            raise ValidationError({"end": _("The last day must not be before the first day.")})
+
+
 class InstitutionKind(models.TextChoices):
     UPPER_SECONDARY = "upper_secondary", _("Upper-secondary school")
     VOCATIONAL = "vocational", _("Vocational college")

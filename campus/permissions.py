@@ -205,3 +205,17 @@ def may_use_admin(user: User) -> bool:
     if user.is_superuser:
         return True
     return valid_memberships(user).filter(role__in=[Role.FACILITY_MANAGER, Role.INSTITUTION_ADMIN]).exists()
+
+
+def may_edit_term_calendar(user: User, *, institution_id: int | None = None, campus_id: int | None = None) -> bool:
+    """Return whether ``user`` edits the term calendar of the institution (its admins and facility
+    managers) or of the campus (the campus's facility managers) given."""
+    if user.is_superuser:
+        return True
+    if institution_id is not None:
+        return (
+            valid_memberships(user)
+            .filter(institution_id=institution_id, role__in=[Role.INSTITUTION_ADMIN, Role.FACILITY_MANAGER])
+            .exists()
+        )
+    return campus_id is not None and is_campus_facility_manager(user, campus_id)

@@ -7,7 +7,7 @@ import datetime as dt
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from campus.models import Building, Campus, Equipment, Institution, Membership, Role, Room, User
+from campus.models import Building, Campus, Equipment, Institution, Membership, Role, Room, TermKind, TermPeriod, User
 
 
 def default_campus_zone_name() -> str:
@@ -92,3 +92,22 @@ def facility_managers_for_room(*, room: Room, on: dt.date) -> QuerySet[User]:
         scope = Q(memberships__campus_id=room.building.campus_id)
     valid = Membership.objects.valid_on(on).filter(role=Role.FACILITY_MANAGER)
     return User.objects.filter(scope, memberships__in=valid, is_active=True).distinct()
+
+
+def term_period_list(*, institution_id: int | None = None, campus_id: int | None = None) -> QuerySet[TermPeriod]:
+    """Return the terms and breaks of an institution's or the campus's calendar (both, unfiltered, if neither given)."""
+    periods = TermPeriod.objects.select_related("institution", "campus").order_by("start", "kind", "pk")
+    if institution_id is not None:
+        periods = periods.filter(institution_id=institution_id)
+    if campus_id is not None:
+        periods = periods.filter(campus_id=campus_id)
+    return periods
+
+
+def breaks_between(*, institution_id: int | None, campus_id: int, first: dt.date, last: dt.date) -> list[TermPeriod]:
+    """Return the breaks of the calendar a booking follows that touch [first, last]: the institution's, or the
+    campus's for a booking of the campus itself."""
+    periods = TermPeriod.objects.filter(kind=TermKind.BREAK, start__lte=last, end__gte=first)
+    if institution_id is not None:
+        return list(periods.filter(institution_id=institution_id))
+    return list(periods.filter(campus_id=campus_id))

@@ -30,9 +30,16 @@ from campus.models import (
     Membership,
     Role,
     Room,
+    TermKind,
+    TermPeriod,
     User,
 )
-from campus.permissions import administered_institution_ids, may_manage_memberships_of, may_manage_room
+from campus.permissions import (
+    administered_institution_ids,
+    may_edit_term_calendar,
+    may_manage_memberships_of,
+    may_manage_room,
+)
 from campus.room_import import (
     PROGRESS_EVERY,
     CellError,
@@ -610,3 +617,111 @@ def user_set_language(*, user: User, language: str) -> User:
     user.preferred_language = language
     user.save(update_fields=["preferred_language"])
     return user
+
+
+# --- term calendars --------------------------------------------------------------------------
+
+TERM_COLUMNS = ("kind", "name", "start", "end")
+
+
+def _require_term_calendar_permission(actor: User, *, institution: Institution | None, campus: Campus | None) -> None:
+    if (institution is None) == (campus is None):
+        message = _("Give the institution or the campus whose calendar this is.")
+        raise InvalidInput(message, errors=[{"field": "institution", "message": message}])
+    if not may_edit_term_calendar(
+        actor, institution_id=institution.pk if institution else None, campus_id=campus.pk if campus else None
+    ):
+        raise PermissionDenied(
+            _(
+                "Only an institution's admins and facility managers edit its term calendar, "
+                "and only the campus's facility managers the campus's."
+            )
+        )
+
+
+def _check_term_period(*, kind: str, name: str, start: dt.date | None, end: dt.date | None) -> list[tuple[str, str]]:
+    """Return (field, message) for each thing wrong with a term or break."""
+    problems = []
+    if kind not in TermKind.values:
+        problems.append(("kind", _("must be “term” or “break”")))
+    if not name.strip():
+        problems.append(("name", _("is required")))
+    elif len(name) > 200:
+        problems.append(("name", _("must be at most %(max)s characters") % {"max": 200}))
+    if start is None:
+        problems.append(("start", _("is required")))
+    if end is None:
+        problems.append(("end", _("is required")))
+    if start and end and start > end:
+        problems.append(("end", _("must not be before the first day")))
+    return problems
+
+
+@transaction.atomic
+def term_period_create(
+    *,
+    actor: User,
+    kind: str,
+    name: str,
+    start: dt.date,
+    end: dt.date,
+    institution: Institution | None = None,
+    campus: Campus | None = None,
+) -> TermPeriod:
+    """Add a term or a break (dates included) to the calendar of ``institution`` or ``campus``."""
+    _require_term_calendar_permission(actor, institution=institution, campus=campus)
+    problems = _check_term_period(kind=kind, name=name, start=start, end=end)
+    if problems:
+        raise InvalidInput(
+            "; ".join(f"{field}: {message}" for field, message in problems),
+            errors=[{"field": field, "message": message} for field, message in problems],
+        )
+    return TermPeriod.objects.create(
+        institution=institution, campus=campus, kind=kind, name=name.strip(), start=start, end=end
+    )
+
+
+@transaction.atomic
+def term_periods_import_csv(
+    *, actor: User, csv_text: str, institution: Institution | None = None, campus: Campus | None = None
+) -> ImportResult:
+    """Load terms and breaks (columns kind, name, start, end) into a calendar, all or nothing.
+
+    A row equal to an existing period (same kind, name and dates) is left alone, so a file can be
+    loaded again. Raise CsvImportRefused listing every line-numbered error.
+    """
+    _require_term_calendar_permission(actor, institution=institution, campus=campus)
+    _header, records, errors = csv_records(csv_text, required=TERM_COLUMNS, optional=())
+    rows = []
+    for record in records:
+        dates = {}
+        for column in ("start", "end"):
+            try:
+                dates[column] = parse_iso_or_finnish_date(record.get(column) or "")
+            except CellError as error:
+                errors.append(RowError(record.line, column, str(error)))
+                dates[column] = None
+        kind = (record.get("kind") or "").strip().lower()
+        name = (record.get("name") or "").strip()
+        problems = _check_term_period(kind=kind, name=name, start=dates["start"], end=dates["end"])
+        errors.extend(
+            RowError(record.line, field, message)
+            for field, message in problems
+            if not (field in dates and dates[field] is None and record.get(field))
+        )
+        if not problems:
+            rows.append((kind, name, dates["start"], dates["end"]))
+    if errors:
+        raise CsvImportRefused(errors)
+    result = ImportResult()
+    existing = {
+        (p.kind, p.name, p.start, p.end) for p in TermPeriod.objects.filter(institution=institution, campus=campus)
+    }
+    for kind, name, start, end in rows:
+        if (kind, name, start, end) in existing:
+            result.count("unchanged")
+            continue
+        TermPeriod.objects.create(institution=institution, campus=campus, kind=kind, name=name, start=start, end=end)
+        existing.add((kind, name, start, end))
+        result.count("created")
+    return result

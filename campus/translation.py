@@ -8,7 +8,7 @@ addresses are proper names and stay as they are; room kinds are choices translat
 
 from modeltranslation.translator import TranslationOptions, register
 
-from campus.models import Equipment, Holiday, OpeningHoursException
+from campus.models import Equipment, Holiday, OpeningHoursException, TermPeriod
 
 
 @register(Equipment)
@@ -24,3 +24,8 @@ class HolidayTranslation(TranslationOptions):
 @register(OpeningHoursException)
 class OpeningHoursExceptionTranslation(TranslationOptions):
     fields = ("reason",)
+
+
+@register(TermPeriod)
+class TermPeriodTranslation(TranslationOptions):
+    fields = ("name",)

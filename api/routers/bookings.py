@@ -94,6 +94,7 @@ def create_booking(request: HttpRequest, payload: BookingIn) -> Status:
         on_behalf_of_contact=behalf.contact if behalf else "",
         on_behalf_of_organisation=behalf.organisation if behalf else "",
         skip_conflicts=payload.skip_conflicts,
+        skip_breaks=payload.skip_breaks,
         override_reason=payload.override_reason,
     )
     return Status(201, _created(result))

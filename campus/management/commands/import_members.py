@@ -37,7 +37,7 @@ class Command(BaseCommand):
         except Institution.DoesNotExist:
             known = ", ".join(target_campus.institutions.values_list("short_code", flat=True)) or "none"
             raise CommandError(f"No institution {institution!r} on {target_campus}; known codes: {known}.") from None
-        acting_user = self._actor(actor)
+        acting_user = acting_user_for(actor)
         try:
             csv_text = csv_text_from_bytes(file.read_bytes())
             result = memberships_import_csv(institution=target, csv_text=csv_text, actor=acting_user)
@@ -51,13 +51,15 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from exc
         self.stdout.write(self.style.SUCCESS(f"Imported {file} into {target} as {acting_user.username}: {result}."))
 
-    def _actor(self, username: str | None) -> User:
-        if username:
-            try:
-                return User.objects.get(username=username)
-            except User.DoesNotExist:
-                raise CommandError(f"No user {username!r}.") from None
-        superuser = User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
-        if superuser is None:
-            raise CommandError("There is no active superuser; give --as USERNAME of an institution admin.")
-        return superuser
+
+def acting_user_for(username: str | None) -> User:
+    """Return the user an import acts as: ``--as USERNAME``, else the first active superuser."""
+    if username:
+        try:
+            return User.objects.get(username=username)
+        except User.DoesNotExist:
+            raise CommandError(f"No user {username!r}.") from None
+    superuser = User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
+    if superuser is None:
+        raise CommandError("There is no active superuser; give --as USERNAME of an institution admin.")
+    return superuser
