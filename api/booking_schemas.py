@@ -124,6 +124,7 @@ class RoomRefOut(Schema):
     id: int
     code: str
     name: str
+    label: str = Field(description="How Kampus names the room everywhere: its code and name.")
     building: str = Field(alias="building.code")
 
 

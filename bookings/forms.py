@@ -592,11 +592,9 @@ def allowed_text(error: BookingRuleBroken) -> str:
 
 
 def room_label(room: Room) -> str:
-    return ngettext(
-        "%(code)s %(name)s (%(capacity)d person)", "%(code)s %(name)s (%(capacity)d people)", room.capacity
-    ) % {
-        "code": room.code,
-        "name": room.name,
+    """Return a room choice: the room's label with its capacity ("A101 Classroom 101 (30 people)")."""
+    return ngettext("%(room)s (%(capacity)d person)", "%(room)s (%(capacity)d people)", room.capacity) % {
+        "room": room.label,
         "capacity": room.capacity,
     }
 

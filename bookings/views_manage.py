@@ -259,9 +259,7 @@ class ClosureForm(DomainForm):
                     [(f"building:{b.pk}", f"{b.code} {b.name}") for b in self.buildings.values()],
                 )
             )
-        choices.append(
-            (_("Rooms"), [(f"room:{r.pk}", f"{r.building.code} {r.code} {r.name}") for r in self.rooms.values()])
-        )
+        choices.append((_("Rooms"), [(f"room:{r.pk}", r.label) for r in self.rooms.values()]))
         self.fields["target"].choices = choices
         self.order_fields(["target", "start_date", "start_time", "end_date", "end_time", "reason"])
 

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_http_methods
 
 from bookings import rules, selectors, services
 from bookings.errors import BookingRuleBroken, BookingStateError, SlotTaken
-from bookings.forms import RULE_FIELDS, CampusDateField
+from bookings.forms import RULE_FIELDS, CampusDateField, room_label
 from bookings.models import ACTIVE_STATUSES, Booking, BookingSeries, BookingStatus, Purpose, Visibility
 from campus.exceptions import KampusError
 from campus.exceptions import PermissionDenied as DomainPermissionDenied
@@ -158,7 +158,7 @@ class BookingEditForm(DomainForm):
         self.zone = zone
         rooms = Room.objects.filter(building__campus_id=booking.room.building.campus_id).select_related("building")
         self.fields["room"].queryset = rooms.filter(is_bookable=True) | rooms.filter(pk=booking.room_id)
-        self.fields["room"].label_from_instance = _room_label
+        self.fields["room"].label_from_instance = room_label
         if booking.series_id:
             self.fields["scope"] = _scope_field()
         if not may_override:
@@ -190,15 +190,6 @@ class BookingEditForm(DomainForm):
         arguments["scope"] = data.get("scope") or services.Scope.OCCURRENCE
         arguments["override_reason"] = data.get("override_reason", "")
         return arguments
-
-
-def _room_label(room: Room) -> str:
-    return _("%(building)s %(code)s %(name)s (%(capacity)d places)") % {
-        "building": room.building.code,
-        "code": room.code,
-        "name": room.name,
-        "capacity": room.capacity,
-    }
 
 
 class BookingCancelForm(DomainForm):
