@@ -331,9 +331,18 @@ def _mark_actions(booking: Booking, now: dt.datetime) -> Booking:
 # --- pages ------------------------------------------------------------------------------------------
 
 
+def has_ended(booking: Booking, now: dt.datetime) -> bool:
+    """Return whether ``booking`` is over by time: its end has passed, or it was released early."""
+    return booking.end <= now or booking.status == BookingStatus.RELEASED
+
+
 @login_required
 def my_bookings(request: HttpRequest) -> HttpResponse:
-    """Render the user's upcoming bookings, requests waiting for approval, and the last 30 days."""
+    """Render the user's bookings: upcoming, waiting for approval, cancelled or rejected, and past.
+
+    Past means ended (whatever the status) in the last 30 days; a cancelled or rejected booking
+    whose time has not come yet is listed apart, so that "Past" never holds the future.
+    """
     now = timezone.now()
     bookings = [
         _mark_actions(booking, now)
@@ -341,9 +350,11 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
             booked_by=request.user, overlapping_from=now - dt.timedelta(days=PAST_DAYS)
         )
     ]
-    upcoming = [b for b in bookings if b.status == BookingStatus.CONFIRMED and b.end > now]
-    waiting = [b for b in bookings if b.status == BookingStatus.PENDING and b.end > now]
-    past = [b for b in bookings if not (b.status in ACTIVE_STATUSES and b.end > now)]
+    past = [b for b in bookings if has_ended(b, now)]
+    ahead = [b for b in bookings if not has_ended(b, now)]
+    upcoming = [b for b in ahead if b.status == BookingStatus.CONFIRMED]
+    waiting = [b for b in ahead if b.status == BookingStatus.PENDING]
+    called_off = [b for b in ahead if b.status not in ACTIVE_STATUSES]
     past.sort(key=lambda b: (b.start, b.pk), reverse=True)
     expanded = request.GET.get("series", "")
     return render(
@@ -359,9 +370,15 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
                     group_series(waiting),
                 ),
                 (
+                    "cancelled",
+                    _("Cancelled and rejected"),
+                    _("Bookings and requests that will not take place. Once their time has passed they move to Past."),
+                    group_series(called_off),
+                ),
+                (
                     "past",
                     _("Past"),
-                    _("The last %(days)d days, and cancelled or rejected bookings.") % {"days": PAST_DAYS},
+                    _("Bookings that ended in the last %(days)d days, whatever became of them.") % {"days": PAST_DAYS},
                     group_series(past),
                 ),
             ],
