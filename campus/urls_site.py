@@ -1,4 +1,4 @@
-"""Site pages: accessibility statement and privacy notice."""
+"""Site pages: accessibility statement, privacy notice, and the icon browsers ask for."""
 
 from django.urls import path
 
@@ -7,4 +7,5 @@ from campus import views_site
 urlpatterns = [
     path("accessibility/", views_site.accessibility, name="accessibility"),
     path("privacy/", views_site.privacy, name="privacy"),
+    path("favicon.ico", views_site.favicon, name="favicon"),
 ]

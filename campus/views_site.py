@@ -6,8 +6,9 @@ import datetime as dt
 
 from django.conf import settings
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.utils import timezone, translation
 
 from bookings.models import ACTIVE_STATUSES
@@ -61,6 +62,11 @@ def privacy(request: HttpRequest) -> HttpResponse:
         "notice_date": PRIVACY_NOTICE_DATE,
     }
     return render(request, page_templates("privacy"), context)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Redirect ``/favicon.ico``, which browsers ask for whatever the page says, to Kampus's icon."""
+    return HttpResponsePermanentRedirect(static("kampus/favicon.ico"))
 
 
 def home(request: HttpRequest) -> HttpResponse:
