@@ -805,13 +805,15 @@ class BookingForm(forms.Form):
 
     @classmethod
     def defaults(cls) -> dict[str, str]:
-        """Return the data of the fields a quick booking does not send (does not repeat, default visibility)."""
+        """Return the data of the fields a quick booking does not send (does not repeat, default visibility).
+
+        The purpose is not among them: the person chooses it on the search page.
+        """
         return {
             "repeat": Frequency.NONE,
             "interval": "1",
             "monthly_by": MonthlyBy.DATE,
             "ends": Ends.UNTIL,
-            "purpose": Purpose.MEETING,
             "visibility": Visibility.INSTITUTION,
         }
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from bookings import rules
-from bookings.models import Booking, BookingBlock, Closure
+from bookings.models import Access, Booking, BookingBlock, Closure
 from bookings.services import room_parts
 from bookings.visibility import Viewer
-from campus.models import Room, User
+from campus.models import Role, Room, User
 from campus.opening_hours import opening_calendar, opening_calendars
+from campus.permissions import valid_memberships
 
 MAX_AVAILABILITY_DAYS = 62
 
@@ -173,6 +175,48 @@ def rooms_free_between(rooms: QuerySet[Room], *, start: dt.datetime, end: dt.dat
                 continue
         free.append(room)
     return free
+
+
+def room_access_for(*, user: User, rooms: Sequence[Room]) -> dict[int, str]:
+    """Return, by room id, how ``user`` would book each of ``rooms`` when not choosing an institution.
+
+    ``Access.DIRECT`` (confirmed at once), ``Access.REQUEST`` (a facility manager decides) or
+    ``Access.NONE`` (refused). The same decisions as ``services.booking_create``: the institution
+    ``services.resolve_institution`` picks, the owner's or others' access of the effective policy,
+    and direct booking for those who may override (``rules.may_override``). Two queries for any
+    number of rooms: the user's memberships and the policies. ``rooms`` need ``building`` loaded.
+    """
+    if not rooms:
+        return {}
+    memberships = list(valid_memberships(user))
+    policies = rules.effective_policies(rooms)
+    own = {m.institution_id: m.institution for m in memberships if m.institution_id}
+    managed_institutions = {
+        m.institution_id for m in memberships if m.institution_id and m.role == Role.FACILITY_MANAGER
+    }
+    managed_campuses = {m.campus_id for m in memberships if m.campus_id and m.role == Role.FACILITY_MANAGER}
+    desk_campuses = {m.campus_id for m in memberships if m.campus_id and m.role == Role.FRONT_DESK}
+    access: dict[int, str] = {}
+    for room in rooms:
+        campus_id = room.building.campus_id
+        if user.is_superuser or campus_id in managed_campuses or room.owner_id in managed_institutions:
+            access[room.pk] = Access.DIRECT
+            continue
+        own_here = [institution for institution in own.values() if institution.campus_id == campus_id]
+        if len(own_here) == 1:
+            institution = own_here[0]
+        elif room.owner_id in own:
+            institution = own[room.owner_id]
+        elif campus_id in desk_campuses or own_here:
+            # The campus itself (front desk), or one of several institutions, none of them the owner:
+            # either way the booking is not the owner's unless the room is shared and booked for the campus.
+            institution = None if campus_id in desk_campuses else own_here[0]
+        else:
+            access[room.pk] = Access.NONE  # not a member of any institution on this campus
+            continue
+        policy = policies[room.pk]
+        access[room.pk] = policy.owner_access if rules.is_owner_booking(room, institution) else policy.other_access
+    return access
 
 
 def visible_title(viewer: Viewer, booking: Booking) -> str | None:

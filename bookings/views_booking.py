@@ -37,7 +37,7 @@ from bookings.forms import (
     repeat_summary,
     within_years,
 )
-from bookings.models import Access, Booking, BookingStatus
+from bookings.models import Access, Booking, BookingStatus, Purpose
 from bookings.visibility import Viewer, viewer_for
 from campus.exceptions import KampusError
 from campus.models import Room, User
@@ -69,6 +69,22 @@ def _parse_local(value: str | None) -> dt.datetime | None:
 
 
 # --- find a room -----------------------------------------------------------------------------------
+
+
+@dataclass
+class RoomResult:
+    """A free room of the search, with how the searching person would book it (an ``Access`` value)."""
+
+    room: Room
+    access: str
+
+    @property
+    def by_request(self) -> bool:
+        return self.access == Access.REQUEST
+
+    @property
+    def bookable(self) -> bool:
+        return self.access != Access.NONE
 
 
 @dataclass
@@ -138,8 +154,12 @@ def find_room(request: HttpRequest) -> HttpResponse:
         rooms = form.rooms()
         needed = {item.code for item in form.cleaned_data.get("equipment") or []}
         free = _sorted_best_first(selectors.rooms_free_between(rooms, start=start, end=end), needed)
+        access = selectors.room_access_for(user=request.user, rooms=free)
+        # Rooms the user may not book stay listed (they are free and fit) but after the others.
+        free.sort(key=lambda room: access[room.pk] == Access.NONE)
         context.update(
-            results=free,
+            results=[RoomResult(room=room, access=access[room.pk]) for room in free],
+            purposes=Purpose.choices,
             start=start,
             end=end,
             start_param=_local_minute(start),
@@ -403,10 +423,10 @@ def check_booking(form: BookingForm, user: User, now: dt.datetime) -> Check:
 
 
 def quick_booking_data(post: QueryDict) -> QueryDict:
-    """Return booking-form data from the one-click "Book" of the room search (room, start, end, title)."""
+    """Return booking-form data from the one-click "Book" of the room search (room, start, end, title, purpose)."""
     data = QueryDict(mutable=True)
     data.update(BookingForm.defaults())
-    for name in ("room", "title", "attendees"):
+    for name in ("room", "title", "attendees", "purpose"):
         data[name] = post.get(name, "")
     start, end = _parse_local(post.get("start")), _parse_local(post.get("end"))
     if start is not None:

@@ -51,6 +51,7 @@ def test_a_teacher_finds_a_free_room_and_books_it_in_one_click(page, world):
 
     expect_heading(page, re.compile(r"3 free rooms"))
     page.get_by_label("What is it for?").fill("Maths 2B")
+    page.get_by_label("Purpose").select_option(label="Teaching")
     page.get_by_role("button", name="Book A101 Classroom 101").click()
     page.wait_for_load_state()
 
@@ -59,6 +60,7 @@ def test_a_teacher_finds_a_free_room_and_books_it_in_one_click(page, world):
     assert page.get_by_text("Booking confirmed.").is_visible()
     booking = Booking.objects.get(title="Maths 2B")
     assert booking.room == world.campus.classroom
+    assert booking.purpose == "teaching"
     assert booking.status == BookingStatus.CONFIRMED
     assert timezone.localtime(booking.start, HELSINKI) == world.at(10)
     assert booking.end - booking.start == dt.timedelta(hours=1)
