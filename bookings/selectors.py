@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from bookings import rules
-from bookings.models import Access, Booking, BookingBlock, Closure
+from bookings.models import ACTIVE_STATUSES, Access, Booking, BookingBlock, Closure
 from bookings.services import room_parts
 from bookings.visibility import Viewer
 from campus.models import Role, Room, User
@@ -17,6 +21,9 @@ from campus.opening_hours import opening_calendar, opening_calendars
 from campus.permissions import valid_memberships
 
 MAX_AVAILABILITY_DAYS = 62
+BOOKED_ELSEWHERE = "you_are_booked_elsewhere"
+# How many of the other bookings a warning's message names; the warning's list holds them all.
+WARNING_NAMES_AT_MOST = 3
 
 
 def booking_list(
@@ -221,3 +228,99 @@ def room_access_for(*, user: User, rooms: Sequence[Room]) -> dict[int, str]:
 
 def visible_title(viewer: Viewer, booking: Booking) -> str | None:
     return viewer.title_of(booking)
+
+
+# --- warnings: what is allowed but probably a mistake ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class BookingWarning:
+    """Something a booking may well be wrong about, though no rule forbids it; ``code`` is stable for the API."""
+
+    code: str
+    message: str
+    bookings: list[Booking]
+
+
+def own_bookings_overlapping(
+    *,
+    user: User,
+    intervals: Sequence[tuple[dt.datetime, dt.datetime]],
+    exclude_ids: Sequence[int] = (),
+) -> list[Booking]:
+    """Return ``user``'s own active bookings overlapping any of ``intervals`` (half-open), in one query.
+
+    Own means booked by ``user`` for themselves: bookings made on someone else's behalf (the front
+    desk's work) are left out, as are ``exclude_ids`` (the bookings just made).
+    """
+    if not intervals:
+        return []
+    ordered = sorted(intervals)
+    candidates = (
+        Booking.objects.filter(
+            booked_by=user,
+            status__in=ACTIVE_STATUSES,
+            start__lt=max(end for _start, end in ordered),
+            end__gt=ordered[0][0],
+            on_behalf_of_name="",
+            on_behalf_of_organisation="",
+        )
+        .exclude(pk__in=list(exclude_ids))
+        .select_related("room__building__campus")
+        .order_by("start", "pk")
+    )
+    starts = [start for start, _end in ordered]
+    # latest_end[i]: the latest end among the i intervals that start first. A booking overlaps an
+    # interval exactly when some interval starting before the booking's end ends after its start.
+    latest_end: list[dt.datetime | None] = [None]
+    for _start, end in ordered:
+        latest_end.append(end if latest_end[-1] is None else max(latest_end[-1], end))
+    found = []
+    for booking in candidates:
+        reach = latest_end[bisect.bisect_left(starts, booking.end)]
+        if reach is not None and reach > booking.start:
+            found.append(booking)
+    return found
+
+
+def booking_warnings(
+    *,
+    user: User,
+    intervals: Sequence[tuple[dt.datetime, dt.datetime]],
+    exclude_ids: Sequence[int] = (),
+    for_someone_else: bool = False,
+) -> list[BookingWarning]:
+    """Return the warnings for ``user`` booking ``intervals``: today, that they are booked elsewhere then.
+
+    A booking for someone else (the front desk's) warns of nothing: its booker is not the one who attends.
+    """
+    if for_someone_else:
+        return []
+    others = own_bookings_overlapping(user=user, intervals=intervals, exclude_ids=exclude_ids)
+    if not others:
+        return []
+    named = [_booking_words(booking) for booking in others[:WARNING_NAMES_AT_MOST]]
+    listing = "; ".join(named)
+    if len(others) > WARNING_NAMES_AT_MOST:
+        rest = len(others) - WARNING_NAMES_AT_MOST
+        listing = ngettext("%(bookings)s and %(count)d more", "%(bookings)s and %(count)d more", rest) % {
+            "bookings": listing,
+            "count": rest,
+        }
+    message = ngettext(
+        "You are already booked elsewhere at the same time: %(bookings)s.",
+        "You are already booked elsewhere at the same times: %(bookings)s.",
+        len(others),
+    ) % {"bookings": listing}
+    return [BookingWarning(code=BOOKED_ELSEWHERE, message=message, bookings=others)]
+
+
+def _booking_words(booking: Booking) -> str:
+    zone = booking.room.building.campus.zone
+    start, end = timezone.localtime(booking.start, zone), timezone.localtime(booking.end, zone)
+    return _("%(title)s, %(room)s, %(start)s–%(end)s") % {
+        "title": booking.title,
+        "room": booking.room.label,
+        "start": formats.date_format(start, "SHORT_DATETIME_FORMAT"),
+        "end": formats.time_format(end),
+    }

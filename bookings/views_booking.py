@@ -392,6 +392,7 @@ class Check:
     summary: str | None = None
     result: services.BookingResult | None = None
     problem: Problem | None = None
+    warnings: list[selectors.BookingWarning] = field(default_factory=list)
 
     @property
     def pending(self) -> bool:
@@ -415,11 +416,26 @@ def dry_run(*, booked_by: User, now: dt.datetime, **kwargs: Any) -> services.Boo
 def check_booking(form: BookingForm, user: User, now: dt.datetime) -> Check:
     """Dry-run the booking of a valid ``form``; a refusal also becomes the form's errors."""
     check = Check(summary=form.summary())
+    kwargs = form.booking_kwargs(title_if_empty="…")
     try:
-        check.result = dry_run(booked_by=user, now=now, **form.booking_kwargs(title_if_empty="…"))
+        check.result = dry_run(booked_by=user, now=now, **kwargs)
     except KampusError as error:
         check.problem = form.add_domain_error(error)
+    else:
+        check.warnings = warnings_for(user, check.result, kwargs, made=False)
     return check
+
+
+def warnings_for(
+    user: User, result: services.BookingResult, kwargs: dict[str, Any], *, made: bool
+) -> list[selectors.BookingWarning]:
+    """Return the warnings about ``result`` (allowed, but likely a mistake); ``made`` when it was booked."""
+    return selectors.booking_warnings(
+        user=user,
+        intervals=[(booking.start, booking.end) for booking in result.bookings],
+        exclude_ids=[booking.pk for booking in result.bookings] if made else (),
+        for_someone_else=bool(kwargs.get("on_behalf_of_name") or kwargs.get("on_behalf_of_organisation")),
+    )
 
 
 def quick_booking_data(post: QueryDict) -> QueryDict:
@@ -452,7 +468,9 @@ def initial_from_query(query: QueryDict, now: dt.datetime) -> dict[str, Any]:
     return initial
 
 
-def _announce(request: HttpRequest, result: services.BookingResult) -> None:
+def _announce(
+    request: HttpRequest, result: services.BookingResult, warnings: list[selectors.BookingWarning] = ()
+) -> None:
     count = len(result.bookings)
     if result.first.status == BookingStatus.PENDING:
         message = ngettext(
@@ -479,6 +497,8 @@ def _announce(request: HttpRequest, result: services.BookingResult) -> None:
             )
             % {"count": len(result.skipped), "dates": dates},
         )
+    for warning in warnings:
+        messages.warning(request, warning.message)
 
 
 @login_required
@@ -493,12 +513,13 @@ def booking_new(request: HttpRequest) -> HttpResponse:
         action = "book" if quick else request.POST.get("action", "check")
         if form.is_valid():
             if action == "book":
+                kwargs = form.booking_kwargs()
                 try:
-                    result = services.booking_create(booked_by=request.user, now=now, **form.booking_kwargs())
+                    result = services.booking_create(booked_by=request.user, now=now, **kwargs)
                 except KampusError as error:
                     problem = form.add_domain_error(error)
                 else:
-                    _announce(request, result)
+                    _announce(request, result, warnings_for(request.user, result, kwargs, made=True))
                     return redirect("booking-detail", pk=result.first.pk)
             else:
                 check = check_booking(form, request.user, now)
