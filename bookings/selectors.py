@@ -7,16 +7,16 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from bookings import rules
-from bookings.models import ACTIVE_STATUSES, Access, Booking, BookingBlock, Closure
+from bookings.models import ACTIVE_STATUSES, Access, Booking, BookingBlock, BookingStatus, Closure
 from bookings.services import room_parts
 from bookings.visibility import Viewer
-from campus.models import Role, Room, User
+from campus.models import Membership, Role, Room, User
 from campus.opening_hours import opening_calendar, opening_calendars
 from campus.permissions import valid_memberships
 
@@ -55,6 +55,32 @@ def booking_list(
     if overlapping_from is not None:
         qs = qs.filter(end__gt=overlapping_from)
     return qs
+
+
+def requests_to_decide(*, user: User, now: dt.datetime) -> QuerySet[Booking]:
+    """Return the pending requests that ``user`` decides and that have not ended, in one query.
+
+    The facility managers of a room's owner decide for its rooms, the campus's facility managers for
+    its shared rooms (as ``services`` allows them to); memberships valid on today's campus date.
+    """
+    if user.is_superuser:
+        decidable = Q()
+    elif not user.is_authenticated or not user.is_active:
+        return Booking.objects.none()
+    else:
+        managing = Membership.objects.filter(user=user, role=Role.FACILITY_MANAGER).valid_on(timezone.localdate(now))
+        decidable = Q(room__owner_id__in=managing.filter(institution__isnull=False).values("institution_id")) | Q(
+            room__owner__isnull=True, campus_id__in=managing.filter(campus__isnull=False).values("campus_id")
+        )
+    return booking_list(statuses=[BookingStatus.PENDING]).filter(decidable, end__gt=now)
+
+
+def requests_to_decide_count(*, user: User, now: dt.datetime) -> int:
+    """Return how many requests wait for ``user``'s decision, a series counting once (as the queue lists them)."""
+    counts = requests_to_decide(user=user, now=now).aggregate(
+        singles=Count("pk", filter=Q(series__isnull=True)), series=Count("series", distinct=True)
+    )
+    return counts["singles"] + counts["series"]
 
 
 def booking_get(pk: int) -> Booking:

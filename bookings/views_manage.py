@@ -117,15 +117,8 @@ class DecisionForm(DomainForm):
 
 def _decidable_requests(user: User, now: dt.datetime):
     """Return the pending requests ``user`` decides (as the approvals API lists them), oldest first."""
-    institution_ids, campus_ids = managed_scope(user)
-    decidable = Q(room__owner_id__in=institution_ids) | Q(room__owner__isnull=True, campus_id__in=campus_ids)
-    if user.is_superuser:
-        decidable = Q()
     return (
-        selectors.booking_list(statuses=[BookingStatus.PENDING])
-        .select_related("campus")
-        .filter(decidable, end__gt=now)
-        .order_by("created_at", "start", "pk")
+        selectors.requests_to_decide(user=user, now=now).select_related("campus").order_by("created_at", "start", "pk")
     )
 
 

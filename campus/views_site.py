@@ -12,7 +12,7 @@ from django.templatetags.static import static
 from django.utils import timezone, translation
 
 from bookings.models import ACTIVE_STATUSES
-from bookings.selectors import booking_list
+from bookings.selectors import booking_list, requests_to_decide_count
 from campus.models import Room
 from campus.selectors import campus_list
 
@@ -90,6 +90,7 @@ def home(request: HttpRequest) -> HttpResponse:
                 "current_time": now,
                 "todays_bookings": upcoming[:HOME_BOOKING_LIMIT],
                 "more_today": len(upcoming) > HOME_BOOKING_LIMIT,
+                "requests_waiting": requests_to_decide_count(user=request.user, now=now),
             }
         )
         campus = context["campus"]
