@@ -117,19 +117,39 @@ class SkippedOut(Schema):
     code: str = Field(description="closed (holiday, closed day, outside hours), conflict, or break (term calendar).")
 
 
+class RoomRefOut(Schema):
+    id: int
+    code: str
+    name: str
+    label: str = Field(description="How Kampus names the room everywhere: its code and name.")
+    building: str = Field(alias="building.code")
+
+
+class WarnedBookingOut(Schema):
+    """One of the caller's own bookings that a warning is about."""
+
+    id: int
+    room: RoomRefOut
+    title: str
+    start: dt.datetime
+    end: dt.datetime
+
+
+class BookingWarningOut(Schema):
+    code: str = Field(description="you_are_booked_elsewhere: you hold another booking at the same time.")
+    message: str
+    bookings: list[WarnedBookingOut]
+
+
 class BookingCreatedOut(Schema):
     id: int = Field(description="The (first) booking's id.")
     status: BookingStatus
     series: int | None
     occurrences: list[OccurrenceOut]
     skipped: list[SkippedOut]
-
-
-class RoomRefOut(Schema):
-    id: int
-    code: str
-    name: str
-    building: str = Field(alias="building.code")
+    warnings: list[BookingWarningOut] = Field(
+        description="What the booking may be wrong about though no rule forbids it; it was made all the same."
+    )
 
 
 class InstitutionRef(Schema):

@@ -632,7 +632,7 @@ class ClosureAdmin(ScopedAdminMixin, admin.ModelAdmin):
             "\n",
             "<div>{} {} – {}</div>",
             (
-                (timezone.localtime(b.start).strftime("%Y-%m-%d %H:%M"), b.room.code, viewer.display_title(b))
+                (timezone.localtime(b.start).strftime("%Y-%m-%d %H:%M"), b.room.label, viewer.display_title(b))
                 for b in services.closure_affected_bookings(obj)
             ),
         ) or _("none")

@@ -586,11 +586,9 @@ def allowed_text(error: BookingRuleBroken) -> str:
 
 
 def room_label(room: Room) -> str:
-    return ngettext(
-        "%(code)s %(name)s (%(capacity)d person)", "%(code)s %(name)s (%(capacity)d people)", room.capacity
-    ) % {
-        "code": room.code,
-        "name": room.name,
+    """Return a room choice: the room's label with its capacity ("A101 Classroom 101 (30 people)")."""
+    return ngettext("%(room)s (%(capacity)d person)", "%(room)s (%(capacity)d people)", room.capacity) % {
+        "room": room.label,
         "capacity": room.capacity,
     }
 
@@ -801,13 +799,15 @@ class BookingForm(forms.Form):
 
     @classmethod
     def defaults(cls) -> dict[str, str]:
-        """Return the data of the fields a quick booking does not send (does not repeat, default visibility)."""
+        """Return the data of the fields a quick booking does not send (does not repeat, default visibility).
+
+        The purpose is not among them: the person chooses it on the search page.
+        """
         return {
             "repeat": Frequency.NONE,
             "interval": "1",
             "monthly_by": MonthlyBy.DATE,
             "ends": Ends.UNTIL,
-            "purpose": Purpose.MEETING,
             "visibility": Visibility.INSTITUTION,
         }
 

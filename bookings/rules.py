@@ -50,6 +50,36 @@ def effective_policy(room: Room) -> EffectivePolicy:
         ("room" if p.room_id else "building" if p.building_id else "campus"): p
         for p in BookingPolicy.objects.filter(levels)
     }
+    return _merge_levels(by_level)
+
+
+def effective_policies(rooms: Sequence[Room]) -> dict[int, EffectivePolicy]:
+    """Return ``effective_policy`` of each of ``rooms`` by room id, reading every policy in one query."""
+    if not rooms:
+        return {}
+    room_ids = {room.pk for room in rooms}
+    building_ids = {room.building_id for room in rooms}
+    campus_ids = {room.building.campus_id for room in rooms}
+    policies = list(
+        BookingPolicy.objects.filter(
+            Q(room_id__in=room_ids) | Q(building_id__in=building_ids) | Q(campus_id__in=campus_ids)
+        )
+    )
+    by_room = {p.room_id: p for p in policies if p.room_id}
+    by_building = {p.building_id: p for p in policies if p.building_id}
+    by_campus = {p.campus_id: p for p in policies if p.campus_id}
+    found: dict[int, EffectivePolicy] = {}
+    for room in rooms:
+        levels = {
+            "room": by_room.get(room.pk),
+            "building": by_building.get(room.building_id),
+            "campus": by_campus.get(room.building.campus_id),
+        }
+        found[room.pk] = _merge_levels({level: p for level, p in levels.items() if p is not None})
+    return found
+
+
+def _merge_levels(by_level: dict[str, BookingPolicy]) -> EffectivePolicy:
     values = {}
     for name in POLICY_FIELDS:
         for level in ("room", "building", "campus"):

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from bookings import rules
-from bookings.models import Booking, BookingBlock, BookingStatus, Closure
+from bookings.models import ACTIVE_STATUSES, Access, Booking, BookingBlock, BookingStatus, Closure
 from bookings.services import room_parts
 from bookings.visibility import Viewer
-from campus.models import Room, User
+from campus.models import Membership, Role, Room, User
 from campus.opening_hours import opening_calendar, opening_calendars
-from campus.permissions import managed_scope
+from campus.permissions import valid_memberships
 
 MAX_AVAILABILITY_DAYS = 62
+BOOKED_ELSEWHERE = "you_are_booked_elsewhere"
+# How many of the other bookings a warning's message names; the warning's list holds them all.
+WARNING_NAMES_AT_MOST = 3
 
 
 def booking_list(
@@ -47,6 +55,35 @@ def booking_list(
     if overlapping_from is not None:
         qs = qs.filter(end__gt=overlapping_from)
     return qs
+
+
+def requests_to_decide(*, user: User, now: dt.datetime) -> QuerySet[Booking]:
+    """Return the open requests that ``user`` decides (pending, not ended, not expired), in one query.
+
+    The facility managers of a room's owner decide for its rooms, the campus's facility managers for
+    its shared rooms (as ``services`` allows them to); memberships valid on today's campus date.
+    """
+    if user.is_superuser:
+        decidable = Q()
+    elif not user.is_authenticated or not user.is_active:
+        return Booking.objects.none()
+    else:
+        managing = Membership.objects.filter(user=user, role=Role.FACILITY_MANAGER).valid_on(timezone.localdate(now))
+        decidable = Q(room__owner_id__in=managing.filter(institution__isnull=False).values("institution_id")) | Q(
+            room__owner__isnull=True, campus_id__in=managing.filter(campus__isnull=False).values("campus_id")
+        )
+    # A request expires at the latest when its booking starts: an expired one is no longer to decide.
+    return booking_list(statuses=[BookingStatus.PENDING]).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now), decidable, end__gt=now
+    )
+
+
+def requests_to_decide_count(*, user: User, now: dt.datetime) -> int:
+    """Return how many requests wait for ``user``'s decision, a series counting once (as the queue lists them)."""
+    counts = requests_to_decide(user=user, now=now).aggregate(
+        singles=Count("pk", filter=Q(series__isnull=True)), series=Count("series", distinct=True)
+    )
+    return counts["singles"] + counts["series"]
 
 
 def booking_get(pk: int) -> Booking:
@@ -176,23 +213,143 @@ def rooms_free_between(rooms: QuerySet[Room], *, start: dt.datetime, end: dt.dat
     return free
 
 
+def room_access_for(*, user: User, rooms: Sequence[Room]) -> dict[int, str]:
+    """Return, by room id, how ``user`` would book each of ``rooms`` when not choosing an institution.
+
+    ``Access.DIRECT`` (confirmed at once), ``Access.REQUEST`` (a facility manager decides) or
+    ``Access.NONE`` (refused). The same decisions as ``services.booking_create``: the institution
+    ``services.resolve_institution`` picks, the owner's or others' access of the effective policy,
+    and direct booking for those who may override (``rules.may_override``). Two queries for any
+    number of rooms: the user's memberships and the policies. ``rooms`` need ``building`` loaded.
+    """
+    if not rooms:
+        return {}
+    memberships = list(valid_memberships(user))
+    policies = rules.effective_policies(rooms)
+    own = {m.institution_id: m.institution for m in memberships if m.institution_id}
+    managed_institutions = {
+        m.institution_id for m in memberships if m.institution_id and m.role == Role.FACILITY_MANAGER
+    }
+    managed_campuses = {m.campus_id for m in memberships if m.campus_id and m.role == Role.FACILITY_MANAGER}
+    desk_campuses = {m.campus_id for m in memberships if m.campus_id and m.role == Role.FRONT_DESK}
+    access: dict[int, str] = {}
+    for room in rooms:
+        campus_id = room.building.campus_id
+        if user.is_superuser or campus_id in managed_campuses or room.owner_id in managed_institutions:
+            access[room.pk] = Access.DIRECT
+            continue
+        own_here = [institution for institution in own.values() if institution.campus_id == campus_id]
+        if len(own_here) == 1:
+            institution = own_here[0]
+        elif room.owner_id in own:
+            institution = own[room.owner_id]
+        elif campus_id in desk_campuses or own_here:
+            # The campus itself (front desk), or one of several institutions, none of them the owner:
+            # either way the booking is not the owner's unless the room is shared and booked for the campus.
+            institution = None if campus_id in desk_campuses else own_here[0]
+        else:
+            access[room.pk] = Access.NONE  # not a member of any institution on this campus
+            continue
+        policy = policies[room.pk]
+        access[room.pk] = policy.owner_access if rules.is_owner_booking(room, institution) else policy.other_access
+    return access
+
+
 def visible_title(viewer: Viewer, booking: Booking) -> str | None:
     return viewer.title_of(booking)
 
 
-def decidable_requests(*, user: User, now: dt.datetime) -> QuerySet[Booking]:
-    """Return the open requests ``user`` decides, oldest first: pending, not ended and not expired.
+# --- warnings: what is allowed but probably a mistake ----------------------------------------------
 
-    A request expires at the latest when its booking starts, so a started request is not listed.
+
+@dataclass(frozen=True)
+class BookingWarning:
+    """Something a booking may well be wrong about, though no rule forbids it; ``code`` is stable for the API."""
+
+    code: str
+    message: str
+    bookings: list[Booking]
+
+
+def own_bookings_overlapping(
+    *,
+    user: User,
+    intervals: Sequence[tuple[dt.datetime, dt.datetime]],
+    exclude_ids: Sequence[int] = (),
+) -> list[Booking]:
+    """Return ``user``'s own active bookings overlapping any of ``intervals`` (half-open), in one query.
+
+    Own means booked by ``user`` for themselves: bookings made on someone else's behalf (the front
+    desk's work) are left out, as are ``exclude_ids`` (the bookings just made).
     """
-    institution_ids, campus_ids = managed_scope(user)
-    decidable = Q(room__owner_id__in=institution_ids) | Q(room__owner__isnull=True, campus_id__in=campus_ids)
-    if user.is_superuser:
-        decidable = Q()
-    return (
-        booking_list(statuses=[BookingStatus.PENDING])
-        .select_related("campus")
-        .filter(decidable, end__gt=now)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .order_by("created_at", "start", "pk")
+    if not intervals:
+        return []
+    ordered = sorted(intervals)
+    candidates = (
+        Booking.objects.filter(
+            booked_by=user,
+            status__in=ACTIVE_STATUSES,
+            start__lt=max(end for _start, end in ordered),
+            end__gt=ordered[0][0],
+            on_behalf_of_name="",
+            on_behalf_of_organisation="",
+        )
+        .exclude(pk__in=list(exclude_ids))
+        .select_related("room__building__campus")
+        .order_by("start", "pk")
     )
+    starts = [start for start, _end in ordered]
+    # latest_end[i]: the latest end among the i intervals that start first. A booking overlaps an
+    # interval exactly when some interval starting before the booking's end ends after its start.
+    latest_end: list[dt.datetime | None] = [None]
+    for _start, end in ordered:
+        latest_end.append(end if latest_end[-1] is None else max(latest_end[-1], end))
+    found = []
+    for booking in candidates:
+        reach = latest_end[bisect.bisect_left(starts, booking.end)]
+        if reach is not None and reach > booking.start:
+            found.append(booking)
+    return found
+
+
+def booking_warnings(
+    *,
+    user: User,
+    intervals: Sequence[tuple[dt.datetime, dt.datetime]],
+    exclude_ids: Sequence[int] = (),
+    for_someone_else: bool = False,
+) -> list[BookingWarning]:
+    """Return the warnings for ``user`` booking ``intervals``: today, that they are booked elsewhere then.
+
+    A booking for someone else (the front desk's) warns of nothing: its booker is not the one who attends.
+    """
+    if for_someone_else:
+        return []
+    others = own_bookings_overlapping(user=user, intervals=intervals, exclude_ids=exclude_ids)
+    if not others:
+        return []
+    named = [_booking_words(booking) for booking in others[:WARNING_NAMES_AT_MOST]]
+    listing = "; ".join(named)
+    if len(others) > WARNING_NAMES_AT_MOST:
+        rest = len(others) - WARNING_NAMES_AT_MOST
+        listing = ngettext("%(bookings)s and %(count)d more", "%(bookings)s and %(count)d more", rest) % {
+            "bookings": listing,
+            "count": rest,
+        }
+    message = ngettext(
+        "You are already booked elsewhere at the same time: %(bookings)s.",
+        "You are already booked elsewhere at the same times: %(bookings)s.",
+        len(others),
+    ) % {"bookings": listing}
+    return [BookingWarning(code=BOOKED_ELSEWHERE, message=message, bookings=others)]
+
+
+def _booking_words(booking: Booking) -> str:
+    zone = booking.room.building.campus.zone
+    start, end = timezone.localtime(booking.start, zone), timezone.localtime(booking.end, zone)
+    return _("%(title)s, %(room)s, %(start)s–%(end)s") % {
+        "title": booking.title,
+        "room": booking.room.label,
+        "start": formats.date_format(start, "SHORT_DATETIME_FORMAT"),
+        "end": formats.time_format(end),
+    }

@@ -113,6 +113,7 @@ def _conflict(block: BookingBlock, viewer: Viewer, requested: recurrence.Occurre
         "end": booking.end.astimezone(zone),
         "title": viewer.title_of(booking),
         "room": booking.room.code,
+        "room_label": booking.room.label,
     }
     if requested is not None:
         entry["requested_start"] = requested.start
@@ -155,6 +156,7 @@ def _find_conflicts(
                     "end": kept.end,
                     "title": None,
                     "room": room.code,
+                    "room_label": room.label,
                     "requested_start": occurrence.start,
                 }
             )

@@ -36,7 +36,7 @@ from bookings.forms import (
     repeat_summary,
     within_years,
 )
-from bookings.models import Access, Booking, BookingStatus
+from bookings.models import Access, Booking, BookingStatus, Purpose
 from bookings.visibility import Viewer, viewer_for
 from campus.exceptions import KampusError
 from campus.models import Room, User
@@ -68,6 +68,22 @@ def _parse_local(value: str | None) -> dt.datetime | None:
 
 
 # --- find a room -----------------------------------------------------------------------------------
+
+
+@dataclass
+class RoomResult:
+    """A free room of the search, with how the searching person would book it (an ``Access`` value)."""
+
+    room: Room
+    access: str
+
+    @property
+    def by_request(self) -> bool:
+        return self.access == Access.REQUEST
+
+    @property
+    def bookable(self) -> bool:
+        return self.access != Access.NONE
 
 
 @dataclass
@@ -137,8 +153,12 @@ def find_room(request: HttpRequest) -> HttpResponse:
         rooms = form.rooms()
         needed = {item.code for item in form.cleaned_data.get("equipment") or []}
         free = _sorted_best_first(selectors.rooms_free_between(rooms, start=start, end=end), needed)
+        access = selectors.room_access_for(user=request.user, rooms=free)
+        # Rooms the user may not book stay listed (they are free and fit) but after the others.
+        free.sort(key=lambda room: access[room.pk] == Access.NONE)
         context.update(
-            results=free,
+            results=[RoomResult(room=room, access=access[room.pk]) for room in free],
+            purposes=Purpose.choices,
             start=start,
             end=end,
             start_param=_local_minute(start),
@@ -363,6 +383,7 @@ class Check:
     summary: str | None = None
     result: services.BookingResult | None = None
     problem: Problem | None = None
+    warnings: list[selectors.BookingWarning] = field(default_factory=list)
 
     @property
     def pending(self) -> bool:
@@ -373,17 +394,32 @@ def check_booking(form: BookingForm, user: User, now: dt.datetime) -> Check:
     """Dry-run the booking of a valid ``form``; a refusal also becomes the form's errors."""
     check = Check(summary=form.summary())
     try:
-        check.result = services.booking_dry_run(booked_by=user, now=now, **form.booking_kwargs(title_if_empty="…"))
+        kwargs = form.booking_kwargs(title_if_empty="…")
+        check.result = services.booking_dry_run(booked_by=user, now=now, **kwargs)
     except KampusError as error:
         check.problem = form.add_domain_error(error)
+    else:
+        check.warnings = warnings_for(user, check.result, kwargs, made=False)
     return check
 
 
+def warnings_for(
+    user: User, result: services.BookingResult, kwargs: dict[str, Any], *, made: bool
+) -> list[selectors.BookingWarning]:
+    """Return the warnings about ``result`` (allowed, but likely a mistake); ``made`` when it was booked."""
+    return selectors.booking_warnings(
+        user=user,
+        intervals=[(booking.start, booking.end) for booking in result.bookings],
+        exclude_ids=[booking.pk for booking in result.bookings] if made else (),
+        for_someone_else=bool(kwargs.get("on_behalf_of_name") or kwargs.get("on_behalf_of_organisation")),
+    )
+
+
 def quick_booking_data(post: QueryDict) -> QueryDict:
-    """Return booking-form data from the one-click "Book" of the room search (room, start, end, title)."""
+    """Return booking-form data from the one-click "Book" of the room search (room, start, end, title, purpose)."""
     data = QueryDict(mutable=True)
     data.update(BookingForm.defaults())
-    for name in ("room", "title", "attendees"):
+    for name in ("room", "title", "attendees", "purpose"):
         data[name] = post.get(name, "")
     start, end = _parse_local(post.get("start")), _parse_local(post.get("end"))
     if start is not None:
@@ -409,7 +445,9 @@ def initial_from_query(query: QueryDict, now: dt.datetime) -> dict[str, Any]:
     return initial
 
 
-def _announce(request: HttpRequest, result: services.BookingResult) -> None:
+def _announce(
+    request: HttpRequest, result: services.BookingResult, warnings: list[selectors.BookingWarning] = ()
+) -> None:
     count = len(result.bookings)
     if result.first.status == BookingStatus.PENDING:
         message = ngettext(
@@ -436,6 +474,8 @@ def _announce(request: HttpRequest, result: services.BookingResult) -> None:
             )
             % {"count": len(result.skipped), "dates": dates},
         )
+    for warning in warnings:
+        messages.warning(request, warning.message)
 
 
 @login_required
@@ -450,12 +490,13 @@ def booking_new(request: HttpRequest) -> HttpResponse:
         action = "book" if quick else request.POST.get("action", "check")
         if form.is_valid():
             if action == "book":
+                kwargs = form.booking_kwargs()
                 try:
-                    result = services.booking_create(booked_by=request.user, now=now, **form.booking_kwargs())
+                    result = services.booking_create(booked_by=request.user, now=now, **kwargs)
                 except KampusError as error:
                     problem = form.add_domain_error(error)
                 else:
-                    _announce(request, result)
+                    _announce(request, result, warnings_for(request.user, result, kwargs, made=True))
                     return redirect("booking-detail", pk=result.first.pk)
             else:
                 check = check_booking(form, request.user, now)

@@ -116,8 +116,10 @@ class DecisionForm(DomainForm):
 
 
 def _decidable_requests(user: User, now: dt.datetime):
-    """Return the open requests ``user`` decides, oldest first (the same list as the approvals API)."""
-    return selectors.decidable_requests(user=user, now=now)
+    """Return the pending requests ``user`` decides (as the approvals API lists them), oldest first."""
+    return (
+        selectors.requests_to_decide(user=user, now=now).select_related("campus").order_by("created_at", "start", "pk")
+    )
 
 
 def _render_approvals(request: HttpRequest, *, bound: DecisionForm | None = None, status: int = 200) -> HttpResponse:
@@ -250,9 +252,7 @@ class ClosureForm(DomainForm):
                     [(f"building:{b.pk}", f"{b.code} {b.name}") for b in self.buildings.values()],
                 )
             )
-        choices.append(
-            (_("Rooms"), [(f"room:{r.pk}", f"{r.building.code} {r.code} {r.name}") for r in self.rooms.values()])
-        )
+        choices.append((_("Rooms"), [(f"room:{r.pk}", r.label) for r in self.rooms.values()]))
         self.fields["target"].choices = choices
         self.order_fields(["target", "start_date", "start_time", "end_date", "end_time", "reason"])
 

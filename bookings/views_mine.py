@@ -25,7 +25,7 @@ from django.views.decorators.http import require_http_methods
 
 from bookings import recurrence, rules, selectors, services
 from bookings.errors import BookingRuleBroken, BookingStateError, SlotTaken
-from bookings.forms import RULE_FIELDS, CampusDateField
+from bookings.forms import RULE_FIELDS, CampusDateField, room_label
 from bookings.models import ACTIVE_STATUSES, Booking, BookingSeries, BookingStatus, Purpose, Visibility
 from campus.exceptions import KampusError
 from campus.exceptions import PermissionDenied as DomainPermissionDenied
@@ -158,7 +158,7 @@ class BookingEditForm(DomainForm):
         self.zone = zone
         rooms = Room.objects.filter(building__campus_id=booking.room.building.campus_id).select_related("building")
         self.fields["room"].queryset = rooms.filter(is_bookable=True) | rooms.filter(pk=booking.room_id)
-        self.fields["room"].label_from_instance = _room_label
+        self.fields["room"].label_from_instance = room_label
         if booking.series_id:
             self.fields["scope"] = _scope_field()
         if not may_override:
@@ -192,15 +192,6 @@ class BookingEditForm(DomainForm):
         arguments["scope"] = data.get("scope") or services.Scope.OCCURRENCE
         arguments["override_reason"] = data.get("override_reason", "")
         return arguments
-
-
-def _room_label(room: Room) -> str:
-    return _("%(building)s %(code)s %(name)s (%(capacity)d places)") % {
-        "building": room.building.code,
-        "code": room.code,
-        "name": room.name,
-        "capacity": room.capacity,
-    }
 
 
 class BookingCancelForm(DomainForm):
@@ -327,9 +318,18 @@ def _mark_actions(booking: Booking, now: dt.datetime) -> Booking:
 # --- pages ------------------------------------------------------------------------------------------
 
 
+def has_ended(booking: Booking, now: dt.datetime) -> bool:
+    """Return whether ``booking`` is over by time: its end has passed, or it was released early."""
+    return booking.end <= now or booking.status == BookingStatus.RELEASED
+
+
 @login_required
 def my_bookings(request: HttpRequest) -> HttpResponse:
-    """Render the user's upcoming bookings, requests waiting for approval, and the last 30 days."""
+    """Render the user's bookings: upcoming, waiting for approval, cancelled or rejected, and past.
+
+    Past means ended (whatever the status) in the last 30 days; a cancelled or rejected booking
+    whose time has not come yet is listed apart, so that "Past" never holds the future.
+    """
     now = timezone.now()
     bookings = [
         _mark_actions(booking, now)
@@ -337,9 +337,11 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
             booked_by=request.user, overlapping_from=now - dt.timedelta(days=PAST_DAYS)
         )
     ]
-    upcoming = [b for b in bookings if b.status == BookingStatus.CONFIRMED and b.end > now]
-    waiting = [b for b in bookings if b.status == BookingStatus.PENDING and b.end > now]
-    past = [b for b in bookings if not (b.status in ACTIVE_STATUSES and b.end > now)]
+    past = [b for b in bookings if has_ended(b, now)]
+    ahead = [b for b in bookings if not has_ended(b, now)]
+    upcoming = [b for b in ahead if b.status == BookingStatus.CONFIRMED]
+    waiting = [b for b in ahead if b.status == BookingStatus.PENDING]
+    called_off = [b for b in ahead if b.status not in ACTIVE_STATUSES]
     past.sort(key=lambda b: (b.start, b.pk), reverse=True)
     expanded = request.GET.get("series", "")
     return render(
@@ -355,9 +357,15 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
                     group_series(waiting),
                 ),
                 (
+                    "cancelled",
+                    _("Cancelled and rejected"),
+                    _("Bookings and requests that will not take place. Once their time has passed they move to Past."),
+                    group_series(called_off),
+                ),
+                (
                     "past",
                     _("Past"),
-                    _("The last %(days)d days, and cancelled or rejected bookings.") % {"days": PAST_DAYS},
+                    _("Bookings that ended in the last %(days)d days, whatever became of them.") % {"days": PAST_DAYS},
                     group_series(past),
                 ),
             ],

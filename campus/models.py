@@ -363,7 +363,12 @@ class Room(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.building.code}-{self.code} {self.name}"
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """Return how every page, form, e-mail and API answer names the room: its code and name ("A102 Luokka 102")."""
+        return f"{self.code} {self.name}"
 
     @property
     def campus(self) -> Campus:

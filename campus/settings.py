@@ -153,6 +153,8 @@ Q_CLUSTER = {
 LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "fi")
 LANGUAGES = [("fi", _("Finnish")), ("sv", _("Swedish")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# English dates day-month (Django's own ``en`` formats are American): campus/formats/en/formats.py.
+FORMAT_MODULE_PATH = ["campus.formats"]
 USE_I18N = True
 USE_TZ = True
 # Server default zone; each campus has its own zone, activated per request by the middleware.

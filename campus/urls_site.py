@@ -1,10 +1,13 @@
-"""Site pages: accessibility statement and privacy notice."""
+"""Site pages: accessibility statement, privacy notice, the profile, and the icon browsers ask for."""
 
 from django.urls import path
 
-from campus import views_site
+from campus import views_profile, views_site
 
 urlpatterns = [
     path("accessibility/", views_site.accessibility, name="accessibility"),
     path("privacy/", views_site.privacy, name="privacy"),
+    path("favicon.ico", views_site.favicon, name="favicon"),
+    path("profile/", views_profile.profile, name="profile"),
+    path("profile/tokens/<int:pk>/revoke/", views_profile.token_revoke_view, name="profile-token-revoke"),
 ]

@@ -6,12 +6,13 @@ import datetime as dt
 
 from django.conf import settings
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.utils import timezone, translation
 
 from bookings.models import ACTIVE_STATUSES
-from bookings.selectors import booking_list
+from bookings.selectors import booking_list, requests_to_decide_count
 from campus.models import Room
 from campus.selectors import campus_list
 
@@ -63,6 +64,11 @@ def privacy(request: HttpRequest) -> HttpResponse:
     return render(request, page_templates("privacy"), context)
 
 
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Redirect ``/favicon.ico``, which browsers ask for whatever the page says, to Kampus's icon."""
+    return HttpResponsePermanentRedirect(static("kampus/favicon.ico"))
+
+
 def home(request: HttpRequest) -> HttpResponse:
     """Render the front page: quick links and the rest of today's bookings, or how to sign in."""
     context: dict[str, object] = {"campus": campus_list().first()}
@@ -84,6 +90,7 @@ def home(request: HttpRequest) -> HttpResponse:
                 "current_time": now,
                 "todays_bookings": upcoming[:HOME_BOOKING_LIMIT],
                 "more_today": len(upcoming) > HOME_BOOKING_LIMIT,
+                "requests_waiting": requests_to_decide_count(user=request.user, now=now),
             }
         )
         campus = context["campus"]

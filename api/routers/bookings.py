@@ -56,7 +56,7 @@ def _booking(booking_id: int) -> Booking:
     return get_object_or_404(selectors.booking_list().select_related("campus"), pk=booking_id)
 
 
-def _created(result: services.BookingResult) -> dict[str, Any]:
+def _created(result: services.BookingResult, warnings: list[selectors.BookingWarning]) -> dict[str, Any]:
     zone = result.first.room.building.campus.zone
     return {
         "id": result.first.pk,
@@ -69,6 +69,23 @@ def _created(result: services.BookingResult) -> dict[str, Any]:
         "skipped": [
             {"start": s.start.astimezone(zone), "end": s.end.astimezone(zone), "reason": s.reason, "code": s.code}
             for s in result.skipped
+        ],
+        "warnings": [
+            {
+                "code": warning.code,
+                "message": warning.message,
+                "bookings": [
+                    {
+                        "id": b.pk,
+                        "room": b.room,
+                        "title": b.title,
+                        "start": b.start.astimezone(b.room.building.campus.zone),
+                        "end": b.end.astimezone(b.room.building.campus.zone),
+                    }
+                    for b in warning.bookings
+                ],
+            }
+            for warning in warnings
         ],
     }
 
@@ -97,7 +114,13 @@ def create_booking(request: HttpRequest, payload: BookingIn) -> Status:
         skip_breaks=payload.skip_breaks,
         override_reason=payload.override_reason,
     )
-    return Status(201, _created(result))
+    warnings = selectors.booking_warnings(
+        user=request.auth,
+        intervals=[(b.start, b.end) for b in result.bookings],
+        exclude_ids=[b.pk for b in result.bookings],
+        for_someone_else=bool(behalf and (behalf.name.strip() or behalf.organisation.strip())),
+    )
+    return Status(201, _created(result, warnings))
 
 
 @router.get("/bookings", response={200: list[BookingOut], **READ_ERRORS})

@@ -11,9 +11,6 @@
     button.addEventListener("click", function () { window.print(); });
   });
 
-  var summary = document.querySelector("[data-error-summary]");
-  if (summary) { summary.focus(); }
-
   var form = document.querySelector("[data-booking-form]");
   if (!form) { return; }
 

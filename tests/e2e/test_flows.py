@@ -51,6 +51,7 @@ def test_a_teacher_finds_a_free_room_and_books_it_in_one_click(page, world):
 
     expect_heading(page, re.compile(r"3 free rooms"))
     page.get_by_label("What is it for?").fill("Maths 2B")
+    page.get_by_label("Purpose").select_option(label="Teaching")
     page.get_by_role("button", name="Book A101 Classroom 101").click()
     page.wait_for_load_state()
 
@@ -59,6 +60,7 @@ def test_a_teacher_finds_a_free_room_and_books_it_in_one_click(page, world):
     assert page.get_by_text("Booking confirmed.").is_visible()
     booking = Booking.objects.get(title="Maths 2B")
     assert booking.room == world.campus.classroom
+    assert booking.purpose == "teaching"
     assert booking.status == BookingStatus.CONFIRMED
     assert timezone.localtime(booking.start, HELSINKI) == world.at(10)
     assert booking.end - booking.start == dt.timedelta(hours=1)
@@ -174,13 +176,15 @@ def test_a_facility_manager_approves_a_request_from_the_queue(new_page, world):
 def test_switching_to_swedish_translates_the_page_and_its_language(page, world):
     signed_in(page, world.lukio_staff)
     assert page.locator("html").get_attribute("lang") == "en"
-    page.get_by_label("Language").select_option(label="Svenska")
-    page.get_by_role("button", name="Switch language").click()
+    page.get_by_role("form", name="Language").get_by_role("button", name="Svenska").click()
     page.wait_for_load_state()
 
     assert page.locator("html").get_attribute("lang") == "sv"
     expect_heading(page, "Välkommen till Kampus", level=1)
-    assert page.get_by_label("Språk").is_visible()
+    languages = page.get_by_role("form", name="Språk")
+    assert languages.get_by_role("button", name="Suomi").is_visible()
+    assert languages.get_by_role("button", name="English").is_visible()
+    assert languages.get_by_role("button", name="Svenska").count() == 0
     assert page.get_by_role("link", name="Hoppa till innehållet").count() == 1
 
 

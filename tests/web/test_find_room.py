@@ -8,8 +8,13 @@ import re
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from bookings.models import Booking, BookingStatus
+from bookings import selectors
+from bookings.errors import BookingRuleBroken
+from bookings.models import Access, Booking, BookingPolicy, BookingStatus, Purpose
+from bookings.services import booking_dry_run
+from campus.exceptions import PermissionDenied
 from campus.models import Room, RoomKind
 from tests.bookings.conftest import SUNDAY, at, book, next_weekday_after, today
 from tests.web.conftest import client_for
@@ -154,6 +159,7 @@ def test_one_click_book_books_the_room_and_shows_the_booking(joint_campus, lukio
             "end": f"{tuesday.isoformat()}T11:00",
             "attendees": "12",
             "title": "Team meeting",
+            "purpose": "meeting",
         },
     )
     booking = Booking.objects.get()
@@ -178,6 +184,7 @@ def test_a_refused_one_click_book_shows_the_booking_form_with_the_reason(joint_c
             "start": f"{tuesday.isoformat()}T10:00",
             "end": f"{tuesday.isoformat()}T11:00",
             "title": "Team meeting",
+            "purpose": "meeting",
         },
     )
     html = response.content.decode()
@@ -187,3 +194,123 @@ def test_a_refused_one_click_book_shows_the_booking_form_with_the_reason(joint_c
     assert "Taken meanwhile" in html
     assert 'value="Team meeting"' in html
     assert Booking.objects.count() == 1
+
+
+# --- what booking each room takes -------------------------------------------------------------------
+
+
+def room_card(html: str, label: str) -> str:
+    """Return the HTML of the result card whose heading starts with ``label``."""
+    start = html.index(f"<h3>{label}")
+    ends = [end for end in (html.find('<li class="card', start), html.find("</ol>", start)) if end != -1]
+    return html[start : min(ends)]
+
+
+@pytest.fixture
+def auditorium_by_request(joint_campus) -> None:
+    BookingPolicy.objects.create(room=joint_campus.shared_auditorium, other_access=Access.REQUEST)
+
+
+def test_results_say_before_booking_which_rooms_take_a_request(
+    joint_campus, lukio_staff, tuesday, auditorium_by_request
+):
+    html = search(client_for(lukio_staff), tuesday)
+
+    auditorium = room_card(html, "A001 Auditorium")
+    assert "Request:</strong> a facility manager decides before the room is yours." in auditorium
+    assert "Send a request" in auditorium
+    classroom = room_card(html, "A101 Classroom 101")
+    assert "Booked at once" in classroom
+    assert "Request:" not in classroom
+
+
+def test_the_campus_facility_manager_books_the_shared_room_at_once(
+    joint_campus, campus_fm, tuesday, auditorium_by_request
+):
+    auditorium = room_card(search(client_for(campus_fm), tuesday), "A001 Auditorium")
+    assert "Booked at once" in auditorium
+
+
+def test_a_room_one_may_not_book_says_so_offers_no_book_button_and_comes_last(joint_campus, vocational_staff, tuesday):
+    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.NONE)
+    html = search(client_for(vocational_staff), tuesday)
+
+    assert "You may not book this room." in room_card(html, "A101 Classroom 101")
+    assert joint_campus.classroom.pk not in result_room_ids(html)
+    assert html.index("<h3>A101 Classroom 101") > html.index("<h3>A001 Auditorium")
+
+
+@pytest.mark.parametrize("person", ["lukio_staff", "vocational_staff", "campus_fm", "fm_of_lukio", "front_desk"])
+def test_the_access_shown_is_what_booking_then_does(request, joint_campus, tuesday, person):
+    """The search's access per room agrees with the booking service for every kind of person."""
+    user = request.getfixturevalue(person)
+    BookingPolicy.objects.create(room=joint_campus.shared_auditorium, other_access=Access.REQUEST)
+    BookingPolicy.objects.create(room=joint_campus.lab, other_access=Access.NONE)
+    BookingPolicy.objects.create(room=joint_campus.classroom, owner_access=Access.REQUEST)
+    rooms = [joint_campus.classroom, joint_campus.lab, joint_campus.shared_auditorium]
+    shown = selectors.room_access_for(user=user, rooms=rooms)
+    for room in rooms:
+        try:
+            result = booking_dry_run(
+                booked_by=user, now=timezone.now(), room=room, title="x", start=at(tuesday, 10), end=at(tuesday, 11)
+            )
+        except (BookingRuleBroken, PermissionDenied):
+            done = Access.NONE
+        else:
+            done = Access.REQUEST if result.first.status == BookingStatus.PENDING else Access.DIRECT
+        assert shown[room.pk] == done, room.code
+
+
+def test_the_access_of_many_rooms_costs_as_many_queries_as_of_one(django_assert_num_queries, joint_campus, lukio_staff):
+    one = [joint_campus.classroom]
+    many = [
+        Room.objects.create(building=joint_campus.main_building, code=f"C{n}", name=f"Room {n}", capacity=10)
+        for n in range(12)
+    ]
+    rooms = list(Room.objects.filter(pk__in=[r.pk for r in one]).select_related("building"))
+    with django_assert_num_queries(2):
+        selectors.room_access_for(user=lukio_staff, rooms=rooms)
+    rooms = list(Room.objects.filter(pk__in=[r.pk for r in many]).select_related("building"))
+    with django_assert_num_queries(2):
+        selectors.room_access_for(user=lukio_staff, rooms=rooms)
+
+
+# --- the one-click booking's purpose ---------------------------------------------------------------------
+
+
+def test_the_one_click_booking_asks_for_the_purpose_instead_of_assuming_a_meeting(joint_campus, lukio_staff, tuesday):
+    html = search(client_for(lukio_staff), tuesday)
+    assert '<select id="quick-purpose" name="purpose" required' in html
+    assert '<option value="" selected>' in html
+    assert '<option value="exam">Exam</option>' in html
+
+
+def test_a_one_click_booking_without_a_purpose_asks_for_it(joint_campus, lukio_staff, tuesday):
+    response = client_for(lukio_staff).post(
+        reverse("booking-new"),
+        {
+            "confirm": "1",
+            "room": joint_campus.classroom.pk,
+            "start": f"{tuesday.isoformat()}T10:00",
+            "end": f"{tuesday.isoformat()}T11:00",
+            "title": "Team meeting",
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["purpose"]
+    assert not Booking.objects.exists()
+
+
+def test_a_one_click_booking_keeps_the_chosen_purpose(joint_campus, lukio_staff, tuesday):
+    client_for(lukio_staff).post(
+        reverse("booking-new"),
+        {
+            "confirm": "1",
+            "room": joint_campus.classroom.pk,
+            "start": f"{tuesday.isoformat()}T10:00",
+            "end": f"{tuesday.isoformat()}T11:00",
+            "title": "Maths exam",
+            "purpose": "exam",
+        },
+    )
+    assert Booking.objects.get().purpose == Purpose.EXAM

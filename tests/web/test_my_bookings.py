@@ -102,7 +102,8 @@ def test_my_bookings_lists_upcoming_waiting_and_past(
     assert sections == {
         "upcoming": ["Maths 1A"],
         "waiting": ["Parents' evening"],
-        "past": ["Dropped lab", "Old physics"],
+        "cancelled": ["Dropped lab"],
+        "past": ["Old physics"],
     }
     html = response.content.decode()
     assert "Someone else&#x27;s" not in html
@@ -111,6 +112,39 @@ def test_my_bookings_lists_upcoming_waiting_and_past(
     assert "Cancelled" in html
     assert reverse("booking-cancel", args=[Booking.objects.get(title="Maths 1A").pk]) in html
     assert reverse("booking-edit", args=[cancelled.pk]) not in html
+
+
+def test_past_holds_only_ended_bookings_and_future_cancelled_ones_have_their_own_section(
+    joint_campus, lukio_staff, fm_of_lukio
+):
+    BookingPolicy.objects.create(room=joint_campus.lab, other_access=Access.REQUEST)
+    past_booking(lukio_staff, joint_campus.classroom, title="Ended lesson")
+    day = today() - dt.timedelta(days=2)
+    ended_cancelled = book(lukio_staff, joint_campus.lab, at(day, 10), at(day, 11), title="Old dropped", now=at(day, 8))
+    services.booking_cancel(booking=ended_cancelled.first, actor=lukio_staff, now=at(day, 9))
+    released = running_booking(lukio_staff, joint_campus.shared_auditorium, title="Finished early")
+    services.booking_release(booking=released, actor=lukio_staff)
+    future_cancelled = book(lukio_staff, joint_campus.classroom, tomorrow(14), tomorrow(15), title="Dropped").first
+    services.booking_cancel(booking=future_cancelled, actor=lukio_staff)
+    first = tomorrow(8)
+    series = book(
+        lukio_staff,
+        joint_campus.classroom,
+        first,
+        first + dt.timedelta(hours=1),
+        title="Weekly",
+        rrule="FREQ=WEEKLY;COUNT=3",
+    )
+    services.booking_cancel(booking=series.bookings[1], actor=lukio_staff)
+
+    response = client_for(lukio_staff).get(reverse("my-bookings"))
+
+    sections = {key: [entry.first.title for entry in entries] for key, _h, _i, entries in response.context["sections"]}
+    assert sections["upcoming"] == ["Weekly"]
+    assert sections["cancelled"] == ["Dropped", "Weekly"]
+    assert sections["past"] == ["Finished early", "Old dropped", "Ended lesson"]
+    headings = [heading for _k, heading, _i, _e in response.context["sections"]]
+    assert headings == ["Upcoming", "Waiting for approval", "Cancelled and rejected", "Past"]
 
 
 def test_a_series_is_shown_once_with_its_count_and_expands(joint_campus, lukio_staff):

@@ -250,3 +250,23 @@ def test_the_front_page_runs_a_fixed_number_of_queries(joint_campus, always_open
 
     assert "Third" in response.text
     assert len(three) == len(one)
+
+
+# --- the favicon ---------------------------------------------------------------------------------------
+
+
+def test_favicon_ico_leads_to_kampus_icon(client, joint_campus):
+    from django.contrib.staticfiles import finders
+
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/static/kampus/favicon.ico"
+    with open(finders.find("kampus/favicon.ico"), "rb") as icon:
+        assert icon.read(4) == b"\x00\x00\x01\x00"  # an ICO file's header
+
+
+def test_every_page_names_its_icon(client, joint_campus):
+    html = client.get(reverse("home")).content.decode()
+    assert '<link rel="icon" href="/static/kampus/favicon.svg" type="image/svg+xml">' in html
+    assert '<link rel="icon" href="/static/kampus/favicon.ico" sizes="32x32">' in html

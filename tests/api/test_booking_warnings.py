@@ -1,0 +1,62 @@
+"""The API's create answer warns, in an additive `warnings` list, of your bookings elsewhere at the same time."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bookings.models import Booking
+from tests.bookings.conftest import TUESDAY, at, book, next_weekday_after, today
+
+
+@pytest.fixture
+def day(joint_campus) -> dt.date:
+    """A Tuesday ahead; the main building is open 7–21 then."""
+    return next_weekday_after(today(), TUESDAY)
+
+
+@pytest.fixture
+def physics(joint_campus, lukio_staff, day) -> Booking:
+    return book(lukio_staff, joint_campus.lab, at(day, 10), at(day, 11), title="Physics").first
+
+
+def test_the_api_answers_created_with_a_warning(client_with_token, joint_campus, lukio_staff, day, physics):
+    response = client_with_token(lukio_staff).post(
+        "/api/v1/bookings",
+        {
+            "room": joint_campus.classroom.pk,
+            "title": "Maths",
+            "start": at(day, 10, 30).isoformat(),
+            "end": at(day, 11, 30).isoformat(),
+        },
+        content_type="application/json",
+        headers={"accept-language": "en"},
+    )
+
+    assert response.status_code == 201
+    [warning] = response.json()["warnings"]
+    assert warning["code"] == "you_are_booked_elsewhere"
+    assert "already booked elsewhere" in warning["message"]
+    [other] = warning["bookings"]
+    assert other["id"] == physics.pk
+    assert other["title"] == "Physics"
+    assert other["room"]["label"] == "A201 Chemistry lab"
+
+
+def test_the_api_answers_no_warnings_when_there_is_no_overlap(
+    client_with_token, joint_campus, lukio_staff, day, physics
+):
+    response = client_with_token(lukio_staff).post(
+        "/api/v1/bookings",
+        {
+            "room": joint_campus.classroom.pk,
+            "title": "Maths",
+            "start": at(day, 12).isoformat(),
+            "end": at(day, 13).isoformat(),
+        },
+        content_type="application/json",
+        headers={"accept-language": "en"},
+    )
+    assert response.status_code == 201
+    assert response.json()["warnings"] == []
