@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router
+from ninja import Router, Status
 from ninja.pagination import paginate
 
 from api.pagination import KampusPagination
@@ -23,7 +23,7 @@ def list_terms(request: HttpRequest, institution: int | None = None, campus: int
 
 
 @router.post("/terms", response={201: TermOut, 404: ErrorOut, **WRITE_ERRORS})
-def create_term(request: HttpRequest, payload: TermIn) -> tuple[int, TermPeriod]:
+def create_term(request: HttpRequest, payload: TermIn) -> Status:
     """Add a term or a break: an institution's admins and facility managers to its calendar, the campus's
     facility managers to the campus's."""
     institution = get_object_or_404(Institution, pk=payload.institution) if payload.institution else None
@@ -37,4 +37,4 @@ def create_term(request: HttpRequest, payload: TermIn) -> tuple[int, TermPeriod]
         start=payload.start,
         end=payload.end,
     )
-    return 201, period
+    return Status(201, period)
