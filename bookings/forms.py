@@ -30,7 +30,7 @@ from bookings.models import Purpose, Visibility
 from campus.exceptions import InvalidInput, KampusError, PermissionDenied
 from campus.models import Building, Equipment, Institution, Role, Room, User
 from campus.permissions import bookable_institutions, managed_scope, valid_memberships
-from campus.selectors import building_list, equipment_list, institution_list, room_list
+from campus.selectors import building_list, equipment_list, institution_list, room_list, term_holding
 
 ICAL_WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 DURATION_MINUTES = (30, 45, 60, 75, 90, 120, 180, 240)
@@ -52,6 +52,7 @@ class MonthlyBy:
 class Ends:
     UNTIL = "until"
     COUNT = "count"
+    TERM = "term"  # the last day of the term that holds the first date
 
 
 FREQUENCY_CHOICES = [
@@ -686,7 +687,11 @@ class BookingForm(forms.Form):
     )
     ends = forms.ChoiceField(
         label=gettext_lazy("Ends"),
-        choices=[(Ends.UNTIL, gettext_lazy("On a date")), (Ends.COUNT, gettext_lazy("After a number of times"))],
+        choices=[
+            (Ends.UNTIL, gettext_lazy("On a date")),
+            (Ends.TERM, gettext_lazy("At the end of the term")),
+            (Ends.COUNT, gettext_lazy("After a number of times")),
+        ],
         initial=Ends.UNTIL,
         required=False,
         widget=forms.RadioSelect(attrs={"class": "choice-list"}),
@@ -834,6 +839,8 @@ class BookingForm(forms.Form):
         if (cleaned.get("ends") or Ends.UNTIL) == Ends.COUNT:
             if not cleaned.get("count"):
                 self.add_error("count", _("Say how many times the booking repeats."))
+        elif cleaned.get("ends") == Ends.TERM:
+            self._until_end_of_term(cleaned, day)
         elif cleaned.get("until") is None:
             if "until" not in self.errors:
                 self.add_error("until", _("Give the last date of the series."))
@@ -844,6 +851,25 @@ class BookingForm(forms.Form):
             if problem:
                 self.add_error("date", problem)
         return cleaned
+
+    def _until_end_of_term(self, cleaned: dict[str, Any], day: dt.date) -> None:
+        """Set ``until`` to the last day of the term that holds ``day`` in the calendar the booking follows."""
+        institution = cleaned.get("institution")
+        if institution is None and len(self.institutions) == 1:
+            institution = next(iter(self.institutions.values()))
+        room = cleaned.get("room")
+        term = term_holding(
+            day,
+            institution_id=institution.pk if institution else None,
+            campus_id=room.building.campus_id if room else None,
+        )
+        if term is None:
+            self.add_error(
+                "ends",
+                _("No term of the calendar holds %(date)s: choose the last date instead.") % {"date": long_date(day)},
+            )
+        else:
+            cleaned["until"] = term.end
 
     def repeat_choice(self) -> RepeatChoice:
         """Return the repeat the cleaned fields describe."""

@@ -111,3 +111,11 @@ def breaks_between(*, institution_id: int | None, campus_id: int, first: dt.date
     if institution_id is not None:
         return list(periods.filter(institution_id=institution_id))
     return list(periods.filter(campus_id=campus_id))
+
+
+def term_holding(day: dt.date, *, institution_id: int | None, campus_id: int | None) -> TermPeriod | None:
+    """Return the term (not a break) of the institution's calendar, or else the campus's, that holds ``day``."""
+    terms = TermPeriod.objects.filter(kind=TermKind.TERM, start__lte=day, end__gte=day).order_by("end")
+    if institution_id is not None:
+        return terms.filter(institution_id=institution_id).first()
+    return terms.filter(campus_id=campus_id).first() if campus_id is not None else None

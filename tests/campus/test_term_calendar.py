@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from bookings.models import Purpose
+from bookings.models import Booking, Purpose
 from campus.demo import school_year
 from campus.exceptions import InvalidInput, PermissionDenied
 from campus.models import TermKind, TermPeriod
@@ -188,3 +188,34 @@ def test_an_institution_facility_manager_cannot_add_a_term_for_another_instituti
     assert other.status_code == 200  # the form again, with its error
     assert list(TermPeriod.objects.values_list("institution_id", flat=True)) == [joint_campus.lukio.pk]
     assert own.status_code == 302
+
+
+# --- the repeat editor: until the end of the term -------------------------------------------------
+
+
+def _weekly_form(room, day: dt.date, **fields) -> dict:
+    from tests.web.test_booking_form import form_data
+
+    return form_data(room, day, repeat="weekly", weekdays=str(day.weekday()), **fields)
+
+
+def test_the_repeat_editor_ends_a_series_at_the_end_of_the_term_in_one_choice(joint_campus, lukio_staff, monday):
+    TermPeriod.objects.create(
+        institution=joint_campus.lukio, kind=TermKind.TERM, name="Spring term",
+        start=monday - WEEK, end=monday + 2 * WEEK + dt.timedelta(days=2),
+    )  # fmt: skip
+    client = client_for(lukio_staff)
+
+    response = client.post("/bookings/new/", _weekly_form(joint_campus.classroom, monday, ends="term"))
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    starts = sorted(in_helsinki(b.start).date() for b in Booking.objects.all())
+    assert starts == [monday, monday + WEEK, monday + 2 * WEEK]
+
+
+def test_the_end_of_the_term_needs_a_term_that_holds_the_first_date(joint_campus, lukio_staff, monday):
+    response = client_for(lukio_staff).post("/bookings/new/", _weekly_form(joint_campus.classroom, monday, ends="term"))
+
+    assert response.status_code == 200
+    assert "No term of the calendar holds" in response.content.decode()
+    assert not Booking.objects.exists()
