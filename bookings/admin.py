@@ -243,7 +243,7 @@ class BookingAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "on_behalf_of_organisation",
     ]
     date_hierarchy = "start"
-    list_select_related = ["room", "room__building", "institution", "booked_by", "series"]
+    list_select_related = ["room", "room__building", "institution", "booked_by", "series", "campus", "series__campus"]
     autocomplete_fields = ["room"]
     readonly_fields = [
         "status",
@@ -669,6 +669,7 @@ class BookingEventAdmin(ReadOnlyAdmin):
     """The append-only audit log: readable, never editable."""
 
     list_display = ["at", "action", "booking", "actor_id", "reason"]
+    list_select_related = ["booking__room__building", "booking__campus"]
     list_filter = ["action"]
     search_fields = ["booking__title", "reason"]
     date_hierarchy = "at"
@@ -679,6 +680,7 @@ class BookingEventAdmin(ReadOnlyAdmin):
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "kind", "recipient", "booking", "sent_at", "language"]
+    list_select_related = ["recipient", "booking__room__building", "booking__campus"]
     list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter)]
     readonly_fields = ["created_at", "kind", "recipient", "booking", "reason", "sent_at", "language", "subject"]
     fields = readonly_fields

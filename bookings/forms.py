@@ -830,6 +830,7 @@ class BookingForm(forms.Form):
         start, end = cleaned.get("start_time"), cleaned.get("end_time")
         if start is not None and end is not None and end <= start:
             self.add_error("end_time", _("The end time must be after the start time."))
+        self._refuse_times_the_clocks_skip(cleaned)
         frequency = cleaned.get("repeat") or Frequency.NONE
         day = cleaned.get("date")
         if frequency == Frequency.NONE or day is None:
@@ -851,6 +852,19 @@ class BookingForm(forms.Form):
             if problem:
                 self.add_error("date", problem)
         return cleaned
+
+    def _refuse_times_the_clocks_skip(self, cleaned: dict[str, Any]) -> None:
+        """Refuse a start or end time that does not exist, or exists twice, on the chosen date."""
+        day, room = cleaned.get("date"), cleaned.get("room")
+        if day is None or room is None:
+            return
+        for name in ("start_time", "end_time"):
+            if cleaned.get(name) is None:
+                continue
+            try:
+                recurrence.local_moment(day, cleaned[name], room.building.campus.zone, field=name)
+            except InvalidRecurrence as error:
+                self.add_error(name, error.message)
 
     def _until_end_of_term(self, cleaned: dict[str, Any], day: dt.date) -> None:
         """Set ``until`` to the last day of the term that holds ``day`` in the calendar the booking follows."""

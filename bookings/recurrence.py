@@ -193,7 +193,7 @@ class RepeatRule:
 
 
 def _whole_number(key: str, value: str, high: int) -> tuple[int]:
-    if not re.fullmatch("[0-9]{1,9}", value) or int(value) < 1:
+    if not re.fullmatch("[0-9]+", value) or int(value) < 1:
         raise _refuse(_("%(part)s must be a whole number of at least 1.") % {"part": key})
     if int(value) > high:
         if key == "COUNT":

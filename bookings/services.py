@@ -9,6 +9,7 @@ takes the database's write lock at BEGIN (``transaction_mode`` IMMEDIATE) so no 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bookings import audit, recurrence, rules
-from bookings.errors import BookingRuleBroken, BookingStateError, SlotTaken
+from bookings.errors import BookingRuleBroken, BookingStateError, InvalidRecurrence, SlotTaken
 from bookings.models import (
     ACTIVE_STATUSES,
     Access,
@@ -48,6 +49,8 @@ from campus.permissions import (
     valid_memberships,
 )
 from campus.selectors import breaks_between, facility_managers_for_room
+
+logger = logging.getLogger(__name__)
 
 
 class Scope:
@@ -503,7 +506,7 @@ def plan_booking(
             attendees=attendees,
             visibility=visibility,
             status=BookingStatus.PENDING if pending else BookingStatus.CONFIRMED,
-            expires_at=_request_expiry(policy, now=now, start=occurrence.start) if pending else None,
+            expires_at=_request_expiry(policy, now=now, start=to_book[0].start) if pending else None,
         )
         for occurrence in to_book
     ]
@@ -664,13 +667,6 @@ def lock_in_scope(
     return anchor, targets
 
 
-def bookings_in_scope(
-    booking: Booking, scope: str, *, now: dt.datetime, statuses: Sequence[str] = ACTIVE_STATUSES
-) -> list[Booking]:
-    """Return the locked bookings in ``statuses`` that have not ended and that ``scope`` covers from ``booking``."""
-    return lock_in_scope(booking, scope, now=now, statuses=statuses)[1]
-
-
 def sync_series_exceptions(series_ids: Iterable[int]) -> None:
     """Make each series' exdates name exactly the instances of its rule that have no active occurrence.
 
@@ -679,10 +675,17 @@ def sync_series_exceptions(series_ids: Iterable[int]) -> None:
     """
     for series in BookingSeries.objects.filter(pk__in=set(series_ids)):
         zone = zoneinfo.ZoneInfo(series.time_zone)
+        try:
+            instances = recurrence.series_instances(rule=series.rrule, dtstart=series.dtstart, zone=zone)
+        except InvalidRecurrence:
+            # A rule stored before rules were checked as now: keep its exceptions rather than block the change.
+            logger.warning(
+                "series %s: stored rule %r no longer parses; exceptions left as they are", series.pk, series.rrule
+            )
+            continue
         active = set(
             Booking.objects.filter(series=series, status__in=ACTIVE_STATUSES).values_list("recurrence_id", flat=True)
         )
-        instances = recurrence.series_instances(rule=series.rrule, dtstart=series.dtstart, zone=zone)
         exdates = [instance.isoformat() for instance in instances if instance not in active]
         if exdates != series.exdates:
             series.exdates = exdates
@@ -764,6 +767,11 @@ def booking_update(
             raise BookingStateError(
                 _("The booking has already started and cannot be moved; release it instead."), code="already_started"
             )
+        if anchor.pk not in {target.pk for target in targets}:
+            raise BookingStateError(
+                _("This occurrence is no longer active: move the series from one of its active occurrences."),
+                code="not_active",
+            )
         targets = [target for target in targets if target.start > now]
     _require_change_permission_for_all(actor, targets)
     before = {target.pk: audit.snapshot(target) for target in targets}
@@ -772,6 +780,7 @@ def booking_update(
     retimed = start is not None or end is not None
     reshaping = retimed and anchor.series_id is not None and scope != Scope.OCCURRENCE
     verdicts: dict[int, rules.RuleCheck] = {}
+    anchor_start_before = anchor.start
     if moving:
         verdicts = _move(
             targets,
@@ -789,19 +798,23 @@ def booking_update(
         for target in targets:
             _require_capacity(target.room, changes["attendees"])
     if reshaping and first_original_id is not None:
-        _reshape_series(anchor.series, targets, first_original_id=first_original_id, anchor=anchor)
+        shift = recurrence.wall_duration(anchor_start_before, anchor.start, anchor.campus.zone)
+        _reshape_series(anchor.series, targets, first_original_id=first_original_id, shift=shift, anchor=anchor)
     to_request = [
         t
         for t in targets
         if t.pk in verdicts and verdicts[t.pk].access == Access.REQUEST and t.status == BookingStatus.CONFIRMED
     ]
+    requested_ids = {t.pk for t in to_request}
+    # A request is one decision: it expires at the latest when its first booking starts.
+    first_requested = min((t.start for t in to_request), default=None)
     for target in targets:
         for name, value in changes.items():
             setattr(target, name, value)
-        if target in to_request:
+        if target.pk in requested_ids:
             # A move into a room (or time) that others may only request goes back to the room's deciders.
             target.status = BookingStatus.PENDING
-            target.expires_at = _request_expiry(verdicts[target.pk].policy, now=now, start=target.start)
+            target.expires_at = _request_expiry(verdicts[target.pk].policy, now=now, start=first_requested)
         target.save()
     audit.record(action=BookingAction.CHANGE, bookings=targets, actor=actor, before=before)
     if to_request:
@@ -838,7 +851,12 @@ def _require_capacity(room: Room, attendees: int) -> None:
 
 
 def _reshape_series(
-    series: BookingSeries, moved: list[Booking], *, first_original_id: dt.datetime, anchor: Booking
+    series: BookingSeries,
+    moved: list[Booking],
+    *,
+    first_original_id: dt.datetime,
+    shift: dt.timedelta,
+    anchor: Booking,
 ) -> None:
     """Keep the stored rule true after ``moved`` (the remaining or following occurrences) got new times.
 
@@ -857,10 +875,25 @@ def _reshape_series(
     new_dtstart = first.recurrence_id
     new_dtend = recurrence.add_wall_time(new_dtstart, length, zone)
     moved_ids = [b.pk for b in moved]
-    earlier = series.occurrences.exclude(pk__in=moved_ids).filter(recurrence_id__lt=first_original_id).exists()
+    # Active occurrences that stay where they are (they have started) but were moved on their own to
+    # after the split go with the new series as overrides: their original start moves with the rule.
+    carried = list(
+        series.occurrences.exclude(pk__in=moved_ids).filter(
+            recurrence_id__gte=first_original_id, status__in=ACTIVE_STATUSES
+        )
+    )
+    for occurrence in carried:
+        occurrence.recurrence_id = recurrence.add_wall_time(occurrence.recurrence_id, shift, zone).astimezone(dt.UTC)
+        occurrence.save(update_fields=["recurrence_id"])
+    earlier = (
+        series.occurrences.exclude(pk__in=moved_ids)
+        .filter(recurrence_id__lt=first_original_id, status__in=ACTIVE_STATUSES)
+        .exists()
+    )
     if not earlier:
         series.rrule, series.dtstart, series.dtend = new_rule, new_dtstart, new_dtend
         series.save(update_fields=["rrule", "dtstart", "dtend"])
+        _require_rule_describes(series)
         sync_series_exceptions([series.pk])
         return
     series.rrule = str(repeat.ending(first_original_id - dt.timedelta(seconds=1)))
@@ -881,7 +914,26 @@ def _reshape_series(
     Booking.objects.filter(pk__in=moved_ids).update(series=following)
     for booking in moved:
         booking.series = following
+    _require_rule_describes(following)
     sync_series_exceptions([series.pk, following.pk])
+
+
+def _require_rule_describes(series: BookingSeries) -> None:
+    """Refuse a series move after which the rule no longer gives every active occurrence's original start.
+
+    A shift by whole days keeps weekly weekdays in step, but not every rule: the 15th of the month,
+    the first Monday or an alternate-weekend rule would give other dates than the moved occurrences.
+    """
+    zone = zoneinfo.ZoneInfo(series.time_zone)
+    instances = set(recurrence.series_instances(rule=series.rrule, dtstart=series.dtstart, zone=zone))
+    active = Booking.objects.filter(series=series, status__in=ACTIVE_STATUSES).values_list("recurrence_id", flat=True)
+    if any(recurrence_id not in instances for recurrence_id in active):
+        message = _(
+            "This series repeats by a rule (%(rule)s) that cannot be moved to other days as a whole: "
+            "its dates would no longer follow the rule. Move the occurrences one at a time, or cancel "
+            "the rest and book a new series."
+        ) % {"rule": series.rrule}
+        raise InvalidInput(message, errors=[{"field": "start", "message": message}], code="rule_cannot_move")
 
 
 def _move(
@@ -965,6 +1017,8 @@ def _move(
             raise _slot_taken([c for index in sorted(clashes) for c in clashes[index]])
         for target, _occurrence in room_moves:
             verdicts[target.pk] = check
+    if len(moves) > 1:
+        _refuse_moves_clashing_with_each_other(moves, destinations)
     _free_blocks(targets)
     for room_id, room_moves in moves.items():
         for target, occurrence in room_moves:
@@ -976,6 +1030,39 @@ def _move(
             target.save()
         _write_blocks([target for target, _o in room_moves], room=destinations[room_id], viewer=viewer)
     return verdicts
+
+
+def _refuse_moves_clashing_with_each_other(
+    moves: dict[int, list[tuple[Booking, recurrence.Occurrence]]], destinations: dict[int, Room]
+) -> None:
+    """Refuse moves into different rooms that would overlap one another on a shared part (a hall and its section)."""
+    spans = sorted(
+        (
+            (occurrence.start, blocked_until(destinations[room_id], occurrence.end), room_id, occurrence)
+            for room_id, room_moves in moves.items()
+            for _target, occurrence in room_moves
+        ),
+        key=lambda span: span[0],
+    )
+    parts = {room_id: {part.pk for part in room_parts(room)} for room_id, room in destinations.items()}
+    for index, (start, until, room_id, occurrence) in enumerate(spans):
+        for later_start, _until, later_room_id, later in spans[index + 1 :]:
+            if later_start >= until:
+                break
+            if later_room_id != room_id and parts[room_id] & parts[later_room_id]:
+                room = destinations[room_id]
+                raise _slot_taken(
+                    [
+                        {
+                            "start": start,
+                            "end": occurrence.end,
+                            "title": None,
+                            "room": room.code,
+                            "room_label": room.label,
+                            "requested_start": later.start,
+                        }
+                    ]
+                )
 
 
 def _end_bookings(targets: list[Booking], *, status: str, now: dt.datetime, **fields_: Any) -> None:
@@ -1274,7 +1361,10 @@ def closure_cancel_bookings(*, closure: Closure, actor: User, now: dt.datetime |
     """Cancel every active booking that falls into ``closure`` (one step for the facility manager)."""
     now = now or timezone.now()
     _require_closure_permission(actor, room=closure.room, building=closure.building)
-    targets = lock_bookings([b.pk for b in closure_affected_bookings(closure)], ending_after=now)
+    locked = lock_bookings([b.pk for b in closure_affected_bookings(closure)], ending_after=now)
+    # Read again after the locks: a booking moved out of the closure meanwhile is not cancelled.
+    still_inside = {b.pk for b in closure_affected_bookings(closure)}
+    targets = [target for target in locked if target.pk in still_inside]
     if not targets:
         return []
     before = {target.pk: audit.snapshot(target) for target in targets}

@@ -10,8 +10,9 @@ from django.utils import timezone
 from bookings import notifications, retention, services
 from bookings.models import Notification
 
-# Longer than django-q2's task timeout (30 s): a claim this old belongs to a worker that died.
-CLAIM_SECONDS = 120
+# Longer than django-q2's task timeout (30 s), shorter than its retry (60 s): a claim this old belongs to a
+# worker that died or timed out, and the retried task may take it.
+CLAIM_SECONDS = 45
 
 
 def send_notification(notification_id: int) -> bool:

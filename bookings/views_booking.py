@@ -490,8 +490,8 @@ def booking_new(request: HttpRequest) -> HttpResponse:
         action = "book" if quick else request.POST.get("action", "check")
         if form.is_valid():
             if action == "book":
-                kwargs = form.booking_kwargs()
                 try:
+                    kwargs = form.booking_kwargs()
                     result = services.booking_create(booked_by=request.user, now=now, **kwargs)
                 except KampusError as error:
                     problem = form.add_domain_error(error)

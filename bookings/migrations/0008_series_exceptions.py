@@ -9,23 +9,35 @@ ACTIVE = ("pending", "confirmed")
 
 
 def describe_existing_series(apps, schema_editor):
-    """Give existing occurrences their start as original start, and their series its first end and exdates."""
+    """Give each occurrence its original start, and its series its first end and its exdates.
+
+    An occurrence at one of the rule's starts takes it; the others (moved on their own before
+    series remembered that) are paired in order with the starts left over. A rule that no longer
+    parses keeps its old exceptions (the series still works; its calendar view is not exact).
+    """
     from bookings import recurrence
 
     Booking = apps.get_model("bookings", "Booking")
     BookingSeries = apps.get_model("bookings", "BookingSeries")
-    Booking.objects.filter(series__isnull=False).update(recurrence_id=models.F("start"))
     for series in BookingSeries.objects.all():
         zone = zoneinfo.ZoneInfo(series.time_zone)
-        first = Booking.objects.filter(series=series).order_by("start").first()
+        occurrences = list(Booking.objects.filter(series=series).order_by("start"))
+        first = occurrences[0] if occurrences else None
         length = recurrence.wall_duration(first.start, first.end, zone) if first else dt.timedelta(hours=1)
         series.dtend = recurrence.add_wall_time(series.dtstart, length, zone)
-        active = set(Booking.objects.filter(series=series, status__in=ACTIVE).values_list("recurrence_id", flat=True))
         try:
             instances = recurrence.series_instances(rule=series.rrule, dtstart=series.dtstart, zone=zone)
-        except Exception:  # a rule that no longer parses keeps its old exceptions
+        except recurrence.InvalidRecurrence:
             instances = []
+        free = [instance for instance in instances if instance not in {o.start for o in occurrences}]
+        for occurrence in occurrences:
+            if occurrence.start in instances:
+                occurrence.recurrence_id = occurrence.start
+            else:
+                occurrence.recurrence_id = free.pop(0) if free else occurrence.start
+            occurrence.save(update_fields=["recurrence_id"])
         if instances:
+            active = {o.recurrence_id for o in occurrences if o.status in ACTIVE}
             series.exdates = [i.isoformat() for i in instances if i not in active]
         series.save(update_fields=["dtend", "exdates"])
 

@@ -11,9 +11,10 @@ from django.db import connection, connections
 from django.urls import reverse
 
 from bookings import recurrence
-from bookings.errors import BookingRuleBroken, InvalidRecurrence
+from bookings.errors import BookingRuleBroken, BookingStateError, InvalidRecurrence, SlotTaken
 from bookings.models import Access, Booking, BookingPolicy, BookingSeries, BookingStatus, Notification
 from bookings.services import Scope, booking_cancel, booking_update
+from campus.exceptions import InvalidInput
 from tests.bookings.conftest import HELSINKI, at, book, error_fields, in_helsinki, next_last_sunday, today
 
 WEEK = dt.timedelta(weeks=1)
@@ -384,3 +385,100 @@ def test_dry_run_and_create_give_the_same_answer(request_only_lab, vocational_st
 
     assert [(b.start, b.status) for b in preview.bookings] == [(b.start, b.status) for b in made.bookings]
     assert preview.skipped == made.skipped
+
+
+# --- found by review ---------------------------------------------------------------------------------
+
+
+def test_moves_into_a_hall_and_its_section_are_checked_against_each_other(joint_campus, gym, campus_fm, monday):
+    first, second = book(
+        campus_fm, gym.whole, at(monday, 10), at(monday, 11),
+        rrule="FREQ=DAILY;COUNT=2", purpose="meeting", now=at(monday - WEEK, 8),
+    ).bookings  # fmt: skip
+    now = at(monday - WEEK, 9)
+    # The second day alone moves to a section, in the morning of the first day (an override).
+    booking_update(booking=second, actor=campus_fm, room=gym.sections[0], start=at(monday, 12), now=now)
+
+    # Lengthening the whole series to 13:00 would make the hall and its section overlap on 12–13.
+    with pytest.raises(SlotTaken):
+        booking_update(booking=first, actor=campus_fm, scope=Scope.SERIES, end=at(monday, 13), now=now)
+
+    assert in_helsinki(Booking.objects.get(pk=first.pk).end) == at(monday, 11)
+
+
+def test_moving_a_series_from_an_occurrence_that_is_no_longer_active_is_refused(joint_campus, lukio_staff, monday):
+    first, second, third = _weekly(joint_campus, lukio_staff, monday)
+    now = at(monday - WEEK, 9)
+    booking_cancel(booking=third, actor=lukio_staff, now=now)
+
+    with pytest.raises(BookingStateError) as refused:
+        booking_update(booking=third, actor=lukio_staff, scope=Scope.SERIES, start=at(monday + 2 * WEEK, 12), now=now)
+
+    assert refused.value.code == "not_active"
+    assert [in_helsinki(b.start).hour for b in Booking.objects.filter(pk__in=[first.pk, second.pk])] == [10, 10]
+
+
+def test_a_monthly_day_of_month_series_cannot_be_moved_to_other_days_as_a_whole(joint_campus, campus_fm, monday):
+    from campus.models import OpeningHours
+
+    for weekday in range(7):
+        OpeningHours.objects.update_or_create(
+            building=joint_campus.main_building, weekday=weekday, defaults={"opens": dt.time(7), "closes": dt.time(21)}
+        )
+    first, *_rest = book(
+        campus_fm, joint_campus.shared_auditorium, at(monday, 10), at(monday, 11),
+        rrule=f"FREQ=MONTHLY;BYMONTHDAY={monday.day};COUNT=3", purpose="meeting", now=at(monday - WEEK, 8),
+    ).bookings  # fmt: skip
+
+    with pytest.raises(InvalidInput) as refused:
+        booking_update(
+            booking=first, actor=campus_fm, scope=Scope.SERIES, start=at(monday + DAY, 10), now=at(monday - WEEK, 9)
+        )
+
+    assert refused.value.code == "rule_cannot_move"
+    assert in_helsinki(Booking.objects.get(pk=first.pk).start) == at(monday, 10)
+
+
+def test_moving_a_whole_series_whose_earlier_occurrences_are_cancelled_keeps_one_series(
+    joint_campus, lukio_staff, monday
+):
+    first, second, _third = _weekly(joint_campus, lukio_staff, monday)
+    now = at(monday - WEEK, 9)
+    booking_cancel(booking=first, actor=lukio_staff, now=now)
+
+    booking_update(booking=second, actor=lukio_staff, scope=Scope.SERIES, start=at(monday + WEEK, 12), now=now)
+
+    assert BookingSeries.objects.count() == 1
+
+
+def test_a_series_request_expires_as_one_when_its_first_occurrence_starts(request_only_lab, vocational_staff, monday):
+    now = at(monday - dt.timedelta(days=1), 9)
+    result = book(
+        vocational_staff, request_only_lab, at(monday, 10), at(monday, 11), rrule="FREQ=DAILY;COUNT=3", now=now
+    )
+
+    assert {b.expires_at for b in result.bookings} == {at(monday, 10)}
+
+
+def test_the_booking_form_refuses_a_time_the_clocks_skip_with_a_form_error(joint_campus, lukio_staff):
+    from django.test import Client
+
+    change = next_last_sunday(3)
+    from campus.models import OpeningHours
+
+    OpeningHours.objects.update_or_create(
+        building=joint_campus.main_building, weekday=6, defaults={"opens": dt.time(0), "closes": dt.time(23)}
+    )
+    client = Client(headers={"accept-language": "en"})
+    client.force_login(lukio_staff)
+    form = {
+        "title": "Night", "room": str(joint_campus.classroom.pk), "date": change.isoformat(),
+        "start_time": "03:30", "end_time": "04:30", "repeat": "none", "interval": "1", "monthly_by": "date",
+        "ends": "until", "purpose": "teaching", "visibility": "institution",
+    }  # fmt: skip
+
+    for action in ("book", "check"):
+        response = client.post(reverse("booking-new"), {**form, "action": action})
+        assert response.status_code == 200
+        assert "does not exist" in response.content.decode()
+    assert not Booking.objects.exists()
