@@ -11,14 +11,41 @@ from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation.trans_real import parse_accept_lang_header
 
 from campus.selectors import default_campus_zone_name, user_campus_zone_name
 
 
+def requested_api_language(request: HttpRequest) -> str | None:
+    """Return the language an API request asks for in its own Accept-Language header, if Kampus has it.
+
+    Pages follow the profile first (a browser always sends the header); an API client that sends
+    the header means it, so for /api/ the header wins over the profile for that request.
+    """
+    if not request.path.startswith("/api/"):
+        return None
+    for code, _quality in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
+        if code == "*":
+            break
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return None
+
+
 class UserLocaleMiddleware(LocaleMiddleware):
-    """Pick the language from the user's profile, then the language cookie, then Accept-Language."""
+    """Pick the language from the user's profile, then the language cookie, then Accept-Language.
+
+    An API request's own Accept-Language header comes first (``requested_api_language``).
+    """
 
     def process_request(self, request: HttpRequest) -> None:
+        asked = requested_api_language(request)
+        if asked:
+            translation.activate(asked)
+            request.LANGUAGE_CODE = translation.get_language()
+            return
         user = getattr(request, "user", None)
         preferred = getattr(user, "preferred_language", "") if user is not None and user.is_authenticated else ""
         if preferred and translation.check_for_language(preferred):
