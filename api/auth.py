@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from ninja.errors import AuthenticationError, HttpError
 from ninja.security import HttpBearer
 from ninja.security import SessionAuth as NinjaSessionAuth
 
 from api.tokens import token_authenticate
+from campus.middleware import requested_api_language
 from campus.models import User
+from campus.selectors import user_campus_zone_name
 
 
 class TokenRefused(AuthenticationError):
@@ -31,9 +35,28 @@ class CsrfRefused(HttpError):
         super().__init__(403, str(_("CSRF check failed: send the csrftoken cookie's value in X-CSRFToken.")))
 
 
+def request_zone(request: HttpRequest) -> zoneinfo.ZoneInfo | dt.tzinfo:
+    """Return the campus zone the request's answers use: the signed-in user's campus's, as pages do.
+
+    For a session the middleware has activated it already; for a token (which the middleware does
+    not see) it is looked up once, when an answer first needs it.
+    """
+    zone = getattr(request, "_kampus_zone", None)
+    if zone is None:
+        name = user_campus_zone_name(request.auth) if getattr(request, "api_token", None) is not None else None
+        zone = zoneinfo.ZoneInfo(name) if name else timezone.get_current_timezone()
+        request._kampus_zone = zone  # type: ignore[attr-defined]
+    return zone
+
+
 def _use_user_language(request: HttpRequest, user: User) -> None:
-    """Answer in ``user``'s preferred language, as pages do (the locale middleware saw no user)."""
-    if user.preferred_language and translation.check_for_language(user.preferred_language):
+    """Answer in ``user``'s preferred language, as pages do (the middleware saw no user).
+
+    An explicit Accept-Language header on the request still wins over the profile's language.
+    """
+    if requested_api_language(request) is None and (
+        user.preferred_language and translation.check_for_language(user.preferred_language)
+    ):
         translation.activate(user.preferred_language)
         request.LANGUAGE_CODE = translation.get_language()
 

@@ -6,13 +6,14 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import field_validator
 from pydantic_core import PydanticCustomError
 
 from api.schemas import CampusDateOrDatetime, CampusDatetime, RecordId
-from bookings.models import Booking, BookingStatus, Purpose, Visibility
+from bookings.models import Booking, BookingEvent, BookingStatus, Closure, Purpose, Visibility
 from bookings.services import Scope
 from bookings.visibility import Viewer, viewer_for
 
@@ -32,7 +33,28 @@ def _viewer(context: dict[str, Any] | None) -> Viewer:
 
 
 def campus_local(booking: Booking, value: dt.datetime | None) -> dt.datetime | None:
+    """Return ``value`` in the zone of ``booking``'s campus."""
     return value.astimezone(booking.campus.zone) if value is not None else None
+
+
+def local(value: dt.datetime | None, zone: dt.tzinfo | None = None) -> dt.datetime | None:
+    """Return ``value`` in ``zone``, by default the active one (the campus's, which the view activated)."""
+    return timezone.localtime(value, zone) if value is not None else None
+
+
+# Fields of an audit snapshot that hold a time (stored as ISO 8601 in UTC).
+_SNAPSHOT_TIMES = ("start", "end")
+
+
+def _snapshot_in_campus_zone(snapshot: dict | None) -> dict | None:
+    if not snapshot:
+        return snapshot
+    return {
+        name: local(dt.datetime.fromisoformat(value)).isoformat()
+        if name in _SNAPSHOT_TIMES and isinstance(value, str)
+        else value
+        for name, value in snapshot.items()
+    }
 
 
 class OnBehalfOf(Schema):
@@ -236,6 +258,14 @@ class BookingOut(Schema):
     def resolve_expires_at(obj: Booking) -> dt.datetime | None:
         return campus_local(obj, obj.expires_at)
 
+    @staticmethod
+    def resolve_created_at(obj: Booking) -> dt.datetime:
+        return campus_local(obj, obj.created_at)
+
+    @staticmethod
+    def resolve_updated_at(obj: Booking) -> dt.datetime:
+        return campus_local(obj, obj.updated_at)
+
 
 class BookingFilter(Schema):
     room: RecordId | None = None
@@ -302,9 +332,21 @@ class BookingEventOut(Schema):
     action: str
     at: dt.datetime
     actor: int | None = Field(alias="actor_id", description="User id of who did it (null for the system).")
-    before: dict | None
+    before: dict | None = Field(description="The booking before; times in the campus zone.")
     after: dict | None
     reason: str
+
+    @staticmethod
+    def resolve_at(obj: BookingEvent) -> dt.datetime:
+        return local(obj.at)
+
+    @staticmethod
+    def resolve_before(obj: BookingEvent) -> dict | None:
+        return _snapshot_in_campus_zone(obj.before)
+
+    @staticmethod
+    def resolve_after(obj: BookingEvent) -> dict | None:
+        return _snapshot_in_campus_zone(obj.after)
 
 
 class ClosureIn(Schema):
@@ -323,6 +365,14 @@ class ClosureOut(Schema):
     end: dt.datetime
     reason: str
     created_by: int | None = Field(alias="created_by_id")
+
+    @staticmethod
+    def resolve_start(obj: Closure) -> dt.datetime:
+        return obj.start.astimezone(obj.campus.zone)
+
+    @staticmethod
+    def resolve_end(obj: Closure) -> dt.datetime:
+        return obj.end.astimezone(obj.campus.zone)
 
 
 class ClosureCreatedOut(Schema):

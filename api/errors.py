@@ -6,6 +6,7 @@ Invalid input adds ``errors: [{field, message}]``; domain errors (``KampusError`
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -15,10 +16,12 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from api.auth import request_zone
 from campus.exceptions import KampusError
 
 logger = logging.getLogger(__name__)
@@ -65,14 +68,127 @@ def field_path(loc: Iterable[Any]) -> str:
     return ".".join(parts)
 
 
+def _limit(ctx: dict[str, Any], name: str) -> Any:
+    value = ctx.get(name)
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def field_message(error: dict[str, Any]) -> str:
+    """Return pydantic's error ``error`` as a message in the active language.
+
+    Pydantic writes its messages in English only; Kampus's own validators (PydanticCustomError)
+    already speak the request's language and keep theirs.
+    """
+    kind = str(error.get("type", ""))
+    ctx = error.get("ctx") or {}
+    if kind in _MESSAGES:
+        return str(_MESSAGES[kind]())
+    if kind in {"string_too_short", "too_short"}:
+        count = ctx.get("min_length", 1)
+        return ngettext("Give at least %(count)d character.", "Give at least %(count)d characters.", count) % {
+            "count": count
+        }
+    if kind == "string_too_long":
+        count = ctx.get("max_length", 0)
+        return ngettext("Give at most %(count)d character.", "Give at most %(count)d characters.", count) % {
+            "count": count
+        }
+    if kind == "too_long":
+        count = ctx.get("max_length", 0)
+        return ngettext("Give at most %(count)d item.", "Give at most %(count)d items.", count) % {"count": count}
+    if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
+        templates = {
+            "greater_than_equal": _("Give a value of at least %(limit)s."),
+            "greater_than": _("Give a value greater than %(limit)s."),
+            "less_than_equal": _("Give a value of at most %(limit)s."),
+            "less_than": _("Give a value less than %(limit)s."),
+        }
+        limit = _limit(ctx, {"greater_than_equal": "ge", "greater_than": "gt", "less_than_equal": "le"}.get(kind, "lt"))
+        return templates[kind] % {"limit": limit}
+    if kind in {"enum", "literal_error"}:
+        return _("Give one of: %(choices)s.") % {"choices": ctx.get("expected", "")}
+    if kind == "string_pattern_mismatch" and "occurrence|following|series" in str(ctx.get("pattern", "")):
+        return _("Give one of: %(choices)s.") % {"choices": "'occurrence', 'following', 'series'"}
+    if kind.startswith(("datetime_", "timezone_")):
+        return _("Give the time in ISO 8601 with its UTC offset, e.g. 2026-03-10T10:00:00+02:00.")
+    if kind.startswith("date_"):
+        return _("Give a date as YYYY-MM-DD.")
+    if kind.startswith("int_"):
+        return _("Give a whole number.")
+    if kind.startswith(("float_", "decimal_")):
+        return _("Give a number.")
+    if kind.startswith("bool_"):
+        return _("Give true or false.")
+    if not _is_pydantic_kind(kind):
+        # Kampus's own validators raise PydanticCustomError with a message already translated.
+        return str(error.get("msg", "")) or _("This value is not valid.")
+    return _("This value is not valid.")
+
+
+_MESSAGES = {
+    "missing": lambda: _("This field is required."),
+    "string_type": lambda: _("Give a text."),
+    "string_unicode": lambda: _("Give a text."),
+    "list_type": lambda: _("Give a list."),
+    "dict_type": lambda: _("Give an object."),
+    "model_type": lambda: _("Give an object."),
+    "model_attributes_type": lambda: _("Give an object."),
+    "json_invalid": lambda: _("The body is not valid JSON."),
+    "json_type": lambda: _("The body is not valid JSON."),
+    "extra_forbidden": lambda: _("This field is not known."),
+    "none_required": lambda: _("Give null."),
+}
+
+# Error kinds of pydantic itself (anything else came from a Kampus validator with its own message).
+_PYDANTIC_TYPES = set(_MESSAGES) | {
+    "string_too_short",
+    "string_too_long",
+    "string_pattern_mismatch",
+    "too_short",
+    "too_long",
+    "greater_than_equal",
+    "greater_than",
+    "less_than_equal",
+    "less_than",
+    "enum",
+    "literal_error",
+    "value_error",
+    "assertion_error",
+    "union_tag_invalid",
+    "url_parsing",
+    "uuid_parsing",
+}
+
+
+def _is_pydantic_kind(kind: str) -> bool:
+    return kind in _PYDANTIC_TYPES or kind.startswith(
+        ("datetime_", "date_", "time_", "timezone_", "int_", "float_", "decimal_", "bool_", "bytes_")
+    )
+
+
 def _validation_errors(exc: NinjaValidationError) -> list[dict[str, str]]:
     errors = []
     for error in exc.errors:
         if "loc" in error:
-            errors.append({"field": field_path(error["loc"]), "message": str(error.get("msg", ""))})
+            errors.append({"field": field_path(error["loc"]), "message": field_message(error)})
         else:  # ninja's cursor pagination raises {"name": "message"} dicts
             errors.extend({"field": str(name), "message": str(message)} for name, message in error.items())
     return errors
+
+
+def in_campus_zone(value: Any, zone: dt.tzinfo) -> Any:
+    """Return ``value`` with every datetime in it in ``zone`` (``allowed``, ``conflicts``).
+
+    Services give some times in UTC (``now``, a series' own clashes); the API answers every time in
+    the campus's zone.
+    """
+    if isinstance(value, dt.datetime) and value.utcoffset() is not None:
+        return value.astimezone(zone)
+    if isinstance(value, dict):
+        return {key: in_campus_zone(item, zone) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [in_campus_zone(item, zone) for item in value]
+    return value
 
 
 def _django_validation_errors(exc: DjangoValidationError) -> list[dict[str, str]]:
@@ -129,7 +245,9 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(KampusError)
     def domain_error(request: HttpRequest, exc: KampusError) -> HttpResponse:
-        return respond(request, exc.http_status, error_body(exc.message, exc.code, **exc.extra))
+        zone = request_zone(request)
+        extra = {name: in_campus_zone(value, zone) for name, value in exc.extra.items()}
+        return respond(request, exc.http_status, error_body(exc.message, exc.code, **extra))
 
     @api.exception_handler(Exception)
     def internal_error(request: HttpRequest, exc: Exception) -> HttpResponse:

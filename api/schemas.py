@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from bookings.forms import FIRST_YEAR, LAST_YEAR, date_out_of_range_message, within_years
@@ -45,10 +46,21 @@ def _date_within_years(value: dt.date) -> dt.date:
     return value
 
 
+def _iso_text(value: Any) -> Any:
+    """Refuse a number where an ISO 8601 text is due (pydantic would read it as a Unix timestamp)."""
+    if isinstance(value, bool | int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value.strip())):
+        raise PydanticCustomError(
+            "not_iso_8601", _("Give the time in ISO 8601 with its UTC offset, e.g. 2026-03-10T10:00:00+02:00.")
+        )
+    return value
+
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
 # Every time the API reads: aware (ISO 8601 with its UTC offset), in FIRST_YEAR–LAST_YEAR.
-CampusDatetime = Annotated[dt.datetime, AfterValidator(_aware_within_years)]
+CampusDatetime = Annotated[dt.datetime, BeforeValidator(_iso_text), AfterValidator(_aware_within_years)]
 # A local date, or a time with its offset, in FIRST_YEAR–LAST_YEAR.
-CampusDateOrDatetime = Annotated[dt.date | dt.datetime, AfterValidator(_date_within_years)]
+CampusDateOrDatetime = Annotated[dt.date | dt.datetime, BeforeValidator(_iso_text), AfterValidator(_date_within_years)]
 # The id of a row given in a query or a body.
 RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
@@ -63,16 +75,47 @@ class FieldErrorOut(Schema):
 class ErrorOut(Schema):
     """Every error body; domain errors may add keys such as ``conflicts``, ``rule`` or ``allowed``."""
 
-    detail: str
-    code: str
+    detail: str = Field(description="What went wrong, in the request's language.")
+    code: str = Field(description="Stable code, e.g. not_found, permission_denied, bad_request.")
 
 
 class InvalidInputOut(ErrorOut):
+    """422 for fields that are missing, malformed or wrong; ``errors`` names each field."""
+
     errors: list[FieldErrorOut]
 
 
-READ_ERRORS = {401: ErrorOut, 422: InvalidInputOut}
-WRITE_ERRORS = {401: ErrorOut, 403: ErrorOut, 422: InvalidInputOut}
+class RuleRefusalOut(ErrorOut):
+    """422 for a booking rule that refuses the request: ``rule`` names it, ``allowed`` says what would pass."""
+
+    rule: str = Field(description="e.g. other_window, min_duration, opening_hours, capacity.")
+    allowed: Any = Field(
+        None, description="What would pass: a number, a date, a time, {opens, closes} or null, by the rule."
+    )
+    can_override: bool | None = Field(None, description="Facility managers: true when override_reason may pass it.")
+    skipped: list[dict[str, Any]] | None = Field(None, description="Occurrences left out, when none could be booked.")
+
+
+class ConflictEntryOut(Schema):
+    start: dt.datetime
+    end: dt.datetime
+    title: str | None = Field(description="null when its visibility hides it from you.")
+    room: str
+    requested_start: dt.datetime | None = Field(None, description="The start of yours that clashes with it.")
+
+
+class ConflictOut(ErrorOut):
+    """409: the slot is taken (``conflicts`` lists the clashing bookings) or the booking's state forbids it."""
+
+    conflicts: list[ConflictEntryOut] | None = None
+
+
+# 422 is either invalid input (errors) or a broken booking rule (rule, allowed).
+UNPROCESSABLE = InvalidInputOut | RuleRefusalOut
+# Every operation: not signed in; a NUL or a malformed value in any parameter.
+READ_ERRORS: dict[int, Any] = {401: ErrorOut, 422: InvalidInputOut}
+# Writes also: an unreadable body (400), not allowed (403), a rule or a field refused (422).
+WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 422: UNPROCESSABLE}
 
 
 # --- Campus ----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ Every variable is documented in README.md ("Configuration"). Nothing here has a 
 default for a secret: with DEBUG off, SECRET_KEY must be set.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "ninja",  # serves its bundled Swagger UI for /api/v1/docs (no CDN)
     "django_q",
+    "axes",
     "campus",
     "bookings",
     "sensors",
@@ -73,6 +75,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "campus.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before the session: a NUL in the session cookie must not reach the session store.
+    "campus.middleware.RequestInputGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -82,6 +86,8 @@ MIDDLEWARE = [
     "campus.middleware.CampusTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a refused sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "campus.urls"
@@ -128,6 +134,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# The throttle comes first: it refuses locked-out sign-ins before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "campus.sign_in_throttle.SignInThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 LOGIN_URL = "login"
@@ -209,6 +221,25 @@ if not DEBUG:
 if env_bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Behind a proxy that appends the client's address to X-Forwarded-For (deploy/nginx.conf): use it
+# for sign-in throttling. Only when clients cannot reach Kampus past the proxy.
+KAMPUS_TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+
+# --- Sign-in throttling (django-axes; campus/sign_in_throttle.py) -------------------------------
+# Failed sign-ins are counted per username and per address; either refuses sign-in at its limit
+# until AXES_COOLOFF_MINUTES have passed since the last failure.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "10"))
+# An address gets more room: a school's people may all sign in from one NAT address.
+KAMPUS_SIGN_IN_ADDRESS_LIMIT = int(os.environ.get("AXES_ADDRESS_FAILURE_LIMIT", "50"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "campus.sign_in_throttle.SignInThrottleHandler"
+AXES_CLIENT_IP_CALLABLE = "campus.sign_in_throttle.client_ip_address"
+AXES_LOCKOUT_CALLABLE = "campus.sign_in_throttle.locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+# A successful sign-in would also clear its address's count: one's own account must not reset it.
+AXES_RESET_ON_SUCCESS = False
+
 # --- API ---------------------------------------------------------------------------------------
 KAMPUS_API_MAX_LIMIT = 1000
 NINJA_PAGINATION_MAX_LIMIT = KAMPUS_API_MAX_LIMIT
@@ -219,7 +250,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # django-axes logs every failed sign-in as a warning; its info lines only repeat them.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # --- Public-sector notices (accessibility statement, privacy notice) -----------------------------

@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("bookings.urls_manage")),
 ]
 
+handler400 = "campus.views_errors.bad_request"
 handler404 = "campus.views_errors.page_not_found"

@@ -22,8 +22,9 @@ from api.booking_schemas import (
     ScopeIn,
     request_viewer,
 )
+from api.errors import field_message
 from api.pagination import KampusPagination
-from api.schemas import READ_ERRORS, WRITE_ERRORS, ErrorOut
+from api.schemas import READ_ERRORS, WRITE_ERRORS, ConflictOut, ErrorOut
 from bookings import selectors, services
 from bookings.models import Booking
 from campus.exceptions import InvalidInput
@@ -31,7 +32,7 @@ from campus.models import Institution, Room
 
 router = Router(tags=["bookings"])
 
-CONFLICT = {409: ErrorOut}
+CONFLICT = {409: ConflictOut}
 
 
 def _room(room_id: int, field: str = "room") -> Room:
@@ -185,7 +186,9 @@ def _scope_from_body(request: HttpRequest) -> str:
     try:
         return ScopeIn.model_validate_json(request.body).scope
     except pydantic.ValidationError as error:
-        errors = [{"field": ".".join(["body", *map(str, e["loc"])]), "message": e["msg"]} for e in error.errors()]
+        errors = [
+            {"field": ".".join(["body", *map(str, e["loc"])]), "message": field_message(e)} for e in error.errors()
+        ]
         raise InvalidInput(_("The request has invalid fields."), errors=errors) from None
 
 

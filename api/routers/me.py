@@ -1,12 +1,15 @@
 """The signed-in user: who they are, their memberships, their language, their API tokens."""
 
 import datetime as dt
+from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import translation
 from ninja import Field, Router, Schema, Status
 
+from api.auth import request_zone
+from api.booking_schemas import local
 from api.models import ApiToken
 from api.schemas import READ_ERRORS, WRITE_ERRORS, ErrorOut, LanguageIn, MeOut
 from api.tokens import token_create, token_revoke
@@ -43,6 +46,18 @@ class TokenOut(Schema):
     last_used_at: dt.datetime | None
     revoked_at: dt.datetime | None
 
+    @staticmethod
+    def resolve_created_at(token: ApiToken, context: dict[str, Any]) -> dt.datetime:
+        return local(token.created_at, request_zone(context["request"]))
+
+    @staticmethod
+    def resolve_last_used_at(token: ApiToken, context: dict[str, Any]) -> dt.datetime | None:
+        return local(token.last_used_at, request_zone(context["request"]))
+
+    @staticmethod
+    def resolve_revoked_at(token: ApiToken, context: dict[str, Any]) -> dt.datetime | None:
+        return local(token.revoked_at, request_zone(context["request"]))
+
 
 class TokenCreatedOut(TokenOut):
     token: str = Field(description="The token itself: shown only now, store it safely.")
@@ -58,7 +73,8 @@ def list_my_tokens(request: HttpRequest) -> list[ApiToken]:
 def create_my_token(request: HttpRequest, payload: TokenIn) -> Status:
     """Create a personal API token; the answer is the only time the token is shown."""
     token, raw = token_create(user=request.auth, name=payload.name)
-    return Status(201, {**TokenOut.from_orm(token).model_dump(), "token": raw})
+    token.token = raw  # type: ignore[attr-defined]  # shown only in this answer, never stored
+    return Status(201, token)
 
 
 @router.post("/me/tokens/{token_id}/revoke", response={200: TokenOut, 404: ErrorOut, **WRITE_ERRORS})

@@ -23,7 +23,7 @@ from api.booking_schemas import (
     request_viewer,
 )
 from api.pagination import KampusPagination
-from api.schemas import READ_ERRORS, WRITE_ERRORS, ErrorOut
+from api.schemas import READ_ERRORS, WRITE_ERRORS, ConflictOut, ErrorOut
 from bookings import rules, selectors, services
 from bookings.models import Booking, BookingEvent, Closure
 from campus.exceptions import InvalidInput, PermissionDenied
@@ -31,7 +31,7 @@ from campus.models import Building, Room, User
 
 router = Router(tags=["approvals and rules"])
 
-CONFLICT = {409: ErrorOut}
+CONFLICT = {409: ConflictOut}
 
 
 def _bookings(ids: list[int]) -> list[Booking]:
@@ -69,7 +69,9 @@ def reject(request: HttpRequest, booking_id: int, payload: DecisionIn) -> list[B
     return _bookings([b.pk for b in rejected])
 
 
-@router.get("/bookings/{booking_id}/history", response={200: list[BookingEventOut], 404: ErrorOut, **READ_ERRORS})
+@router.get(
+    "/bookings/{booking_id}/history", response={200: list[BookingEventOut], 403: ErrorOut, 404: ErrorOut, **READ_ERRORS}
+)
 @paginate(KampusPagination)
 def booking_history(request: HttpRequest, booking_id: int) -> QuerySet[BookingEvent]:
     """Return the audit log of a booking (who did what, when, before and after), oldest first.
@@ -79,6 +81,7 @@ def booking_history(request: HttpRequest, booking_id: int) -> QuerySet[BookingEv
     booking = get_object_or_404(selectors.booking_list().select_related("campus"), pk=booking_id)
     if not (services.may_change(request.auth, booking) or request_viewer(request).sees_details(booking)):
         raise PermissionDenied(_("You may not read the history of this booking."))
+    timezone.activate(booking.campus.zone)  # its events' times in its campus's zone
     return BookingEvent.objects.filter(booking_id=booking.pk).order_by("at", "pk")
 
 
@@ -102,7 +105,7 @@ def handover(request: HttpRequest, booking_id: int, payload: HandoverIn) -> list
 @paginate(KampusPagination)
 def list_closures(request: HttpRequest) -> QuerySet[Closure]:
     """List closures, latest first."""
-    return Closure.objects.order_by("-start")
+    return Closure.objects.select_related("campus").order_by("-start")
 
 
 @router.post("/closures", response={201: ClosureCreatedOut, **WRITE_ERRORS})

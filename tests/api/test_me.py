@@ -2,6 +2,8 @@
 
 import datetime as dt
 
+import pytest
+from django.test import Client
 from django.utils import timezone
 
 from campus.models import Membership, Role
@@ -63,11 +65,31 @@ def test_me_answers_in_the_users_preferred_language(staff_api, lukio_staff):
     lukio_staff.preferred_language = "sv"
     lukio_staff.save()
 
-    response = staff_api.get(f"{API}/me", headers={"Accept-Language": "en"})
+    response = staff_api.get(f"{API}/me")
 
     assert response.json()["preferred_language"] == "sv"
     assert response.json()["language"] == "sv"
     assert response["Content-Language"] == "sv"
+
+
+@pytest.mark.parametrize("session", [False, True])
+def test_an_explicit_accept_language_wins_over_the_profile_for_that_request(client_with_token, lukio_staff, session):
+    lukio_staff.preferred_language = "sv"
+    lukio_staff.save()
+    if session:
+        client = Client()
+        client.force_login(lukio_staff)
+    else:
+        client = client_with_token(lukio_staff)
+
+    asked = client.get(f"{API}/me", headers={"Accept-Language": "fi-FI, en;q=0.5"})
+    unknown = client.get(f"{API}/me", headers={"Accept-Language": "de"})
+    refused = client.get(f"{API}/bookings/999999", headers={"Accept-Language": "en"})
+
+    assert asked.json()["language"] == "fi"
+    assert asked["Content-Language"] == "fi"
+    assert unknown.json()["language"] == "sv"  # a language Kampus lacks leaves the profile's
+    assert refused.json()["detail"] == "Not found."
 
 
 def test_without_a_preference_the_language_follows_accept_language(staff_api):

@@ -1,5 +1,8 @@
 """The OpenAPI document and the interactive docs are public."""
 
+import json
+
+import jsonschema_rs  # installed with schemathesis (dev extra)
 from django.test import Client
 
 from .conftest import API
@@ -27,3 +30,31 @@ def test_the_docs_page_is_public(db):
 
     assert response.status_code == 200
     assert b"openapi.json" in response.content
+
+
+def documented_body_schema(openapi: dict, path: str, method: str, status: int) -> dict:
+    """Return the JSON schema the document declares for an answer, with its components to resolve refs."""
+    content = openapi["paths"][f"{API}{path}"][method]["responses"][str(status)]["content"]
+    return {**content["application/json"]["schema"], "components": openapi["components"]}
+
+
+def test_a_rule_refusal_matches_the_422_the_document_declares(db, staff_api, joint_campus):
+    openapi = Client().get(f"{API}/openapi.json").json()
+    past = "2020-03-10T10:00:00+02:00"
+    body = {"room": joint_campus.classroom.pk, "title": "Late", "start": past, "end": "2020-03-10T11:00:00+02:00"}
+
+    response = staff_api.post(f"{API}/bookings", json.dumps(body), content_type="application/json")
+
+    assert response.status_code == 422
+    assert "rule" in response.json()
+    assert "errors" not in response.json()
+    jsonschema_rs.validate(documented_body_schema(openapi, "/bookings", "post", 422), response.json())
+
+
+def test_an_unparseable_body_answers_the_documented_400(db, staff_api):
+    openapi = Client().get(f"{API}/openapi.json").json()
+
+    response = staff_api.post(f"{API}/me/tokens", "{not json", content_type="application/json")
+
+    assert response.status_code == 400
+    jsonschema_rs.validate(documented_body_schema(openapi, "/me/tokens", "post", 400), response.json())
