@@ -23,6 +23,8 @@ from campus.models import (
     Role,
     Room,
     RoomKind,
+    TermKind,
+    TermPeriod,
     User,
 )
 
@@ -227,3 +229,24 @@ def front_desk(joint_campus: JointCampus) -> User:
     user = make_user("front.desk", first_name="Pirjo", last_name="Palvelu")
     Membership.objects.create(user=user, campus=joint_campus.campus, role=Role.FRONT_DESK)
     return user
+
+
+@pytest.fixture
+def monday() -> dt.date:
+    """A Monday in the future (next week's at the latest)."""
+    from tests.bookings.conftest import MONDAY, next_weekday_after, today
+
+    return next_weekday_after(today(), MONDAY)
+
+
+@pytest.fixture
+def lukio_break(joint_campus: JointCampus, monday: dt.date) -> TermPeriod:
+    """The upper-secondary school's break: the week after ``monday``, Monday to Friday."""
+    first = monday + dt.timedelta(weeks=1)
+    return TermPeriod.objects.create(
+        institution=joint_campus.lukio,
+        kind=TermKind.BREAK,
+        name="Winter break",
+        start=first,
+        end=first + dt.timedelta(days=4),
+    )

@@ -4,29 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from campus.models import TermKind, TermPeriod
 from tests.api.conftest import API
-from tests.bookings.conftest import at, next_weekday_after, today
+from tests.bookings.conftest import at
 
 WEEK = dt.timedelta(weeks=1)
-
-
-@pytest.fixture
-def monday() -> dt.date:
-    return next_weekday_after(today(), 0)
-
-
-@pytest.fixture
-def lukio_break(joint_campus, monday) -> TermPeriod:
-    return TermPeriod.objects.create(
-        institution=joint_campus.lukio,
-        kind=TermKind.BREAK,
-        name="Winter break",
-        start=monday + WEEK,
-        end=monday + WEEK + dt.timedelta(days=4),
-    )
 
 
 def test_the_api_lists_an_institutions_terms_and_breaks(client_with_token, lukio_staff, joint_campus, lukio_break):

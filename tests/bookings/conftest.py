@@ -130,12 +130,6 @@ def blocks_stay_consistent(db):
 
 
 @pytest.fixture
-def monday() -> dt.date:
-    """A Monday in the future (next week's at the latest)."""
-    return next_weekday_after(today(), MONDAY)
-
-
-@pytest.fixture
 def sunday(monday: dt.date) -> dt.date:
     return monday + dt.timedelta(days=6)
 

@@ -14,27 +14,10 @@ from campus.exceptions import InvalidInput, PermissionDenied
 from campus.models import TermKind, TermPeriod
 from campus.room_import import CsvImportRefused
 from campus.services import term_period_create, term_periods_import_csv
-from tests.bookings.conftest import at, book, in_helsinki, next_weekday_after, today
+from tests.bookings.conftest import at, book, in_helsinki
 from tests.web.conftest import client_for
 
 WEEK = dt.timedelta(weeks=1)
-
-
-@pytest.fixture
-def monday() -> dt.date:
-    return next_weekday_after(today(), 0)
-
-
-@pytest.fixture
-def lukio_break(joint_campus, monday) -> TermPeriod:
-    """The school's break in the second week from ``monday``."""
-    return TermPeriod.objects.create(
-        institution=joint_campus.lukio,
-        kind=TermKind.BREAK,
-        name="Winter break",
-        start=monday + WEEK,
-        end=monday + WEEK + dt.timedelta(days=4),
-    )
 
 
 # --- who edits which calendar ------------------------------------------------------------------
