@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -270,3 +271,11 @@ def test_every_page_names_its_icon(client, joint_campus):
     html = client.get(reverse("home")).content.decode()
     assert '<link rel="icon" href="/static/kampus/favicon.svg" type="image/svg+xml">' in html
     assert '<link rel="icon" href="/static/kampus/favicon.ico" sizes="32x32">' in html
+
+
+def test_page_titles_name_the_page_then_kampus(client, joint_campus):
+    home = client.get("/", headers={"accept-language": "en"}).content.decode()
+    login = client.get("/accounts/login/", headers={"accept-language": "en"}).content.decode()
+
+    assert "<title>Kampus</title>" in home
+    assert re.search(r"<title>\S.* – Kampus</title>", login)
