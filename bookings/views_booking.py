@@ -188,6 +188,7 @@ class Slot:
     booking: Booking | None = None
     other_part: str = ""
     book_url: str = ""
+    book_from: dt.datetime | None = None  # where the "Book here" link starts (not before now)
 
 
 @dataclass
@@ -218,14 +219,15 @@ def monday_of(value: str | None, today: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def _book_url(room: Room, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> str:
-    """Return a link to book ``room`` in the free gap [start, end) (an hour at most), or "" if it is past."""
+def _book_url(room: Room, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> tuple[str, dt.datetime | None]:
+    """Return a link to book ``room`` in the free gap [start, end) (an hour at most) and where it starts,
+    or ("", None) if it is past."""
     begins = max(start, next_quarter_hour(now)) if start < now else start
     if begins >= end:
-        return ""
+        return "", None
     ends = min(end, begins + dt.timedelta(hours=1))
     query = urlencode({"room": room.pk, "start": _local_minute(begins), "end": _local_minute(ends)})
-    return f"{reverse('booking-new')}?{query}"
+    return f"{reverse('booking-new')}?{query}", begins
 
 
 def week_schedule(
@@ -271,8 +273,10 @@ def week_schedule(
                 )
         for free_start, free_end in availability.free:
             if free_start < day_end and free_end > day_start:
-                url = _book_url(room, free_start, free_end, now) if book_links and free_end > now else ""
-                schedule.slots.append(Slot("free", free_start, free_end, book_url=url))
+                url, begins = (
+                    _book_url(room, free_start, free_end, now) if book_links and free_end > now else ("", None)
+                )
+                schedule.slots.append(Slot("free", free_start, free_end, book_url=url, book_from=begins))
         schedule.slots.sort(key=lambda slot: (slot.start, slot.kind))
         days.append(schedule)
     return days

@@ -190,3 +190,16 @@ def test_the_room_week_shows_a_closure_with_its_reason_and_no_free_time_then(
     html = page.content.decode()
     assert "Closed" in html
     assert "Exams" in html
+
+
+def test_the_book_link_of_a_gap_that_has_begun_is_named_by_where_it_books(joint_campus, lukio_staff, tuesday):
+    from bookings.views_booking import week_schedule
+    from bookings.visibility import viewer_for
+
+    monday = tuesday - dt.timedelta(days=tuesday.weekday())
+    days = week_schedule(joint_campus.classroom, monday, viewer=viewer_for(lukio_staff), now=at(tuesday, 15, 37))
+
+    free = next(slot for day in days if day.date == tuesday for slot in day.slots if slot.kind == "free")
+    assert free.start.astimezone(HELSINKI).hour == 7  # the gap began in the morning…
+    assert free.book_from == at(tuesday, 15, 45)  # …but its link books from the next quarter hour
+    assert "start=" + tuesday.isoformat() + "T15%3A45" in free.book_url
