@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
 from bookings.errors import BookingRuleBroken
@@ -310,14 +310,14 @@ def active_booking_count(
     )
     if only_own:
         active = active.filter(on_behalf_of_name="", on_behalf_of_organisation="")
-    singles = active.filter(series__isnull=True).count()
-    series = active.filter(series__isnull=False).values("series_id").distinct().count()
-    return singles + series
+    counts = active.aggregate(singles=Count("pk", filter=Q(series__isnull=True)), series=Count("series", distinct=True))
+    return counts["singles"] + counts["series"]
 
 
 def closures_for(room: Room, start: dt.datetime, end: dt.datetime):
     """Return closures overlapping [start, end) of ``room``, its building, its sections or the rooms it is part of."""
-    related = {room.pk, *room.sections.values_list("pk", flat=True), *room.combined_rooms.values_list("pk", flat=True)}
+    # .all(), not values_list: a booking request prefetches both relations once (services.plan_booking).
+    related = {room.pk, *(r.pk for r in room.sections.all()), *(r.pk for r in room.combined_rooms.all())}
     return Closure.objects.filter(
         Q(room_id__in=related) | Q(building_id=room.building_id), start__lt=end, end__gt=start
     ).order_by("start")

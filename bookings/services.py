@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -406,6 +406,8 @@ def plan_booking(
     of its institution's term calendar when ``skip_breaks`` (by default for teaching).
     """
     now = now or timezone.now()
+    # Every step reads the room's parts and the rooms it is part of: load them once.
+    prefetch_related_objects([room], "sections", "combined_rooms")
     title = title.strip()
     if not title:
         message = _("Give the booking a title.")
