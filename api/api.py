@@ -8,6 +8,7 @@ from ninja import NinjaAPI
 
 from api.auth import api_auth
 from api.errors import install_error_handlers
+from api.parser import ObjectBodyParser
 from api.routers import bookings, campus, me, rooms, terms, workflow
 
 api = NinjaAPI(
@@ -21,6 +22,7 @@ api = NinjaAPI(
     urls_namespace="api-v1",
     docs_url="/docs",
     auth=api_auth,
+    parser=ObjectBodyParser(),
 )
 install_error_handlers(api)
 

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
+from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from api.booking_schemas import (
@@ -24,6 +25,7 @@ from api.booking_schemas import (
 )
 from api.errors import field_message
 from api.pagination import KampusPagination
+from api.parser import ObjectBodyParser
 from api.schemas import READ_ERRORS, WRITE_ERRORS, ConflictOut, ErrorOut
 from bookings import selectors, services
 from bookings.models import Booking
@@ -184,7 +186,11 @@ def _scope_from_body(request: HttpRequest) -> str:
     if not request.body.strip():
         return services.Scope.OCCURRENCE
     try:
-        return ScopeIn.model_validate_json(request.body).scope
+        body = ObjectBodyParser().parse_body(request)
+    except ValueError as error:  # not JSON, or not an object: the same 400 as every other body
+        raise HttpError(400, "Cannot parse request body") from error
+    try:
+        return ScopeIn.model_validate(body).scope
     except pydantic.ValidationError as error:
         errors = [
             {"field": ".".join(["body", *map(str, e["loc"])]), "message": field_message(e)} for e in error.errors()

@@ -305,3 +305,18 @@ def test_answers_to_a_token_are_not_kept_by_shared_caches(staff_api, joint_campu
 
     assert response.status_code == 200
     assert {"private", "no-store"} <= {part.strip() for part in response["Cache-Control"].split(",")}
+
+
+@pytest.mark.parametrize("body", ["[1]", "123", "null", '"occurrence"', "[]"])
+def test_a_body_that_is_not_a_json_object_changes_nothing(staff_api, lukio_staff, joint_campus, body):
+    from bookings.models import Booking, BookingStatus
+    from tests.bookings.conftest import at, book, next_weekday_after, today
+
+    monday = next_weekday_after(today(), 0)
+    booking = book(lukio_staff, joint_campus.classroom, at(monday, 10), at(monday, 11)).first
+
+    response = staff_api.post(f"/api/v1/bookings/{booking.pk}/cancel", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request"
+    assert Booking.objects.get(pk=booking.pk).status == BookingStatus.CONFIRMED
