@@ -1269,15 +1269,10 @@ def booking_series_handover(
         m.campus_id == booking.campus_id or (m.institution_id and m.institution.campus_id == booking.campus_id)
         for m in memberships
     )
-    if booking.institution_id is None and not on_campus:
-        message = _("%(user)s is not a member of this campus.") % {"user": to_user}
-        raise InvalidInput(message, errors=[{"field": "to_user", "message": message}])
-    if booking.institution_id is not None and booking.institution_id not in institution_ids:
-        message = _("%(user)s is not a member of %(institution)s.") % {
-            "user": to_user,
-            "institution": booking.institution,
-        }
-        raise InvalidInput(message, errors=[{"field": "to_user", "message": message}])
+    if (booking.institution_id is None and not on_campus) or (
+        booking.institution_id is not None and booking.institution_id not in institution_ids
+    ):
+        raise handover_refused(booking, to_user.username)
     if not targets:
         raise BookingStateError(_("There is nothing left to hand over."))
     rules.check_membership_covers(
@@ -1296,6 +1291,19 @@ def booking_series_handover(
     audit.record(action=BookingAction.HANDOVER, bookings=targets, actor=actor, before=before, reason=reason)
     notify(kind=NotificationKind.HANDOVER, booking=targets[0], recipients=[to_user], reason=reason)
     return targets
+
+
+def handover_refused(booking: Booking, username: str, *, field: str = "to_user") -> InvalidInput:
+    """Return the refusal of a handover to ``username``: the same words whether or not such a person exists,
+    naming only what the caller typed (no one's full name, no hint of who has an account)."""
+    if booking.institution_id is None:
+        message = _("%(user)s is not a member of this campus.") % {"user": username}
+    else:
+        message = _("%(user)s is not a member of %(institution)s.") % {
+            "user": username,
+            "institution": booking.institution,
+        }
+    return InvalidInput(message, errors=[{"field": field, "message": message}])
 
 
 # --- closures ------------------------------------------------------------------------------------

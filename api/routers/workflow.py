@@ -91,10 +91,10 @@ def booking_history(request: HttpRequest, booking_id: int) -> QuerySet[BookingEv
 def handover(request: HttpRequest, booking_id: int, payload: HandoverIn) -> list[Booking]:
     """Hand a booking's series (its future occurrences) over to another person, e.g. a substitute teacher."""
     booking = get_object_or_404(Booking.objects.select_related("room__building__campus", "series"), pk=booking_id)
-    to_user = User.objects.filter(username=payload.to_user, is_active=True).first()
+    username = payload.to_user.strip()
+    to_user = User.objects.filter(username=username, is_active=True).first()
     if to_user is None:
-        message = _("There is no active user %(username)s.") % {"username": payload.to_user}
-        raise InvalidInput(message, errors=[{"field": "body.to_user", "message": message}])
+        raise services.handover_refused(booking, username, field="body.to_user")
     handed = services.booking_series_handover(
         booking=booking, actor=request.auth, to_user=to_user, reason=payload.reason
     )

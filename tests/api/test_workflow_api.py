@@ -527,3 +527,24 @@ def test_a_request_through_the_api_answers_pending_with_its_expiry(
     assert response.json()["status"] == "pending"
     booking = Booking.objects.get()
     assert before + dt.timedelta(hours=72) <= booking.expires_at <= timezone.now() + dt.timedelta(hours=72)
+
+
+def test_a_refused_handover_names_nobody_and_does_not_tell_who_has_an_account(
+    client_with_token, lukio_staff, vocational_staff, joint_campus
+):
+    from tests.bookings.conftest import at, book, next_weekday_after, today
+
+    monday = next_weekday_after(today(), 0)
+    booking = book(lukio_staff, joint_campus.classroom, at(monday, 10), at(monday, 11)).first
+    api = client_with_token(lukio_staff)
+
+    other = api.post(f"/api/v1/bookings/{booking.pk}/handover", {"to_user": vocational_staff.username},
+                     content_type="application/json")  # fmt: skip
+    nobody = api.post(f"/api/v1/bookings/{booking.pk}/handover", {"to_user": "no.such.person"},
+                      content_type="application/json")  # fmt: skip
+
+    assert other.status_code == nobody.status_code == 422
+    assert vocational_staff.get_full_name() not in other.json()["detail"]
+    assert other.json()["detail"].replace(vocational_staff.username, "X") == nobody.json()["detail"].replace(
+        "no.such.person", "X"
+    )
