@@ -12,7 +12,7 @@ from ninja import Field, Schema
 from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
-from bookings.forms import FIRST_YEAR, LAST_YEAR, date_out_of_range_message, within_years
+from campus.dates import FIRST_YEAR, LAST_YEAR, date_out_of_range_message, within_years
 from campus.models import Language, Membership, Room, RoomKind, User
 from campus.selectors import membership_list_for_user
 

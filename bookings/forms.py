@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from bookings import recurrence, rules
 from bookings.errors import BookingRuleBroken, InvalidRecurrence, SlotTaken
 from bookings.models import Purpose, Visibility
+from campus.dates import date_out_of_range_message, within_years
 from campus.exceptions import InvalidInput, KampusError, PermissionDenied
 from campus.models import Building, Equipment, Institution, Role, Room, User
 from campus.permissions import bookable_institutions, managed_scope, valid_memberships
@@ -69,20 +70,6 @@ ORDINAL_CHOICES = [
     (-1, pgettext_lazy("the … weekday of the month", "last")),
 ]
 WEEKDAY_CHOICES = [(number, WEEKDAYS[number]) for number in range(7)]
-
-# The years a date or time may fall in, on the pages and in the API: far beyond any booking, and
-# far enough from the ends of Python's calendar that moving a time between zones never overflows.
-FIRST_YEAR = 1900
-LAST_YEAR = 2200
-
-
-def within_years(value: dt.date) -> bool:
-    """Return whether ``value`` (a date or a datetime) falls in FIRST_YEAR–LAST_YEAR."""
-    return FIRST_YEAR <= value.year <= LAST_YEAR
-
-
-def date_out_of_range_message() -> str:
-    return _("Give a date between %(first)d and %(last)d.") % {"first": FIRST_YEAR, "last": LAST_YEAR}
 
 
 def validate_within_years(value: dt.date) -> None:

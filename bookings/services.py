@@ -37,6 +37,7 @@ from bookings.models import (
 )
 from bookings.notifications import notify
 from bookings.visibility import Viewer, viewer_for
+from campus.dates import require_within_years
 from campus.exceptions import InvalidInput, NotFound, PermissionDenied
 from campus.models import Building, Campus, Institution, Role, Room, User
 from campus.opening_hours import OpeningCalendar, opening_calendar
@@ -307,6 +308,8 @@ def _require_aware(value: dt.datetime, field_name: str) -> None:
 def _check_basic(*, room: Room, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
     _require_aware(start, "start")
     _require_aware(end, "end")
+    require_within_years(start, "start")
+    require_within_years(end, "end")
     if start >= end:
         message = _("The end must be after the start.")
         raise InvalidInput(message, errors=[{"field": "end", "message": message}])
@@ -1350,6 +1353,8 @@ def closure_create(
         raise InvalidInput(message, errors=[{"field": "room", "message": message}])
     _require_aware(start, "start")
     _require_aware(end, "end")
+    require_within_years(start, "start")
+    require_within_years(end, "end")
     if start >= end:
         message = _("The end must be after the start.")
         raise InvalidInput(message, errors=[{"field": "end", "message": message}])

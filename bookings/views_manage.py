@@ -25,10 +25,11 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from bookings import selectors, services
-from bookings.forms import FIRST_YEAR, LAST_YEAR, CampusDateField, within_years
+from bookings.forms import CampusDateField
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, Closure
 from bookings.views_mine import DATE_INPUT, TIME_INPUTS, DomainForm, Entry, add_domain_error, series_label
 from bookings.visibility import viewer_for
+from campus.dates import FIRST_YEAR, LAST_YEAR, within_years
 from campus.exceptions import KampusError
 from campus.exceptions import PermissionDenied as DomainPermissionDenied
 from campus.models import Building, Campus, Role, Room, User

@@ -22,7 +22,9 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core import exceptions as exceptions_django
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -33,6 +35,7 @@ from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
 from campus import exceptions, permissions, services
+from campus.dates import date_out_of_range_message, within_years
 from campus.models import (
     Building,
     Campus,
@@ -92,6 +95,43 @@ def admin_scope(request: HttpRequest) -> AdminScope:
     return scope
 
 
+class _TolerantAutocompleteMixin:
+    """Redraw a form whose search field got a value that is no id (``user=abc``) instead of failing.
+
+    Django's autocomplete widgets look the submitted value up to show it again; a value the key
+    cannot hold raised ValueError (a 500) before the form could say "Select a valid choice".
+    """
+
+    def optgroups(self, name: str, value: list[str], attr: dict | None = None):
+        key = self.field.target_field  # type: ignore[attr-defined]
+        kept = []
+        for item in value:
+            try:
+                key.to_python(item)
+            except exceptions_django.ValidationError:
+                continue
+            kept.append(item)
+        return super().optgroups(name, kept, attr)  # type: ignore[misc]
+
+
+class TolerantAutocompleteSelect(_TolerantAutocompleteMixin, AutocompleteSelect):
+    pass
+
+
+class TolerantAutocompleteSelectMultiple(_TolerantAutocompleteMixin, AutocompleteSelectMultiple):
+    pass
+
+
+def _tolerant(formfield: Any) -> Any:
+    if formfield is not None:
+        widget = formfield.widget
+        if type(widget) is AutocompleteSelect:
+            widget.__class__ = TolerantAutocompleteSelect
+        elif type(widget) is AutocompleteSelectMultiple:
+            widget.__class__ = TolerantAutocompleteSelectMultiple
+    return formfield
+
+
 class ScopedAdminMixin:
     """Answer the admin's permission questions from ``rights()`` and limit rows by ``scope_queryset()``.
 
@@ -129,6 +169,12 @@ class ScopedAdminMixin:
         queryset = super().get_queryset(request)  # type: ignore[misc]
         scope = admin_scope(request)
         return queryset if scope.is_superuser else self.scope_queryset(queryset, scope)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        return _tolerant(super().formfield_for_foreignkey(db_field, request, **kwargs))  # type: ignore[misc]
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        return _tolerant(super().formfield_for_manytomany(db_field, request, **kwargs))  # type: ignore[misc]
 
 
 def rights_when(*granted: tuple[bool, frozenset[str] | set[str]]) -> frozenset[str]:
@@ -741,6 +787,9 @@ class TermPeriodAdminForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         institution, campus = data.get("institution"), data.get("campus")
+        for name in ("start", "end"):
+            if data.get(name) and not within_years(data[name]):
+                self.add_error(name, date_out_of_range_message())
         if (institution is None) == (campus is None):
             raise forms.ValidationError(_("Choose the institution or the campus whose calendar this is, not both."))
         if self.user is not None and not permissions.may_edit_term_calendar(

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
+from campus.dates import date_out_of_range_message, within_years
 from campus.exceptions import InvalidInput, PermissionDenied
 from campus.models import (
     Building,
@@ -654,6 +655,11 @@ def _check_term_period(*, kind: str, name: str, start: dt.date | None, end: dt.d
         problems.append(("end", _("is required")))
     if start and end and start > end:
         problems.append(("end", _("must not be before the first day")))
+    problems.extend(
+        (field, date_out_of_range_message())
+        for field, day in (("start", start), ("end", end))
+        if day and not within_years(day)
+    )
     return problems
 
 

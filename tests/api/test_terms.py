@@ -75,3 +75,19 @@ def test_the_api_books_through_a_break_when_asked(client_with_token, lukio_staff
     assert [s["code"] for s in skipping.json()["skipped"]] == ["break"]
     assert through.status_code == 201, through.content
     assert through.json()["skipped"] == []
+
+
+def test_a_term_in_year_one_is_refused(client_with_token, lukio_admin, joint_campus):
+    body = {
+        "institution": joint_campus.lukio.pk,
+        "kind": "break",
+        "name": "x",
+        "start": "0001-01-01",
+        "end": "9999-12-31",
+    }
+
+    answer = client_with_token(lukio_admin).post(f"{API}/terms", body, content_type="application/json")
+
+    assert answer.status_code == 422
+    assert {e["field"] for e in answer.json()["errors"]} == {"start", "end"}
+    assert not TermPeriod.objects.exists()

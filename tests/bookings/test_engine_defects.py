@@ -482,3 +482,17 @@ def test_the_booking_form_refuses_a_time_the_clocks_skip_with_a_form_error(joint
         assert response.status_code == 200
         assert "does not exist" in response.content.decode()
     assert not Booking.objects.exists()
+
+
+def test_dates_outside_the_accepted_years_are_refused_not_a_crash(joint_campus, campus_fm, lukio_staff):
+    from bookings.services import closure_create
+
+    year_one = dt.datetime(1, 1, 2, 10, tzinfo=dt.UTC)
+    with pytest.raises(InvalidInput) as closure:
+        closure_create(actor=campus_fm, room=joint_campus.classroom, start=year_one, end=year_one + DAY, reason="x")
+    with pytest.raises(InvalidInput) as booking:
+        book(lukio_staff, joint_campus.classroom, dt.datetime(9999, 1, 4, 10, tzinfo=dt.UTC),
+             dt.datetime(9999, 1, 4, 11, tzinfo=dt.UTC))  # fmt: skip
+
+    assert closure.value.extra["errors"][0]["field"] == "start"
+    assert booking.value.extra["errors"][0]["field"] == "start"

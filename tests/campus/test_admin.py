@@ -680,3 +680,22 @@ def test_a_superuser_may_change_their_own_memberships(joint_campus):
     )
 
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "field"),
+    [
+        ("lukio_admin", "/admin/campus/membership/add/", "user"),
+        ("fm_of_lukio", "/admin/bookings/bookingpolicy/add/", "room"),
+        ("fm_of_lukio", "/admin/bookings/closure/add/", "room"),
+    ],
+)
+def test_a_search_field_given_something_that_is_no_id_is_a_form_error_not_a_crash(
+    request, joint_campus, who, path, field
+):
+    from tests.web.conftest import client_for
+
+    response = client_for(request.getfixturevalue(who)).post(path, {field: "abc"})
+
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
