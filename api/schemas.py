@@ -61,8 +61,17 @@ _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 CampusDatetime = Annotated[dt.datetime, BeforeValidator(_iso_text), AfterValidator(_aware_within_years)]
 # A local date, or a time with its offset, in FIRST_YEAR–LAST_YEAR.
 CampusDateOrDatetime = Annotated[dt.date | dt.datetime, BeforeValidator(_iso_text), AfterValidator(_date_within_years)]
+
+
 # The id of a row given in a query or a body.
-RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
+def _no_truth_value(value: Any) -> Any:
+    """Refuse true/false where an id is due (pydantic would read true as 1)."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", _("Give the id as a whole number."))
+    return value
+
+
+RecordId = Annotated[int, BeforeValidator(_no_truth_value), Field(ge=1, le=MAX_ID)]
 
 # --- Errors ----------------------------------------------------------------------------------
 

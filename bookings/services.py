@@ -821,7 +821,10 @@ def booking_update(
             target.status = BookingStatus.PENDING
             target.expires_at = _request_expiry(verdicts[target.pk].policy, now=now, start=first_requested)
         target.save()
-    audit.record(action=BookingAction.CHANGE, bookings=targets, actor=actor, before=before)
+    # A change that changes nothing (an empty PATCH, the same values again) is answered, not audited.
+    changed = [target for target in targets if audit.snapshot(target) != before[target.pk]]
+    if changed:
+        audit.record(action=BookingAction.CHANGE, bookings=changed, actor=actor, before=before)
     if to_request:
         audit.record(action=BookingAction.REQUEST, bookings=to_request, actor=actor)
         for room_id in dict.fromkeys(t.room_id for t in to_request):
@@ -1266,6 +1269,9 @@ def booking_series_handover(
     now = now or timezone.now()
     booking, targets = lock_in_scope(booking, Scope.SERIES, now=now)
     _require_change_permission(actor, booking)
+    if booking.booked_by_id == to_user.pk:
+        message = _("%(user)s already holds this booking.") % {"user": to_user.username}
+        raise InvalidInput(message, errors=[{"field": "to_user", "message": message}])
     memberships = list(valid_memberships(to_user))
     institution_ids = {m.institution_id for m in memberships if m.institution_id}
     on_campus = any(

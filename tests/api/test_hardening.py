@@ -320,3 +320,17 @@ def test_a_body_that_is_not_a_json_object_changes_nothing(staff_api, lukio_staff
     assert response.status_code == 400
     assert response.json()["code"] == "bad_request"
     assert Booking.objects.get(pk=booking.pk).status == BookingStatus.CONFIRMED
+
+
+def test_true_is_not_a_room_id(staff_api, joint_campus):
+    from bookings.models import Booking
+    from tests.bookings.conftest import at, next_weekday_after, today
+
+    monday = next_weekday_after(today(), 0)
+    body = {"room": True, "title": "x", "start": at(monday, 10).isoformat(), "end": at(monday, 11).isoformat()}
+
+    response = staff_api.post("/api/v1/bookings", body, content_type="application/json")
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"].endswith("room")
+    assert not Booking.objects.exists()

@@ -496,3 +496,22 @@ def test_dates_outside_the_accepted_years_are_refused_not_a_crash(joint_campus, 
 
     assert closure.value.extra["errors"][0]["field"] == "start"
     assert booking.value.extra["errors"][0]["field"] == "start"
+
+
+def test_a_change_that_changes_nothing_leaves_no_audit_event(joint_campus, lukio_staff, monday):
+    from bookings.models import BookingEvent
+
+    booking = book(lukio_staff, joint_campus.classroom, at(monday, 10), at(monday, 11), title="Maths").first
+
+    booking_update(booking=booking, actor=lukio_staff, title="Maths")
+
+    assert not BookingEvent.objects.filter(booking_id=booking.pk, action="change").exists()
+
+
+def test_handing_a_booking_over_to_its_own_booker_is_refused(joint_campus, lukio_staff, monday):
+    from bookings.services import booking_series_handover
+
+    booking = book(lukio_staff, joint_campus.classroom, at(monday, 10), at(monday, 11)).first
+
+    with pytest.raises(InvalidInput, match="already holds"):
+        booking_series_handover(booking=booking, actor=lukio_staff, to_user=lukio_staff)
