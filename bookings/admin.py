@@ -31,6 +31,7 @@ from bookings.models import (
     Closure,
     Notification,
 )
+from bookings.rules import POLICY_FIELDS
 from bookings.visibility import Viewer, viewer_for
 from campus import permissions
 from campus.admin import (
@@ -448,6 +449,8 @@ class BookingPolicyForm(forms.ModelForm):
             policies.require_policy_permission(
                 self.actor, room=data.get("room"), building=data.get("building"), campus=data.get("campus")
             )
+            values = {name: data.get(name) for name in POLICY_FIELDS if name in data}
+            policies.policy_values_check(BookingPolicy(room=data.get("room"), **values))
         except KampusError as error:
             _form_error(self, error)
         return data

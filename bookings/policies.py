@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from bookings import rules
 from bookings.models import BookingPolicy
 from campus.exceptions import InvalidInput, PermissionDenied
 from campus.models import Building, Campus, Room, User
@@ -39,6 +40,41 @@ def _require_for(actor: User, policy: BookingPolicy) -> None:
     require_policy_permission(actor, room=policy.room, building=policy.building, campus=policy.campus)
 
 
+# Rules where 0 would make every booking impossible: empty means "inherit", 0 is refused.
+AT_LEAST_ONE = (
+    "max_duration_minutes",
+    "max_advance_days",
+    "max_active_bookings",
+    "owner_window_days",
+    "other_window_days",
+    "request_expiry_hours",
+)
+
+
+def policy_values_check(policy: BookingPolicy) -> None:
+    """Refuse rules that would make the target unbookable, with messages that say which field to fix."""
+    errors = [
+        {"field": name, "message": _("Give at least 1, or leave it empty to inherit the rule.")}
+        for name in AT_LEAST_ONE
+        if getattr(policy, name) == 0
+    ]
+    inherited = rules.effective_policy(policy.room) if policy.room is not None else rules.DEFAULT_POLICY
+    shortest = (
+        policy.min_duration_minutes if policy.min_duration_minutes is not None else inherited.min_duration_minutes
+    )
+    longest = policy.max_duration_minutes if policy.max_duration_minutes is not None else inherited.max_duration_minutes
+    if longest and shortest > longest:
+        errors.append(
+            {
+                "field": "min_duration_minutes" if policy.min_duration_minutes is not None else "max_duration_minutes",
+                "message": _("The shortest booking (%(min)d min) would be longer than the longest (%(max)d min).")
+                % {"min": shortest, "max": longest},
+            }
+        )
+    if errors:
+        raise InvalidInput(" ".join(e["message"] for e in errors), errors=errors)
+
+
 @transaction.atomic
 def policy_save(*, policy: BookingPolicy, actor: User) -> BookingPolicy:
     """Create or change ``policy`` as ``actor``, who must be allowed to set the rules of its old and new target."""
@@ -46,6 +82,7 @@ def policy_save(*, policy: BookingPolicy, actor: User) -> BookingPolicy:
     if policy.pk is not None:
         stored = BookingPolicy.objects.select_related("room__building", "building", "campus").get(pk=policy.pk)
         _require_for(actor, stored)
+    policy_values_check(policy)
     try:
         policy.full_clean()
     except ValidationError as error:

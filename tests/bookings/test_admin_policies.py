@@ -175,3 +175,21 @@ def test_the_room_search_of_the_rules_form_lists_only_managed_rooms(fm_of_lukio,
 
     assert found("bookingpolicy") == {"A101", "A201"}
     assert found("booking") == {"A001", "A101", "A201", "A301"}  # booking other rooms stays open to them
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"max_duration_minutes": "0"}, "max_duration_minutes"),
+        ({"max_advance_days": "0"}, "max_advance_days"),
+        ({"max_duration_minutes": "10"}, "max_duration_minutes"),  # below the inherited shortest (15)
+        ({"min_duration_minutes": "120", "max_duration_minutes": "60"}, "min_duration_minutes"),
+    ],
+)
+def test_rules_that_make_a_room_unbookable_are_refused_with_a_readable_error(fm_of_lukio, joint_campus, fields, field):
+    response = signed_in(fm_of_lukio).post(ADD, policy_form(room=joint_campus.lab, **fields))
+
+    assert response.status_code == 200
+    assert field in form_errors(response)
+    assert "policy_min_duration_not_above_max" not in response.content.decode()
+    assert not BookingPolicy.objects.filter(room=joint_campus.lab).exists()
