@@ -58,7 +58,7 @@ def booking_list(
 
 
 def requests_to_decide(*, user: User, now: dt.datetime) -> QuerySet[Booking]:
-    """Return the open requests that ``user`` decides (pending, not ended, not expired), in one query.
+    """Return the open requests that ``user`` decides (pending, not ended, not expired), oldest first, in one query.
 
     The facility managers of a room's owner decide for its rooms, the campus's facility managers for
     its shared rooms (as ``services`` allows them to); memberships valid on today's campus date.
@@ -73,8 +73,11 @@ def requests_to_decide(*, user: User, now: dt.datetime) -> QuerySet[Booking]:
             room__owner__isnull=True, campus_id__in=managing.filter(campus__isnull=False).values("campus_id")
         )
     # A request expires at the latest when its booking starts: an expired one is no longer to decide.
-    return booking_list(statuses=[BookingStatus.PENDING]).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now), decidable, end__gt=now
+    return (
+        booking_list(statuses=[BookingStatus.PENDING])
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now), decidable, end__gt=now)
+        .select_related("campus")
+        .order_by("created_at", "start", "pk")
     )
 
 

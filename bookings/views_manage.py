@@ -116,19 +116,12 @@ class DecisionForm(DomainForm):
         return self.cleaned_data.get("scope") or services.Scope.OCCURRENCE
 
 
-def _decidable_requests(user: User, now: dt.datetime):
-    """Return the pending requests ``user`` decides (as the approvals API lists them), oldest first."""
-    return (
-        selectors.requests_to_decide(user=user, now=now).select_related("campus").order_by("created_at", "start", "pk")
-    )
-
-
 def _render_approvals(request: HttpRequest, *, bound: DecisionForm | None = None, status: int = 200) -> HttpResponse:
     now = timezone.now()
     viewer = viewer_for(request.user)
     entries: list[Entry] = []
     by_series: dict[int, Entry] = {}
-    for booking in _decidable_requests(request.user, now):
+    for booking in selectors.requests_to_decide(user=request.user, now=now):
         booking.display_title = viewer.display_title(booking)
         if booking.series_id is None:
             entries.append(Entry(first=booking, occurrences=[booking]))

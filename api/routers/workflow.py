@@ -42,11 +42,7 @@ def _bookings(ids: list[int]) -> list[Booking]:
 @paginate(KampusPagination)
 def list_approvals(request: HttpRequest) -> QuerySet[Booking]:
     """List the open requests you may decide (not yet started or expired), oldest first."""
-    return (
-        selectors.requests_to_decide(user=request.auth, now=timezone.now())
-        .select_related("campus")
-        .order_by("created_at", "start", "pk")
-    )
+    return selectors.requests_to_decide(user=request.auth, now=timezone.now())
 
 
 @router.post(

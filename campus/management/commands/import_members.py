@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -11,6 +13,8 @@ from campus.management.commands.import_rooms import campus_from_option
 from campus.models import Institution, User
 from campus.room_import import CsvImportRefused, csv_text_from_bytes
 from campus.services import memberships_import_csv
+
+T = TypeVar("T")
 
 
 class Command(BaseCommand):
@@ -38,18 +42,29 @@ class Command(BaseCommand):
             known = ", ".join(target_campus.institutions.values_list("short_code", flat=True)) or "none"
             raise CommandError(f"No institution {institution!r} on {target_campus}; known codes: {known}.") from None
         acting_user = acting_user_for(actor)
-        try:
-            csv_text = csv_text_from_bytes(file.read_bytes())
-            result = memberships_import_csv(institution=target, csv_text=csv_text, actor=acting_user)
-        except OSError as exc:
-            raise CommandError(f"Cannot read {file}: {exc.strerror or exc}") from exc
-        except CsvImportRefused as exc:
-            for error in exc.row_errors:
-                self.stderr.write(str(error))
-            raise CommandError(f"{len(exc.row_errors)} error(s) in {file}; nothing was imported.") from exc
-        except (PermissionDenied, InvalidInput) as exc:
-            raise CommandError(exc.message) from exc
+        result = run_csv_import(
+            self,
+            file,
+            lambda csv_text: memberships_import_csv(institution=target, csv_text=csv_text, actor=acting_user),
+        )
         self.stdout.write(self.style.SUCCESS(f"Imported {file} into {target} as {acting_user.username}: {result}."))
+
+
+def run_csv_import(command: BaseCommand, file: Path, load: Callable[[str], T]) -> T:
+    """Read ``file`` and pass its text to ``load``; turn each way it can fail into a CommandError.
+
+    Line-numbered errors of a refused file go to stderr first; nothing was imported then.
+    """
+    try:
+        return load(csv_text_from_bytes(file.read_bytes()))
+    except OSError as exc:
+        raise CommandError(f"Cannot read {file}: {exc.strerror or exc}") from exc
+    except CsvImportRefused as exc:
+        for error in exc.row_errors:
+            command.stderr.write(str(error))
+        raise CommandError(f"{len(exc.row_errors)} error(s) in {file}; nothing was imported.") from exc
+    except (PermissionDenied, InvalidInput) as exc:
+        raise CommandError(exc.message) from exc
 
 
 def acting_user_for(username: str | None) -> User:

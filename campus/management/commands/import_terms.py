@@ -6,11 +6,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from campus.exceptions import InvalidInput, PermissionDenied
-from campus.management.commands.import_members import acting_user_for
+from campus.management.commands.import_members import acting_user_for, run_csv_import
 from campus.management.commands.import_rooms import campus_from_option
 from campus.models import Institution
-from campus.room_import import CsvImportRefused, csv_text_from_bytes
 from campus.services import term_periods_import_csv
 
 
@@ -42,21 +40,12 @@ class Command(BaseCommand):
                 known = ", ".join(target_campus.institutions.values_list("short_code", flat=True)) or "none"
                 raise CommandError(f"No institution {institution!r} on {target_campus}; known: {known}.") from None
         acting_user = acting_user_for(actor)
-        try:
-            csv_text = csv_text_from_bytes(file.read_bytes())
-            result = term_periods_import_csv(
-                actor=acting_user,
-                csv_text=csv_text,
-                institution=target,
-                campus=None if target else target_campus,
-            )
-        except OSError as exc:
-            raise CommandError(f"Cannot read {file}: {exc.strerror or exc}") from exc
-        except CsvImportRefused as exc:
-            for error in exc.row_errors:
-                self.stderr.write(str(error))
-            raise CommandError(f"{len(exc.row_errors)} error(s) in {file}; nothing was imported.") from exc
-        except (PermissionDenied, InvalidInput) as exc:
-            raise CommandError(exc.message) from exc
+        result = run_csv_import(
+            self,
+            file,
+            lambda csv_text: term_periods_import_csv(
+                actor=acting_user, csv_text=csv_text, institution=target, campus=None if target else target_campus
+            ),
+        )
         calendar = target or target_campus
         self.stdout.write(self.style.SUCCESS(f"Imported {file} into the calendar of {calendar}: {result}."))
