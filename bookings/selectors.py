@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 
 from bookings import rules
 from bookings.models import ACTIVE_STATUSES, Access, Booking, BookingBlock, BookingStatus, Closure
-from bookings.services import room_parts
+from bookings.parts import room_parts
 from bookings.visibility import Viewer
 from campus.models import Membership, Role, Room, User
 from campus.opening_hours import opening_calendar, opening_calendars

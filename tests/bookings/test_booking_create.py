@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from bookings import services
 from bookings.errors import BookingRuleBroken, SlotTaken
 from bookings.models import Booking, BookingBlock, BookingStatus
+from bookings.services import conflicts
 from campus.exceptions import InvalidInput, PermissionDenied
 from campus.models import (
     Campus,
@@ -191,14 +191,14 @@ def test_the_database_refuses_an_overlap_the_service_check_missed(joint_campus, 
     if connection.vendor != "postgresql":
         pytest.skip("the exclusion constraint exists only on PostgreSQL")
     book(lukio_staff, joint_campus.classroom, at(monday, 10), at(monday, 11), title="Physics")
-    real_clashing_blocks = services._clashing_blocks
+    real_clashing_blocks = conflicts.clashing_blocks
     calls = []
 
     def blind_first_check(*args, **kwargs):
         calls.append(args)
         return [] if len(calls) == 1 else real_clashing_blocks(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_clashing_blocks", blind_first_check)
+    monkeypatch.setattr(conflicts, "clashing_blocks", blind_first_check)
 
     with pytest.raises(SlotTaken) as refused:
         book(lukio_staff, joint_campus.classroom, at(monday, 10, 30), at(monday, 11, 30))

@@ -25,10 +25,9 @@ from urllib.parse import quote
 import pytest
 from django.db import IntegrityError, connection
 
-import bookings.services as services
 from bookings.errors import SlotTaken
 from bookings.models import ACTIVE_STATUSES, Booking, BookingBlock
-from bookings.services import active_overlaps_exist, booking_create
+from bookings.services import active_overlaps_exist, booking_create, conflicts
 from campus.models import Room, User
 from tests.bookings.conftest import Gym, assert_blocks_consistent, at, today
 
@@ -157,13 +156,13 @@ def test_threads_race_for_one_room_on_postgresql(on_postgres, joint_campus, luki
 @pytest.mark.postgres
 def test_exclusion_constraint_alone_refuses_the_losers(on_postgres, joint_campus, lukio_staff, monkeypatch):
     """With the service's own check switched off, only the database stands between the writers."""
-    real = services._find_conflicts
+    real = conflicts.find_conflicts
 
     def no_precheck(**kwargs: Any) -> dict[int, list[dict[str, Any]]]:
         # The check before writing sees nothing; the lookup after a constraint violation stays real.
         return real(**kwargs) if kwargs.get("exclude_booking_ids") else {}
 
-    monkeypatch.setattr(services, "_find_conflicts", no_precheck)
+    monkeypatch.setattr(conflicts, "find_conflicts", no_precheck)
     room = joint_campus.classroom
     results = race(staggered(room, at(race_day(), 10)), lukio_staff.pk)
     assert len(results) == THREADS

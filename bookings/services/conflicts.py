@@ -1,0 +1,134 @@
+"""The conflict core: a booking's blocks per room part, finding clashes, writing and freeing blocks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from bookings import recurrence
+from bookings.errors import SlotTaken
+from bookings.models import (
+    Booking,
+    BookingBlock,
+)
+from bookings.parts import blocked_until, room_parts
+from bookings.visibility import Viewer
+from campus.models import Room
+
+
+def clashing_blocks(
+    part_ids: Sequence[int], start: dt.datetime, until: dt.datetime, *, exclude_booking_ids: Iterable[int] = ()
+) -> list[BookingBlock]:
+    return list(
+        BookingBlock.objects.filter(part_id__in=part_ids, start__lt=until, blocked_until__gt=start)
+        .exclude(booking_id__in=list(exclude_booking_ids))
+        .select_related("booking", "booking__room", "part")
+        .order_by("start")
+    )
+
+
+def conflict_entry(
+    block: BookingBlock, viewer: Viewer, requested: recurrence.Occurrence | None = None
+) -> dict[str, Any]:
+    booking = block.booking
+    zone = booking.room.building.campus.zone
+    entry: dict[str, Any] = {
+        "start": booking.start.astimezone(zone),
+        "end": booking.end.astimezone(zone),
+        "title": viewer.title_of(booking),
+        "room": booking.room.code,
+        "room_label": booking.room.label,
+    }
+    if requested is not None:
+        entry["requested_start"] = requested.start
+    return entry
+
+
+def find_conflicts(
+    *,
+    room: Room,
+    occurrences: Sequence[recurrence.Occurrence],
+    viewer: Viewer,
+    exclude_booking_ids: Iterable[int] = (),
+) -> dict[int, list[dict[str, Any]]]:
+    """Return, per index into ``occurrences``, the active bookings each would clash with."""
+    if not occurrences:
+        return {}
+    part_ids = [part.pk for part in room_parts(room)]
+    excluded = list(exclude_booking_ids)
+    window_start = min(o.start for o in occurrences)
+    window_end = max(blocked_until(room, o.end) for o in occurrences)
+    blocks = clashing_blocks(part_ids, window_start, window_end, exclude_booking_ids=excluded)
+    clashes: dict[int, list[dict[str, Any]]] = {}
+    for index, occurrence in enumerate(occurrences):
+        until = blocked_until(room, occurrence.end)
+        seen: set[int] = set()
+        for block in blocks:
+            if block.start < until and block.blocked_until > occurrence.start and block.booking_id not in seen:
+                seen.add(block.booking_id)
+                clashes.setdefault(index, []).append(conflict_entry(block, viewer, occurrence))
+    # Occurrences of one request may also clash with each other (a long buffer, a lengthened series):
+    # each is compared with the last one kept, so that a clashing occurrence never hides a later clash.
+    kept_until: dt.datetime | None = None
+    kept: recurrence.Occurrence | None = None
+    for index in sorted(range(len(occurrences)), key=lambda i: occurrences[i].start):
+        occurrence = occurrences[index]
+        if kept is not None and kept_until is not None and kept_until > occurrence.start:
+            clashes.setdefault(index, []).append(
+                {
+                    "start": kept.start,
+                    "end": kept.end,
+                    "title": None,
+                    "room": room.code,
+                    "room_label": room.label,
+                    "requested_start": occurrence.start,
+                }
+            )
+        if index not in clashes:
+            kept, kept_until = occurrence, blocked_until(room, occurrence.end)
+    return clashes
+
+
+def slot_taken(conflicts: list[dict[str, Any]]) -> SlotTaken:
+    return SlotTaken(_("The room is already booked at that time."), conflicts=conflicts)
+
+
+def write_blocks(bookings: Sequence[Booking], *, room: Room, viewer: Viewer) -> None:
+    """Insert the blocks of ``bookings``; turn PostgreSQL's exclusion violation into SlotTaken."""
+    parts = room_parts(room)
+    blocks = [
+        BookingBlock(booking=booking, part=part, start=booking.start, blocked_until=blocked_until(room, booking.end))
+        for booking in bookings
+        for part in parts
+    ]
+    try:
+        with transaction.atomic():  # a savepoint, so the conflicts can still be read after a violation
+            BookingBlock.objects.bulk_create(blocks)
+    except IntegrityError as error:
+        if "block_no_overlap_per_part" not in str(error):
+            raise
+        occurrences = [recurrence.Occurrence(b.start, b.end) for b in bookings]
+        clashes = find_conflicts(
+            room=room, occurrences=occurrences, viewer=viewer, exclude_booking_ids=[b.pk for b in bookings]
+        )
+        raise slot_taken([c for index in sorted(clashes) for c in clashes[index]]) from error
+
+
+def free_blocks(bookings: Iterable[Booking]) -> None:
+    BookingBlock.objects.filter(booking__in=[b.pk for b in bookings]).delete()
+
+
+def active_overlaps_exist() -> bool:
+    """Return whether any two blocks of one part overlap (a consistency check for tests and ops)."""
+    blocks = BookingBlock.objects.order_by("part_id", "start").values_list("part_id", "start", "blocked_until")
+    previous: tuple[int, dt.datetime] | None = None
+    for part_id, start, until in blocks:
+        if previous and previous[0] == part_id and start < previous[1]:
+            return True
+        if previous is None or previous[0] != part_id or until > previous[1]:
+            previous = (part_id, until)
+    return False
