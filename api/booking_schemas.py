@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
-from pydantic import field_validator
+from pydantic import BeforeValidator, field_validator
 from pydantic_core import PydanticCustomError
 
 from api.schemas import CampusDateOrDatetime, CampusDatetime, RecordId
-from bookings.models import Booking, BookingEvent, BookingStatus, Closure, Purpose, Visibility
-from bookings.services import Scope
+from bookings.models import Booking, BookingEvent, BookingStatus, Closure, Purpose, Scope, Visibility
 from bookings.visibility import Viewer, viewer_for
 
 
@@ -55,6 +54,26 @@ def _snapshot_in_campus_zone(snapshot: dict | None) -> dict | None:
         else value
         for name, value in snapshot.items()
     }
+
+
+def _scope_name(value: Any) -> Any:
+    """Refuse a scope that is no text, or no scope's name, with a message in the request's language."""
+    if isinstance(value, Scope):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError("not_text", _("Give a text."))
+    if value not in Scope.values:
+        choices = ", ".join(f"'{name}'" for name in Scope.values)
+        raise PydanticCustomError("unknown_scope", _("Give one of: %(choices)s.") % {"choices": choices})
+    return value
+
+
+# Which occurrences of a series a change, cancellation or decision covers.
+ScopeName = Annotated[
+    Scope,
+    BeforeValidator(_scope_name),
+    Field(description="occurrence: this booking only; following: it and the later occurrences; series: all of them."),
+]
 
 
 class OnBehalfOf(Schema):
@@ -100,7 +119,7 @@ class BookingIn(Schema):
 class BookingUpdateIn(Schema):
     """A change: only the fields given change; ``attendees`` and ``on_behalf_of`` may be null to clear them."""
 
-    scope: str = Field(Scope.OCCURRENCE, pattern="^(occurrence|following|series)$")
+    scope: ScopeName = Scope.OCCURRENCE
     room: RecordId | None = None
     start: CampusDatetime | None = None
     end: CampusDatetime | None = None
@@ -122,7 +141,7 @@ class BookingUpdateIn(Schema):
 
 
 class ScopeIn(Schema):
-    scope: str = Field(Scope.OCCURRENCE, pattern="^(occurrence|following|series)$")
+    scope: ScopeName = Scope.OCCURRENCE
 
 
 class OccurrenceOut(Schema):
@@ -316,7 +335,7 @@ class AvailabilityOut(Schema):
 
 
 class DecisionIn(Schema):
-    scope: str = Field(Scope.OCCURRENCE, pattern="^(occurrence|following|series)$")
+    scope: ScopeName = Scope.OCCURRENCE
     reason: str = Field("", max_length=2000, description="Required when rejecting; the requester reads it.")
 
 

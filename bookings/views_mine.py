@@ -89,10 +89,7 @@ class DomainForm(forms.Form):
 
 
 def _scope_field(*, initial: str = services.Scope.OCCURRENCE, with_following: bool = True) -> forms.ChoiceField:
-    choices = [(services.Scope.OCCURRENCE, gettext_lazy("Only this occurrence"))]
-    if with_following:
-        choices.append((services.Scope.FOLLOWING, gettext_lazy("This and the following occurrences")))
-    choices.append((services.Scope.SERIES, gettext_lazy("The whole series")))
+    choices = [(scope.value, scope.label) for scope in services.Scope if with_following or scope != scope.FOLLOWING]
     return forms.ChoiceField(label=gettext_lazy("Apply to"), choices=choices, initial=initial, widget=forms.RadioSelect)
 
 

@@ -201,6 +201,25 @@ def test_an_unknown_scope_is_refused_with_422(client_with_token, fm_of_lukio, lu
     assert [error["field"] for error in response.json()["errors"]] == ["body.scope"]
 
 
+@pytest.mark.parametrize(
+    ("scope", "message"), [("forever", "Give one of: 'occurrence', 'following', 'series'."), (5, "Give a text.")]
+)
+def test_an_unknown_scope_is_answered_with_the_scopes_to_choose_from(
+    client_with_token, fm_of_lukio, lukio_request, scope, message
+):
+    client = client_with_token(fm_of_lukio)
+    response = client.post(
+        f"{API}/approvals/{lukio_request.pk}/approve",
+        {"scope": scope},
+        content_type="application/json",
+        headers={"Accept-Language": "en"},
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"field": "body.scope", "message": message}]
+    assert Booking.objects.get(pk=lukio_request.pk).status == BookingStatus.PENDING
+
+
 # --- history -------------------------------------------------------------------------------------
 
 
