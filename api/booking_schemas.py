@@ -5,16 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, Schema
-from pydantic import BeforeValidator, field_validator
+from ninja import Field, FilterLookup, FilterSchema, Schema
+from pydantic import BeforeValidator, PrivateAttr, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from api.schemas import CampusDateOrDatetime, CampusDatetime, RecordId
 from bookings.models import Booking, BookingEvent, BookingStatus, Closure, Purpose, Scope, Visibility
 from bookings.visibility import Viewer, viewer_for
+from campus.exceptions import InvalidInput
+from campus.models import User
 
 
 def request_viewer(request: HttpRequest) -> Viewer:
@@ -286,14 +289,40 @@ class BookingOut(Schema):
         return campus_local(obj, obj.updated_at)
 
 
-class BookingFilter(Schema):
-    room: RecordId | None = None
-    building: RecordId | None = None
-    institution: RecordId | None = None
+class BookingFilter(FilterSchema):
+    """Filters of ``GET /bookings``; every given filter must hold."""
+
+    room: Annotated[RecordId | None, FilterLookup("room_id")] = None
+    building: Annotated[RecordId | None, FilterLookup("room__building_id")] = None
+    institution: Annotated[RecordId | None, FilterLookup("institution_id")] = None
     mine: bool = Field(False, description="Only bookings I made.")
     status: list[BookingStatus] = Field(default_factory=list, description="Repeatable; default all.")
-    from_: CampusDatetime | None = Field(None, alias="from", description="Bookings overlapping [from, to).")
-    to: CampusDatetime | None = None
+    from_: Annotated[CampusDatetime | None, FilterLookup("end__gt")] = Field(
+        None, alias="from", description="Bookings overlapping [from, to)."
+    )
+    to: Annotated[CampusDatetime | None, FilterLookup("start__lt")] = None
+    _asker: User | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _remember_asker(self, info: ValidationInfo) -> BookingFilter:
+        # ``mine`` means the caller: ninja validates query parameters with the request in the context.
+        request = (info.context or {}).get("request")
+        self._asker = getattr(request, "auth", None)
+        return self
+
+    def filter_mine(self, mine: bool) -> Q:
+        if not mine:
+            return Q()
+        return Q(booked_by=self._asker) if self._asker is not None else Q(pk__in=[])
+
+    def filter_status(self, statuses: list[BookingStatus]) -> Q:
+        return Q(status__in=statuses) if statuses else Q()
+
+    def get_filter_expression(self) -> Q:
+        if self.from_ and self.to and self.from_ >= self.to:
+            message = _("`to` must be after `from`.")
+            raise InvalidInput(message, errors=[{"field": "to", "message": message}])
+        return super().get_filter_expression()
 
 
 class AvailabilityQuery(Schema):

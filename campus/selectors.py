@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from campus.models import Building, Campus, Equipment, Institution, Membership, Role, Room, TermKind, TermPeriod, User
 
@@ -35,11 +36,8 @@ def institution_list() -> QuerySet[Institution]:
     return Institution.objects.select_related("campus").order_by("name")
 
 
-def building_list(*, campus_id: int | None = None) -> QuerySet[Building]:
-    qs = Building.objects.select_related("campus").order_by("campus__name", "code")
-    if campus_id is not None:
-        qs = qs.filter(campus_id=campus_id)
-    return qs
+def building_list() -> QuerySet[Building]:
+    return Building.objects.select_related("campus").order_by("campus__name", "code")
 
 
 def equipment_list() -> QuerySet[Equipment]:
@@ -67,13 +65,21 @@ def room_list(
         qs = qs.filter(kind=kind)
     if capacity_min is not None:
         qs = qs.filter(capacity__gte=capacity_min)
-    for code in equipment or []:
-        qs = qs.filter(equipment__code=code)
+    if equipment:
+        qs = qs.filter(room_has_equipment(equipment))
     if step_free is not None:
         qs = qs.filter(step_free=step_free)
     if bookable_only:
         qs = qs.filter(is_bookable=True)
-    return qs.distinct() if equipment else qs
+    return qs
+
+
+def room_has_equipment(codes: Iterable[str]) -> Q:
+    """Return the condition that a room has every equipment item of ``codes`` (no join: no duplicate rooms)."""
+    condition = Q()
+    for code in codes:
+        condition &= Q(Exists(Room.equipment.through.objects.filter(room_id=OuterRef("pk"), equipment__code=code)))
+    return condition
 
 
 def membership_list_for_user(*, user: User, on: dt.date | None = None) -> QuerySet[Membership]:
@@ -94,14 +100,9 @@ def facility_managers_for_room(*, room: Room, on: dt.date) -> QuerySet[User]:
     return User.objects.filter(scope, memberships__in=valid, is_active=True).distinct()
 
 
-def term_period_list(*, institution_id: int | None = None, campus_id: int | None = None) -> QuerySet[TermPeriod]:
-    """Return the terms and breaks of an institution's or the campus's calendar (both, unfiltered, if neither given)."""
-    periods = TermPeriod.objects.select_related("institution", "campus").order_by("start", "kind", "pk")
-    if institution_id is not None:
-        periods = periods.filter(institution_id=institution_id)
-    if campus_id is not None:
-        periods = periods.filter(campus_id=campus_id)
-    return periods
+def term_period_list() -> QuerySet[TermPeriod]:
+    """Return the terms and breaks of every calendar, in date order."""
+    return TermPeriod.objects.select_related("institution", "campus").order_by("start", "kind", "pk")
 
 
 def breaks_between(*, institution_id: int | None, campus_id: int, first: dt.date, last: dt.date) -> list[TermPeriod]:

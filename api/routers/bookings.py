@@ -130,19 +130,9 @@ def create_booking(request: HttpRequest, payload: BookingIn) -> Status:
 @paginate(KampusPagination)
 def list_bookings(request: HttpRequest, filters: Query[BookingFilter]) -> QuerySet[Booking]:
     """List bookings; titles of bookings you may not see are null."""
-    if filters.from_ and filters.to and filters.from_ >= filters.to:
-        message = _("`to` must be after `from`.")
-        raise InvalidInput(message, errors=[{"field": "to", "message": message}])
+    bookings = filters.filter(selectors.booking_list())
     request_viewer(request)
-    return selectors.booking_list(
-        room_id=filters.room,
-        building_id=filters.building,
-        institution_id=filters.institution,
-        booked_by=request.auth if filters.mine else None,
-        statuses=[str(s) for s in filters.status],
-        overlapping_from=filters.from_,
-        overlapping_to=filters.to,
-    ).select_related("campus")
+    return bookings.select_related("campus")
 
 
 @router.get("/bookings/{booking_id}", response={200: BookingOut, 404: ErrorOut, **READ_ERRORS})
