@@ -348,12 +348,12 @@ class BookingAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def more_actions(self, obj: Booking) -> str:
         """Link the pages that cancel with a scope, release early and hand a series over."""
         links = [
-            (reverse("booking-cancel", args=[obj.pk]), _("Cancel (one, following or the whole series)")),
-            (reverse("booking-release", args=[obj.pk]), _("Release early")),
-            (reverse("booking-detail", args=[obj.pk]), _("Open the booking page")),
+            (reverse("bookings:cancel", args=[obj.pk]), _("Cancel (one, following or the whole series)")),
+            (reverse("bookings:release", args=[obj.pk]), _("Release early")),
+            (reverse("bookings:detail", args=[obj.pk]), _("Open the booking page")),
         ]
         if obj.series_id:
-            links.insert(1, (reverse("booking-handover", args=[obj.pk]), _("Hand the series over")))
+            links.insert(1, (reverse("bookings:handover", args=[obj.pk]), _("Hand the series over")))
         return format_html_join(" · ", '<a href="{}">{}</a>', links)
 
     @admin.action(description=_("Reject the selected requests (asks for a reason)"))

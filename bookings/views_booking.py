@@ -112,7 +112,7 @@ def _search_url(query: QueryDict, start: dt.datetime, end: dt.datetime) -> str:
     params["date"] = start.date().isoformat()
     params["start"] = start.strftime("%H:%M")
     params["end"] = end.strftime("%H:%M")
-    return f"{reverse('find-room')}?{params.urlencode()}#results"
+    return f"{reverse('bookings:find-room')}?{params.urlencode()}#results"
 
 
 def _suggestions(
@@ -227,7 +227,7 @@ def _book_url(room: Room, start: dt.datetime, end: dt.datetime, now: dt.datetime
         return "", None
     ends = min(end, begins + dt.timedelta(hours=1))
     query = urlencode({"room": room.pk, "start": _local_minute(begins), "end": _local_minute(ends)})
-    return f"{reverse('booking-new')}?{query}", begins
+    return f"{reverse('bookings:new')}?{query}", begins
 
 
 def week_schedule(
@@ -373,7 +373,7 @@ def room_print(request: HttpRequest, pk: int) -> HttpResponse:
     """Render the printable door sign of a room's week; titles as an anonymous passer-by may see them."""
     room = _room_or_404(pk)
     context = _week_context(request, room, viewer=viewer_for(None), book_links=False)
-    context["room_url"] = request.build_absolute_uri(reverse("room-detail", args=[room.pk]))
+    context["room_url"] = request.build_absolute_uri(reverse("bookings:room-detail", args=[room.pk]))
     return render(request, "rooms/room_print.html", context)
 
 
@@ -501,7 +501,7 @@ def booking_new(request: HttpRequest) -> HttpResponse:
                     problem = form.add_domain_error(error)
                 else:
                     _announce(request, result, warnings_for(request.user, result, kwargs, made=True))
-                    return redirect("booking-detail", pk=result.first.pk)
+                    return redirect("bookings:detail", pk=result.first.pk)
             else:
                 check = check_booking(form, request.user, now)
                 problem = check.problem

@@ -172,7 +172,7 @@ def _decide(request: HttpRequest, pk: int, *, approve: bool) -> HttpResponse:
                     len(decided),
                 )
             messages.success(request, text % values)
-            return redirect("manage-approvals")
+            return redirect("manage:approvals")
     messages.error(request, _("The request was not decided: see the error below."))
     return _render_approvals(request, bound=form, status=422)
 
@@ -303,7 +303,7 @@ def closures(request: HttpRequest) -> HttpResponse:
                     )
                     % {"count": len(affected)},
                 )
-                return redirect("manage-closure-detail", pk=closure.pk)
+                return redirect("manage:closure-detail", pk=closure.pk)
     else:
         today = timezone.localdate()
         form = ClosureForm(user=request.user, initial={"start_date": today, "end_date": today})
@@ -392,7 +392,7 @@ def closure_cancel_bookings(request: HttpRequest, pk: int) -> HttpResponse:
         )
     else:
         messages.info(request, _("There were no bookings left to cancel."))
-    return redirect("manage-closure-detail", pk=closure.pk)
+    return redirect("manage:closure-detail", pk=closure.pk)
 
 
 # --- front desk -----------------------------------------------------------------------------------------
@@ -477,7 +477,7 @@ def _front_desk_day(request: HttpRequest) -> dict[str, Any]:
         "count": count,
         "printed_at": timezone.now(),
         "print_query": "&".join(f"{k}={v}" for k, v in query.items()) + ("&all=1" if show_all else ""),
-        "front_desk_url": reverse("front-desk") + "?" + "&".join(f"{k}={v}" for k, v in query.items()),
+        "front_desk_url": reverse("manage:front-desk") + "?" + "&".join(f"{k}={v}" for k, v in query.items()),
     }
 
 

@@ -257,7 +257,7 @@ def _next_url(request: HttpRequest) -> str:
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return candidate
-    return reverse("my-bookings")
+    return reverse("bookings:mine")
 
 
 def _is_open(booking: Booking, now: dt.datetime) -> bool:

@@ -143,8 +143,8 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "campus:home"
+LOGOUT_REDIRECT_URL = "campus:home"
 
 # --- MQTT (sensor ingestion; used by the ingester) -----------------------------------------
 MQTT_URL = os.environ.get("MQTT_URL", "mqtt://127.0.0.1:1883")

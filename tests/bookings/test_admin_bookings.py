@@ -254,7 +254,7 @@ def test_admin_reject_action_asks_for_a_reason_then_rejects(
     assert request.status == BookingStatus.REJECTED
     assert request.decision_reason == "Exams that day"
     page = client.get(reverse("admin:bookings_booking_change", args=[request.pk]))
-    assert reverse("booking-cancel", args=[request.pk]) in page.content.decode()
+    assert reverse("bookings:cancel", args=[request.pk]) in page.content.decode()
 
 
 def test_the_admin_change_page_names_the_booking_in_campus_time(client, joint_campus, campus_fm, lukio_staff, tuesday):

@@ -333,7 +333,7 @@ def test_the_booking_forms_check_answers_while_another_writer_holds_the_database
 
         def check() -> None:
             response = client.post(
-                reverse("booking-new"),
+                reverse("bookings:new"),
                 {
                     "title": "Maths 2B",
                     "room": str(joint_campus.classroom.pk),
@@ -478,7 +478,7 @@ def test_the_booking_form_refuses_a_time_the_clocks_skip_with_a_form_error(joint
     }  # fmt: skip
 
     for action in ("book", "check"):
-        response = client.post(reverse("booking-new"), {**form, "action": action})
+        response = client.post(reverse("bookings:new"), {**form, "action": action})
         assert response.status_code == 200
         assert "does not exist" in response.content.decode()
     assert not Booking.objects.exists()

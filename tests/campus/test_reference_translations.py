@@ -58,7 +58,7 @@ def room_page(user: User, language: str, room, week: dt.date) -> str:
     user.save(update_fields=["preferred_language"])
     client = Client()
     client.force_login(user)
-    response = client.get(reverse("room-detail", args=[room.pk]), {"week": week.isoformat()})
+    response = client.get(reverse("bookings:room-detail", args=[room.pk]), {"week": week.isoformat()})
     assert response.status_code == 200
     return response.content.decode()
 
@@ -107,7 +107,7 @@ def test_a_closure_reason_is_shown_in_the_readers_language_or_as_typed(joint_cam
     campus_fm.save(update_fields=["preferred_language"])
     client = Client()
     client.force_login(campus_fm)
-    url = reverse("manage-closure-detail", args=[closure.pk])
+    url = reverse("manage:closure-detail", args=[closure.pk])
 
     assert "Lattian hionta" in client.get(url).content.decode(), "no Swedish reason yet: the one typed"
 

@@ -96,13 +96,13 @@ def test_signing_in_goes_to_the_front_page(teacher):
     response = client.post(reverse("login"), {"username": "liisa.lehtonen", "password": PASSWORD})
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("home")
+    assert response["Location"] == reverse("campus:home")
     assert client.session[SESSION_KEY] == str(teacher.pk)
 
 
 def test_signing_in_returns_to_the_page_asked_for(teacher):
     client = english()
-    asked_for = reverse("my-bookings")
+    asked_for = reverse("bookings:mine")
 
     page = client.get(reverse("login"), {"next": asked_for})
     response = client.post(reverse("login"), {"username": "liisa.lehtonen", "password": PASSWORD, "next": asked_for})
@@ -152,7 +152,7 @@ def test_signing_out_is_a_post_and_returns_to_the_front_page(teacher):
 
     assert refused.status_code == 405
     assert response.status_code == 302
-    assert response["Location"] == reverse("home")
+    assert response["Location"] == reverse("campus:home")
     assert SESSION_KEY not in client.session
 
 
@@ -160,7 +160,7 @@ def test_every_page_offers_signing_out_as_a_form(teacher):
     client = english()
     client.force_login(teacher)
 
-    page = Tags(client.get(reverse("accessibility")).text)
+    page = Tags(client.get(reverse("campus:accessibility")).text)
 
     assert page.one("form", action=reverse("logout"))["method"] == "post"
 

@@ -46,7 +46,7 @@ def test_an_english_page_shows_the_day_before_the_month(joint_campus, lukio_staf
     client = Client(headers={"accept-language": "en"})
     client.force_login(lukio_staff)
 
-    html = client.get(reverse("booking-detail", args=[booking.pk])).content.decode()
+    html = client.get(reverse("bookings:detail", args=[booking.pk])).content.decode()
 
     month = day.strftime("%b")
     assert f"{day.day} {month} {day.year}" in html

@@ -76,7 +76,7 @@ PEOPLE = [
 
 
 def test_a_public_booking_shows_another_institution_its_title_but_not_its_people(vocational_staff, open_day):
-    page = client_for(vocational_staff).get(reverse("booking-detail", args=[open_day.pk])).content.decode()
+    page = client_for(vocational_staff).get(reverse("bookings:detail", args=[open_day.pk])).content.decode()
 
     assert "Open day" in page
     assert [person for person in PEOPLE if person in page] == []
@@ -85,17 +85,19 @@ def test_a_public_booking_shows_another_institution_its_title_but_not_its_people
 
 @pytest.mark.parametrize("who", ["lukio_staff", "lukio_colleague", "front_desk"])
 def test_the_booker_the_institution_and_the_front_desk_see_the_people_of_a_booking(request, open_day, who):
-    page = client_for(request.getfixturevalue(who)).get(reverse("booking-detail", args=[open_day.pk]))
+    page = client_for(request.getfixturevalue(who)).get(reverse("bookings:detail", args=[open_day.pk]))
 
     assert [person for person in PEOPLE if person not in page.content.decode()] == []
 
 
 def test_the_day_list_names_the_booker_only_to_those_who_see_the_details(fm_of_lukio, front_desk, welding, day):
-    url = f"{reverse('front-desk')}?date={day.isoformat()}"
+    url = f"{reverse('manage:front-desk')}?date={day.isoformat()}"
 
     manager = client_for(fm_of_lukio).get(url).content.decode()
     desk = client_for(front_desk).get(url).content.decode()
-    printed = client_for(fm_of_lukio).get(f"{reverse('front-desk-print')}?date={day.isoformat()}").content.decode()
+    printed = (
+        client_for(fm_of_lukio).get(f"{reverse('manage:front-desk-print')}?date={day.isoformat()}").content.decode()
+    )
 
     assert "Welding show" in manager
     assert "Ville Virtanen" not in manager
@@ -111,7 +113,7 @@ def test_a_closure_names_the_bookers_only_to_those_who_see_the_details(
     closure, _affected = services.closure_create(
         actor=campus_fm, building=joint_campus.main_building, start=at(day, 0), end=at(day, 23), reason="Fire drill"
     )
-    url = reverse("manage-closure-detail", args=[closure.pk])
+    url = reverse("manage:closure-detail", args=[closure.pk])
 
     manager = client_for(fm_of_lukio).get(url).content.decode()
     campus_manager = client_for(campus_fm).get(url).content.decode()
@@ -125,7 +127,7 @@ def test_a_closure_names_the_bookers_only_to_those_who_see_the_details(
 
 
 @pytest.mark.parametrize("week", ["0001-01-01", "9999-12-31"])
-@pytest.mark.parametrize("page", ["room-detail", "room-print"])
+@pytest.mark.parametrize("page", ["bookings:room-detail", "bookings:room-print"])
 def test_a_room_week_far_outside_the_years_shows_this_week(lukio_staff, joint_campus, page, week):
     response = client_for(lukio_staff).get(f"{reverse(page, args=[joint_campus.classroom.pk])}?week={week}")
 
@@ -135,7 +137,7 @@ def test_a_room_week_far_outside_the_years_shows_this_week(lukio_staff, joint_ca
 
 
 @pytest.mark.parametrize("date", ["0001-01-01", "9999-12-31"])
-@pytest.mark.parametrize("page", ["front-desk", "front-desk-print"])
+@pytest.mark.parametrize("page", ["manage:front-desk", "manage:front-desk-print"])
 def test_a_front_desk_day_far_outside_the_years_shows_today_and_says_so(front_desk, page, date):
     response = client_for(front_desk).get(f"{reverse(page)}?date={date}")
 
@@ -146,14 +148,14 @@ def test_a_front_desk_day_far_outside_the_years_shows_today_and_says_so(front_de
 
 @pytest.mark.parametrize("start", ["9999-12-31T23:30", "0001-01-01T00:00"])
 def test_a_booking_form_prefilled_far_outside_the_years_starts_from_now(lukio_staff, start):
-    response = client_for(lukio_staff).get(f"{reverse('booking-new')}?start={start}")
+    response = client_for(lukio_staff).get(f"{reverse('bookings:new')}?start={start}")
 
     assert response.status_code == 200
     assert response.context["form"].initial["date"] >= today()
 
 
 def test_a_room_search_far_outside_the_years_is_a_form_error(lukio_staff, joint_campus):
-    response = client_for(lukio_staff).get(f"{reverse('find-room')}?date=9999-12-31&start=23:00&duration=60")
+    response = client_for(lukio_staff).get(f"{reverse('bookings:find-room')}?date=9999-12-31&start=23:00&duration=60")
 
     assert response.status_code == 200
     assert "between 1900 and 2200" in response.context["form"].errors["date"][0]
@@ -168,7 +170,7 @@ def test_a_closure_far_outside_the_years_is_a_form_error(campus_fm, joint_campus
         "reason": "Renovation",
     }
 
-    response = client_for(campus_fm).post(reverse("manage-closures"), body)
+    response = client_for(campus_fm).post(reverse("manage:closures"), body)
 
     assert response.status_code == 422
     errors = response.context["form"].errors
@@ -183,7 +185,7 @@ def cache_directives(response) -> set[str]:
     return {part.strip() for part in response.get("Cache-Control", "").split(",") if part.strip()}
 
 
-@pytest.mark.parametrize("page", ["home", "my-bookings", "find-room", "front-desk"])
+@pytest.mark.parametrize("page", ["campus:home", "bookings:mine", "bookings:find-room", "manage:front-desk"])
 def test_signed_in_pages_are_kept_by_no_cache(front_desk, page):
     response = client_for(front_desk).get(reverse(page))
 
@@ -192,7 +194,7 @@ def test_signed_in_pages_are_kept_by_no_cache(front_desk, page):
 
 
 def test_pages_for_everyone_are_left_to_the_caches(db):
-    response = Client().get(reverse("accessibility"))
+    response = Client().get(reverse("campus:accessibility"))
 
     assert response.status_code == 200
     assert "no-store" not in cache_directives(response)

@@ -44,10 +44,10 @@ def test_booking_pages_label_the_room_by_code_and_name(joint_campus, lukio_staff
     booking = book(lukio_staff, joint_campus.classroom, tomorrow(10), tomorrow(11), title="Maths").first
     client = client_for(lukio_staff)
     for url in (
-        reverse("my-bookings"),
-        reverse("booking-detail", args=[booking.pk]),
-        reverse("booking-edit", args=[booking.pk]),
-        reverse("booking-cancel", args=[booking.pk]),
+        reverse("bookings:mine"),
+        reverse("bookings:detail", args=[booking.pk]),
+        reverse("bookings:edit", args=[booking.pk]),
+        reverse("bookings:cancel", args=[booking.pk]),
     ):
         assert_labelled(client.get(url).content.decode())
 
@@ -59,8 +59,8 @@ def test_the_approval_queue_and_closures_label_the_room_by_code_and_name(joint_c
         actor=fm_of_lukio, room=joint_campus.classroom, start=tomorrow(15), end=tomorrow(16), reason="Paint"
     )
     client = client_for(fm_of_lukio)
-    assert_labelled(client.get(reverse("manage-approvals")).content.decode())
-    assert_labelled(client.get(reverse("manage-closures")).content.decode())
+    assert_labelled(client.get(reverse("manage:approvals")).content.decode())
+    assert_labelled(client.get(reverse("manage:closures")).content.decode())
 
 
 def test_e_mails_label_the_room_by_code_and_name(
