@@ -311,6 +311,7 @@ class BookingFilter(FilterSchema):
         return self
 
     def filter_mine(self, mine: bool) -> Q:
+        """Return the caller's bookings; with no caller known (built outside a request), none."""
         if not mine:
             return Q()
         return Q(booked_by=self._asker) if self._asker is not None else Q(pk__in=[])
