@@ -591,7 +591,7 @@ class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
         scope = admin_scope(request)
         if not scope.is_superuser:
             if db_field.name == "institution":
-                kwargs["queryset"] = Institution.objects.filter(pk__in=scope.administered_institution_ids)
+                kwargs["queryset"] = scope.administered_institutions()
                 kwargs["required"] = True
             elif db_field.name == "user":
                 kwargs["queryset"] = self.admin_site.get_model_admin(User).get_queryset(request)
@@ -610,10 +610,7 @@ class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
         """Render and handle the page that imports an institution's members from a CSV file."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        scope = admin_scope(request)
-        institutions = Institution.objects.order_by("name")
-        if not scope.is_superuser:
-            institutions = institutions.filter(pk__in=scope.administered_institution_ids)
+        institutions = admin_scope(request).administered_institutions()
         errors: list[dict[str, Any]] = []
         if request.method == "POST":
             form = MembershipImportForm(request.POST, request.FILES, institutions=institutions)

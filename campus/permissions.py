@@ -377,6 +377,11 @@ class RoleScope:
             return bool(self.administered_institution_ids)
         return membership.institution_id in self.administered_institution_ids and membership.user_id != self.user_id
 
+    def administered_institutions(self) -> QuerySet[Institution]:
+        """Return the institutions whose members the person grants and imports, by name (all for a superuser)."""
+        queryset = Institution.objects.order_by("name")
+        return queryset if self.is_superuser else queryset.filter(pk__in=self.administered_institution_ids)
+
     @property
     def term_calendar_institution_ids(self) -> frozenset[int]:
         """Return the institutions whose term calendars the person edits (its admins and facility managers)."""
