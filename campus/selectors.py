@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from campus.models import Building, Campus, Equipment, Institution, Membership, Role, Room, TermKind, TermPeriod, User
+from campus.models import Building, Campus, Equipment, Institution, Membership, Room, TermKind, TermPeriod, User
+from campus.permissions import room_deciders
 
 
 def default_campus_zone_name() -> str:
@@ -91,13 +92,8 @@ def membership_list_for_user(*, user: User, on: dt.date | None = None) -> QueryS
 
 
 def facility_managers_for_room(*, room: Room, on: dt.date) -> QuerySet[User]:
-    """Return the users who decide for ``room``: the owner's facility managers, or the campus's."""
-    if room.owner_id:
-        scope = Q(memberships__institution_id=room.owner_id)
-    else:
-        scope = Q(memberships__campus_id=room.building.campus_id)
-    valid = Membership.objects.valid_on(on).filter(role=Role.FACILITY_MANAGER)
-    return User.objects.filter(scope, memberships__in=valid, is_active=True).distinct()
+    """Return the users who decide for ``room`` (whom its requests notify); ``permissions.room_deciders`` answers."""
+    return room_deciders(room=room, on=on)
 
 
 def term_period_list() -> QuerySet[TermPeriod]:
