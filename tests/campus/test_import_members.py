@@ -7,21 +7,12 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import translation
 
 from campus.exceptions import PermissionDenied
 from campus.models import Membership, Role, User
 from campus.room_import import CsvImportRefused
 from campus.services import memberships_import_csv
 from tests.conftest import make_user
-
-
-@pytest.fixture(autouse=True)
-def _messages_in_english():
-    """Check the English messages whatever LANGUAGE_CODE the installation uses."""
-    with translation.override("en"):
-        yield
-
 
 GOOD_FILE = """username,email,first_name,last_name,role,valid_from,valid_until,language
 maija.poppanen,maija@example.org,Maija,Poppanen,staff,2026-08-01,2027-05-31,fi

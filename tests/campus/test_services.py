@@ -5,19 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import translation
 
 from campus.exceptions import InvalidInput, PermissionDenied
 from campus.models import Holiday, Membership, Role, Room
 from campus.services import campus_sync_holidays, membership_end, membership_grant, room_sections_set
 from tests.conftest import make_user
-
-
-@pytest.fixture(autouse=True)
-def _messages_in_english():
-    """Check the English messages whatever LANGUAGE_CODE the installation uses."""
-    with translation.override("en"):
-        yield
 
 
 def test_grant_creates_a_membership_and_regranting_updates_its_dates(joint_campus):
