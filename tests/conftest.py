@@ -27,6 +27,7 @@ from campus.models import (
     TermPeriod,
     User,
 )
+from tests.bookings.conftest import MONDAY, TUESDAY, next_weekday_after, today
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -234,9 +235,19 @@ def front_desk(joint_campus: JointCampus) -> User:
 @pytest.fixture
 def monday() -> dt.date:
     """A Monday in the future (next week's at the latest)."""
-    from tests.bookings.conftest import MONDAY, next_weekday_after, today
-
     return next_weekday_after(today(), MONDAY)
+
+
+@pytest.fixture
+def tuesday() -> dt.date:
+    """A Tuesday ahead (next week's at the latest), when the main building is open 7–21."""
+    return next_weekday_after(today(), TUESDAY)
+
+
+@pytest.fixture
+def day() -> dt.date:
+    """A Tuesday two to three weeks ahead: inside every default window, outside any short notice."""
+    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
 
 
 @pytest.fixture

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from bookings.models import Booking
-from tests.bookings.conftest import TUESDAY, at, book, next_weekday_after, today
-
-
-@pytest.fixture
-def day(joint_campus) -> dt.date:
-    """A Tuesday ahead; the main building is open 7–21 then."""
-    return next_weekday_after(today(), TUESDAY)
+from tests.bookings.conftest import at, book
 
 
 @pytest.fixture

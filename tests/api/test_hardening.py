@@ -8,15 +8,10 @@ import pytest
 
 from bookings.models import Booking, BookingStatus, Visibility
 from campus.models import Membership, Role
-from tests.bookings.conftest import TUESDAY, at, book, next_weekday_after, today
+from tests.bookings.conftest import at, book
 from tests.conftest import make_user
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def day() -> dt.date:
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
 
 
 @pytest.fixture
@@ -308,11 +303,9 @@ def test_answers_to_a_token_are_not_kept_by_shared_caches(staff_api, joint_campu
 
 
 @pytest.mark.parametrize("body", ["[1]", "123", "null", '"occurrence"', "[]"])
-def test_a_body_that_is_not_a_json_object_changes_nothing(staff_api, lukio_staff, joint_campus, body):
+def test_a_body_that_is_not_a_json_object_changes_nothing(staff_api, lukio_staff, joint_campus, monday, body):
     from bookings.models import Booking, BookingStatus
-    from tests.bookings.conftest import at, book, next_weekday_after, today
 
-    monday = next_weekday_after(today(), 0)
     booking = book(lukio_staff, joint_campus.classroom, at(monday, 10), at(monday, 11)).first
 
     response = staff_api.post(f"/api/v1/bookings/{booking.pk}/cancel", body, content_type="application/json")
@@ -322,11 +315,9 @@ def test_a_body_that_is_not_a_json_object_changes_nothing(staff_api, lukio_staff
     assert Booking.objects.get(pk=booking.pk).status == BookingStatus.CONFIRMED
 
 
-def test_true_is_not_a_room_id(staff_api, joint_campus):
+def test_true_is_not_a_room_id(staff_api, joint_campus, monday):
     from bookings.models import Booking
-    from tests.bookings.conftest import at, next_weekday_after, today
 
-    monday = next_weekday_after(today(), 0)
     body = {"room": True, "title": "x", "start": at(monday, 10).isoformat(), "end": at(monday, 11).isoformat()}
 
     response = staff_api.post("/api/v1/bookings", body, content_type="application/json")

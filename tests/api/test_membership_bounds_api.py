@@ -23,11 +23,6 @@ def patch(client, path: str, body: dict):
 
 
 @pytest.fixture
-def day() -> dt.date:
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
-
-
-@pytest.fixture
 def only_the_lukio_books_the_lab(joint_campus) -> None:
     BookingPolicy.objects.create(room=joint_campus.lab, owner_access=Access.DIRECT, other_access=Access.NONE)
 

@@ -27,11 +27,6 @@ API = "/api/v1"
 
 
 @pytest.fixture
-def day() -> dt.date:
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
-
-
-@pytest.fixture
 def requests_needed(joint_campus) -> None:
     BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
     BookingPolicy.objects.create(room=joint_campus.shared_auditorium, other_access=Access.REQUEST)
@@ -530,11 +525,8 @@ def test_a_request_through_the_api_answers_pending_with_its_expiry(
 
 
 def test_a_refused_handover_names_nobody_and_does_not_tell_who_has_an_account(
-    client_with_token, lukio_staff, vocational_staff, joint_campus
+    client_with_token, lukio_staff, vocational_staff, joint_campus, monday
 ):
-    from tests.bookings.conftest import at, book, next_weekday_after, today
-
-    monday = next_weekday_after(today(), 0)
     booking = book(lukio_staff, joint_campus.classroom, at(monday, 10), at(monday, 11)).first
     api = client_with_token(lukio_staff)
 

@@ -9,16 +9,11 @@ import zoneinfo
 import pytest
 
 from bookings.models import Booking, BookingStatus
-from tests.bookings.conftest import TUESDAY, at, book, next_weekday_after, today
+from tests.bookings.conftest import at, book, today
 
 from .conftest import API
 
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
-
-
-@pytest.fixture
-def day() -> dt.date:
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
 
 
 def assert_in_campus_zone(value: str) -> None:

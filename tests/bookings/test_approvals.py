@@ -13,17 +13,12 @@ from bookings.models import Access, Booking, BookingAction, BookingBlock, Bookin
 from bookings.services import Scope, booking_approve, booking_reject, requests_expire
 from campus.exceptions import InvalidInput, PermissionDenied
 from campus.models import Membership, Role
-from tests.bookings.conftest import TUESDAY, at, book, error_fields, next_weekday_after, today
+from tests.bookings.conftest import at, book, error_fields, today
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.usefixtures("blocks_stay_consistent")
 
 WEEK = dt.timedelta(weeks=1)
-
-
-@pytest.fixture
-def day() -> dt.date:
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
 
 
 @pytest.fixture

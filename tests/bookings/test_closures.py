@@ -20,17 +20,12 @@ from bookings.models import (
 from bookings.services import closure_affected_bookings, closure_cancel_bookings, closure_create
 from campus.exceptions import InvalidInput, PermissionDenied
 from campus.models import Membership, Role, Room, RoomKind
-from tests.bookings.conftest import TUESDAY, at, book, error_fields, next_weekday_after, today
+from tests.bookings.conftest import at, book, error_fields
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.usefixtures("blocks_stay_consistent")
 
 WEEK = dt.timedelta(weeks=1)
-
-
-@pytest.fixture
-def day() -> dt.date:
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
 
 
 @pytest.fixture

@@ -11,13 +11,8 @@ from bookings.errors import BookingRuleBroken, SlotTaken
 from bookings.models import Access, Booking, BookingPolicy, BookingStatus, Notification, NotificationKind
 from campus.exceptions import InvalidInput, PermissionDenied
 from campus.models import Building, Campus, Membership, Role, Room
-from tests.bookings.conftest import TUESDAY, at, book, next_weekday_after, today
+from tests.bookings.conftest import at, book
 from tests.conftest import make_user
-
-
-@pytest.fixture
-def day() -> dt.date:
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
 
 
 def test_moving_into_a_request_only_room_makes_the_booking_a_request(joint_campus, vocational_staff, fm_of_lukio, day):

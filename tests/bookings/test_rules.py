@@ -12,18 +12,12 @@ from bookings.models import Access, Booking, BookingAction, BookingBlock, Bookin
 from bookings.rules import DEFAULT_POLICY, EffectivePolicy, effective_policy
 from bookings.services import booking_cancel, closure_create
 from campus.models import Membership, Role, Room, RoomKind
-from tests.bookings.conftest import HELSINKI, TUESDAY, at, book, next_weekday_after, today
+from tests.bookings.conftest import HELSINKI, TUESDAY, at, book, next_weekday_after
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.usefixtures("blocks_stay_consistent")
 
 WEEK = dt.timedelta(weeks=1)
-
-
-@pytest.fixture
-def day() -> dt.date:
-    """A Tuesday two to three weeks ahead: inside every default window, outside any short notice."""
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
 
 
 @pytest.fixture

@@ -14,12 +14,7 @@ from django.urls import reverse
 from bookings import services
 from bookings.models import Closure
 from campus.models import Equipment, Holiday, OpeningHoursException, User
-from tests.bookings.conftest import TUESDAY, at, next_weekday_after, today
-
-
-@pytest.fixture
-def tuesday() -> dt.date:
-    return next_weekday_after(today(), TUESDAY)
+from tests.bookings.conftest import at
 
 
 @pytest.fixture

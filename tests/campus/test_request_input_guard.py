@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pytest
@@ -10,15 +9,10 @@ from django.test import Client
 
 from api.tokens import token_create
 from bookings.models import Booking, BookingStatus
-from tests.bookings.conftest import TUESDAY, at, book, next_weekday_after, today
+from tests.bookings.conftest import at, book
 
 API = "/api/v1"
 NUL_MESSAGE = "Text may not contain NUL characters"
-
-
-@pytest.fixture
-def day() -> dt.date:
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
 
 
 @pytest.fixture

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from django.test import Client
 
 from campus.models import User
-from tests.bookings.conftest import TUESDAY, at, next_weekday_after, today
+from tests.bookings.conftest import at, today
 
 
 def client_for(user: User) -> Client:
@@ -20,9 +19,3 @@ def client_for(user: User) -> Client:
 
 def tomorrow(hour: int, minute: int = 0) -> dt.datetime:
     return at(today() + dt.timedelta(days=1), hour, minute)
-
-
-@pytest.fixture
-def tuesday() -> dt.date:
-    """A Tuesday ahead, when the main building is open 7–21."""
-    return next_weekday_after(today(), TUESDAY)

@@ -24,11 +24,6 @@ def always_open(joint_campus):
 
 
 @pytest.fixture
-def day(tuesday) -> dt.date:
-    return tuesday
-
-
-@pytest.fixture
 def physics(joint_campus, lukio_staff, day) -> Booking:
     return book(lukio_staff, joint_campus.lab, at(day, 10), at(day, 11), title="Physics").first
 

@@ -14,14 +14,9 @@ from bookings import services
 from bookings.models import Booking, Visibility
 from campus.models import Membership, Role
 from campus.security import ContentSecurityPolicyMiddleware
-from tests.bookings.conftest import TUESDAY, at, book, next_weekday_after, today
+from tests.bookings.conftest import at, book, today
 from tests.conftest import make_user
 from tests.web.conftest import client_for
-
-
-@pytest.fixture
-def day() -> dt.date:
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
 
 
 @pytest.fixture
