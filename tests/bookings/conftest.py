@@ -32,6 +32,11 @@ def at(day: dt.date, h: int, mi: int = 0) -> dt.datetime:
     return local(day.year, day.month, day.day, h, mi)
 
 
+def wall(day: dt.date, h: int, mi: int = 0) -> dt.datetime:
+    """Return a naive local wall-clock time, as ``local_starts`` gives them."""
+    return dt.datetime.combine(day, dt.time(h, mi))
+
+
 def in_helsinki(value: dt.datetime) -> dt.datetime:
     return value.astimezone(HELSINKI)
 
@@ -44,6 +49,12 @@ def today() -> dt.date:
 def next_weekday_after(day: dt.date, weekday: int) -> dt.date:
     """Return the first date strictly after ``day`` that falls on ``weekday`` (0 = Monday)."""
     return day + dt.timedelta(days=(weekday - day.weekday() - 1) % 7 + 1)
+
+
+def race_day() -> dt.date:
+    """Return a Tuesday three to four weeks ahead (the fixture's buildings open Mon–Fri 07–21), for the race tests."""
+    day = today() + dt.timedelta(days=21)
+    return day + dt.timedelta(days=(1 - day.weekday()) % 7)
 
 
 def last_sunday(year: int, month: int) -> dt.date:

@@ -11,17 +11,13 @@ from bookings.models import Booking, BookingBlock, BookingStatus
 from bookings.services import Scope, active_overlaps_exist, booking_cancel, booking_release, booking_update
 from campus.exceptions import InvalidInput, PermissionDenied
 from campus.models import Holiday, Membership, Role
-from tests.bookings.conftest import at, book, error_fields, in_helsinki, local_starts, next_last_sunday
+from tests.bookings.conftest import at, book, error_fields, in_helsinki, local_starts, next_last_sunday, wall
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.usefixtures("blocks_stay_consistent")
 
 WEEK = dt.timedelta(weeks=1)
 DAY = dt.timedelta(days=1)
-
-
-def wall(day: dt.date, h: int, mi: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(h, mi))
 
 
 def fresh(bookings: list[Booking]) -> list[Booking]:

@@ -31,7 +31,7 @@ from bookings.models import (
 )
 from bookings.services import booking_approve, booking_cancel, booking_create, booking_reject, booking_release
 from campus.models import Membership, Role, Room, RoomKind, User
-from tests.bookings.conftest import Gym, assert_blocks_consistent, at, today
+from tests.bookings.conftest import Gym, assert_blocks_consistent, at, race_day
 from tests.conftest import make_user
 
 ROUNDS = 10
@@ -77,11 +77,6 @@ def describe(outcomes: list[Outcome]) -> str:
     return "; ".join(f"{o.label}: {'won' if o.won else f'{type(o.error).__name__}: {o.error}'}" for o in outcomes)
 
 
-def race_tuesday() -> dt.date:
-    day = today() + dt.timedelta(days=21)
-    return day + dt.timedelta(days=(1 - day.weekday()) % 7)
-
-
 def people(joint_campus, count: int) -> list[User]:
     """Return ``count`` different teachers of the upper-secondary school."""
     users = []
@@ -111,7 +106,7 @@ def _new_gym(building, round_: int) -> Gym:
 
 def test_people_racing_for_halls_and_their_sections_queue_and_are_refused_cleanly(joint_campus):
     racers = people(joint_campus, 12)
-    day = race_tuesday()
+    day = race_day()
     # Several rounds, each on a hall of its own: a missing part lock shows as a deadlock in some of them.
     for round_ in range(ROUNDS):
         gym = _new_gym(joint_campus.main_building, round_)
@@ -161,7 +156,7 @@ def request_only_lab(joint_campus):
 
 def _started_request(lab, booker: User) -> tuple[Booking, dt.datetime]:
     """Return a pending request that began ten minutes before the returned moment."""
-    day = race_tuesday()
+    day = race_day()
     made = booking_create(
         room=lab,
         booked_by=booker,
