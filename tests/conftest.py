@@ -233,6 +233,42 @@ def front_desk(joint_campus: JointCampus) -> User:
 
 
 @pytest.fixture
+def lukio_colleague(joint_campus: JointCampus) -> User:
+    """A second teacher of the lukio, who sees what the lukio's teachers see."""
+    user = make_user("lukio.colleague", first_name="Kaisa", last_name="Kollega")
+    Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.STAFF)
+    return user
+
+
+@pytest.fixture
+def substitute(joint_campus: JointCampus) -> User:
+    """A substitute teacher at the lukio."""
+    user = make_user("lukio.substitute", first_name="Sami", last_name="Sijainen")
+    Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.STAFF)
+    return user
+
+
+@pytest.fixture
+def adult_staff(joint_campus: JointCampus) -> User:
+    user = make_user("adult.teacher", first_name="Outi", last_name="Opettaja")
+    Membership.objects.create(user=user, institution=joint_campus.adult, role=Role.STAFF)
+    return user
+
+
+@pytest.fixture
+def fm_of_vocational(joint_campus: JointCampus) -> User:
+    user = make_user("voc.fm", first_name="Veikko", last_name="Valvoja")
+    Membership.objects.create(user=user, institution=joint_campus.vocational, role=Role.FACILITY_MANAGER)
+    return user
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    """A superuser with no membership, who may do everything everywhere."""
+    return User.objects.create_superuser("root", "root@example.org", "pass-for-tests-1")
+
+
+@pytest.fixture
 def monday() -> dt.date:
     """A Monday in the future (next week's at the latest)."""
     return next_weekday_after(today(), MONDAY)

@@ -7,18 +7,9 @@ import datetime as dt
 import pytest
 
 from bookings.models import Booking, BookingStatus, Visibility
-from campus.models import Membership, Role
 from tests.bookings.conftest import at, book
-from tests.conftest import make_user
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def lukio_colleague(joint_campus):
-    user = make_user("lukio.colleague", first_name="Kaisa", last_name="Kollega")
-    Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.STAFF)
-    return user
 
 
 @pytest.fixture

@@ -19,9 +19,7 @@ from bookings.models import (
     Closure,
 )
 from bookings.services import booking_cancel, booking_update, closure_create, requests_expire
-from campus.models import Membership, Role, User
 from tests.bookings.conftest import HELSINKI, TUESDAY, at, book, next_weekday_after, today
-from tests.conftest import make_user
 
 API = "/api/v1"
 
@@ -249,13 +247,6 @@ def test_the_history_of_an_unknown_booking_answers_404(client_with_token, lukio_
 
 
 # --- handover ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def substitute(joint_campus) -> User:
-    user = make_user("lukio.substitute", first_name="Sami", last_name="Sijainen")
-    Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.STAFF)
-    return user
 
 
 def test_handing_a_series_over_answers_its_future_occurrences(

@@ -175,11 +175,8 @@ def test_staff_cannot_reach_the_bookings_admin(client, lukio_staff):
 
 
 def test_admin_users_of_another_institution_never_see_private_bookings(
-    client, joint_campus, lukio_staff, lukio_admin, tuesday
+    client, joint_campus, lukio_staff, lukio_admin, fm_of_vocational, tuesday
 ):
-    from campus.models import Membership, Role
-    from tests.conftest import make_user
-
     booking = services.booking_create(
         room=joint_campus.classroom,
         booked_by=lukio_staff,
@@ -188,10 +185,8 @@ def test_admin_users_of_another_institution_never_see_private_bookings(
         end=at(tuesday, 11),
         on_behalf_of_contact="+358 40 555 1234",
     ).first
-    voc_fm = make_user("voc.fm")
-    Membership.objects.create(user=voc_fm, institution=joint_campus.vocational, role=Role.FACILITY_MANAGER)
     event = BookingEvent.objects.get(booking=booking)
-    for outsider in (voc_fm, lukio_admin):
+    for outsider in (fm_of_vocational, lukio_admin):
         client.force_login(outsider)
         listing = client.get(reverse("admin:bookings_booking_changelist"))
         assert "Disciplinary hearing" not in listing.content.decode()

@@ -29,20 +29,6 @@ def requests_needed(joint_campus) -> None:
 
 
 @pytest.fixture
-def fm_of_vocational(joint_campus):
-    user = make_user("voc.fm", first_name="Veikko", last_name="Valvoja")
-    Membership.objects.create(user=user, institution=joint_campus.vocational, role=Role.FACILITY_MANAGER)
-    return user
-
-
-@pytest.fixture
-def adult_staff(joint_campus):
-    user = make_user("adult.teacher", first_name="Outi", last_name="Opettaja")
-    Membership.objects.create(user=user, institution=joint_campus.adult, role=Role.STAFF)
-    return user
-
-
-@pytest.fixture
 def request_for_classroom(requests_needed, joint_campus, vocational_staff, day) -> Booking:
     booking = book(vocational_staff, joint_campus.classroom, at(day, 10), at(day, 11), title="Welding theory").first
     assert booking.status == BookingStatus.PENDING

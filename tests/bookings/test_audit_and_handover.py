@@ -32,21 +32,13 @@ from bookings.services import (
     requests_expire,
 )
 from campus.exceptions import InvalidInput, PermissionDenied
-from campus.models import Membership, Role, User
+from campus.models import Membership, Role
 from tests.bookings.conftest import at, book, error_fields, today
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.usefixtures("blocks_stay_consistent")
 
 WEEK = dt.timedelta(weeks=1)
-
-
-@pytest.fixture
-def substitute(joint_campus) -> User:
-    """A substitute teacher at the lukio."""
-    user = make_user("lukio.substitute", first_name="Sami", last_name="Sijainen")
-    Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.STAFF)
-    return user
 
 
 @pytest.fixture

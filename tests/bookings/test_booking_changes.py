@@ -476,13 +476,11 @@ def test_another_institutions_staff_may_not_change(joint_campus, lukio_staff, vo
 
 
 @pytest.mark.parametrize("action", ACTIONS)
-def test_a_colleague_who_did_not_book_may_not_change(joint_campus, lukio_staff, monday, action):
-    colleague = make_user("lukio.colleague")
-    Membership.objects.create(user=colleague, institution=joint_campus.lukio, role=Role.STAFF)
+def test_a_colleague_who_did_not_book_may_not_change(joint_campus, lukio_staff, lukio_colleague, monday, action):
     booking = book(lukio_staff, joint_campus.classroom, at(monday, 10), at(monday, 11)).first
 
     with pytest.raises(PermissionDenied):
-        action(booking, colleague, monday)
+        action(booking, lukio_colleague, monday)
 
 
 def test_an_institutions_facility_manager_may_not_change_bookings_of_shared_rooms(

@@ -19,20 +19,12 @@ from bookings.models import (
 )
 from bookings.services import closure_affected_bookings, closure_cancel_bookings, closure_create
 from campus.exceptions import InvalidInput, PermissionDenied
-from campus.models import Membership, Role, Room, RoomKind
+from campus.models import Room, RoomKind
 from tests.bookings.conftest import at, book, error_fields
-from tests.conftest import make_user
 
 pytestmark = pytest.mark.usefixtures("blocks_stay_consistent")
 
 WEEK = dt.timedelta(weeks=1)
-
-
-@pytest.fixture
-def fm_of_vocational(joint_campus):
-    user = make_user("voc.fm", first_name="Veikko", last_name="Valvoja")
-    Membership.objects.create(user=user, institution=joint_campus.vocational, role=Role.FACILITY_MANAGER)
-    return user
 
 
 @pytest.fixture

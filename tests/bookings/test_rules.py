@@ -11,20 +11,12 @@ from bookings.errors import BookingRuleBroken, SlotTaken
 from bookings.models import Access, Booking, BookingAction, BookingBlock, BookingEvent, BookingPolicy, BookingStatus
 from bookings.rules import DEFAULT_POLICY, EffectivePolicy, effective_policy
 from bookings.services import booking_cancel, closure_create
-from campus.models import Membership, Role, Room, RoomKind
+from campus.models import Room, RoomKind
 from tests.bookings.conftest import HELSINKI, TUESDAY, at, book, next_weekday_after
-from tests.conftest import make_user
 
 pytestmark = pytest.mark.usefixtures("blocks_stay_consistent")
 
 WEEK = dt.timedelta(weeks=1)
-
-
-@pytest.fixture
-def fm_of_vocational(joint_campus):
-    user = make_user("voc.fm", first_name="Veikko", last_name="Valvoja")
-    Membership.objects.create(user=user, institution=joint_campus.vocational, role=Role.FACILITY_MANAGER)
-    return user
 
 
 def room_policy(room: Room, **rules) -> BookingPolicy:

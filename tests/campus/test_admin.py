@@ -217,9 +217,7 @@ def test_rooms_and_buildings_of_another_campus_are_out_of_scope(campus_fm, joint
     assert client.get(f"{BUILDINGS}{far_room.building_id}/change/").status_code == 302
 
 
-def test_a_superuser_sees_every_campus(joint_campus, other_campus):
-    superuser = User.objects.create_superuser("root", "root@example.org", "pass-for-tests-1")
-
+def test_a_superuser_sees_every_campus(joint_campus, other_campus, superuser):
     assert "K1" in changelist_codes(signed_in(superuser).get(ROOMS))
 
 
@@ -672,11 +670,9 @@ def test_an_import_cannot_change_the_importers_own_memberships(lukio_admin, join
     assert not Membership.objects.filter(user=lukio_admin, role=Role.FACILITY_MANAGER).exists()
 
 
-def test_a_superuser_may_change_their_own_memberships(joint_campus):
-    root = User.objects.create_superuser("root", "root@example.org", "pass-for-tests-1")
-
-    response = signed_in(root).post(
-        f"{MEMBERSHIPS}add/", {"user": root.pk, "institution": joint_campus.lukio.pk, "role": Role.STAFF}
+def test_a_superuser_may_change_their_own_memberships(joint_campus, superuser):
+    response = signed_in(superuser).post(
+        f"{MEMBERSHIPS}add/", {"user": superuser.pk, "institution": joint_campus.lukio.pk, "role": Role.STAFF}
     )
 
     assert response.status_code == 302

@@ -12,18 +12,9 @@ from django.urls import reverse
 
 from bookings import services
 from bookings.models import Booking, Visibility
-from campus.models import Membership, Role
 from campus.security import ContentSecurityPolicyMiddleware
 from tests.bookings.conftest import at, book, today
-from tests.conftest import make_user
 from tests.web.conftest import client_for
-
-
-@pytest.fixture
-def lukio_colleague(joint_campus):
-    user = make_user("lukio.colleague", first_name="Kaisa", last_name="Kollega")
-    Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.STAFF)
-    return user
 
 
 @pytest.fixture
