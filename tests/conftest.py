@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import translation
 
+from bookings.models import Access, BookingPolicy
 from campus.models import (
     Building,
     Campus,
@@ -266,6 +267,23 @@ def fm_of_vocational(joint_campus: JointCampus) -> User:
 def superuser(db) -> User:
     """A superuser with no membership, who may do everything everywhere."""
     return User.objects.create_superuser("root", "root@example.org", "pass-for-tests-1")
+
+
+@pytest.fixture
+def requests_for_classroom(joint_campus: JointCampus) -> None:
+    """Other institutions only request the lukio's classroom; the lukio's facility managers decide."""
+    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
+
+
+@pytest.fixture
+def requests_for_auditorium(joint_campus: JointCampus) -> None:
+    """Institutions only request the shared auditorium; the campus's facility managers decide."""
+    BookingPolicy.objects.create(room=joint_campus.shared_auditorium, other_access=Access.REQUEST)
+
+
+@pytest.fixture
+def requests_needed(requests_for_classroom: None, requests_for_auditorium: None) -> None:
+    """Other institutions request the lukio's classroom; every institution requests the shared auditorium."""
 
 
 @pytest.fixture

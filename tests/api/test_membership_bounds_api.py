@@ -91,9 +91,8 @@ def test_an_ended_membership_cannot_book(client_with_token, joint_campus, lukio_
 
 
 def test_an_ended_facility_manager_cannot_decide_requests(
-    client_with_token, joint_campus, fm_of_lukio, vocational_staff, day
+    client_with_token, joint_campus, requests_for_classroom, fm_of_lukio, vocational_staff, day
 ):
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
     request = book(vocational_staff, joint_campus.classroom, at(day, 10), at(day, 11)).first
     client = client_with_token(fm_of_lukio)
     end_membership(fm_of_lukio, today() - dt.timedelta(days=1))

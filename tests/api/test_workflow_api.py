@@ -25,12 +25,6 @@ API = "/api/v1"
 
 
 @pytest.fixture
-def requests_needed(joint_campus) -> None:
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
-    BookingPolicy.objects.create(room=joint_campus.shared_auditorium, other_access=Access.REQUEST)
-
-
-@pytest.fixture
 def lukio_request(requests_needed, joint_campus, vocational_staff, day) -> Booking:
     """A vocational teacher's pending request for the lukio's classroom."""
     return book(vocational_staff, joint_campus.classroom, at(day, 10), at(day, 11), title="Welding theory").first

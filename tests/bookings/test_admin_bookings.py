@@ -97,10 +97,9 @@ def test_admin_change_form_moves_a_booking_with_the_service(client, joint_campus
     assert BookingEvent.objects.filter(booking=booking, action="change").exists()
 
 
-def test_changelist_filters_and_approve_action(client, joint_campus, fm_of_lukio, vocational_staff, tuesday):
-    from bookings.models import Access, BookingPolicy
-
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
+def test_changelist_filters_and_approve_action(
+    client, joint_campus, requests_for_classroom, fm_of_lukio, vocational_staff, tuesday
+):
     request = services.booking_create(
         room=joint_campus.classroom,
         booked_by=vocational_staff,
@@ -210,11 +209,8 @@ def test_the_owners_facility_manager_sees_bookings_of_their_rooms(
 
 
 def test_admin_reject_action_asks_for_a_reason_then_rejects(
-    client, joint_campus, fm_of_lukio, vocational_staff, tuesday
+    client, joint_campus, requests_for_classroom, fm_of_lukio, vocational_staff, tuesday
 ):
-    from bookings.models import Access, BookingPolicy
-
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
     request = services.booking_create(
         room=joint_campus.classroom,
         booked_by=vocational_staff,

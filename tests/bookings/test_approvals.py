@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from bookings import tasks
 from bookings.errors import BookingStateError, SlotTaken
-from bookings.models import Access, Booking, BookingAction, BookingBlock, BookingEvent, BookingPolicy, BookingStatus
+from bookings.models import Booking, BookingAction, BookingBlock, BookingEvent, BookingStatus
 from bookings.services import Scope, booking_approve, booking_reject, requests_expire
 from campus.exceptions import InvalidInput, PermissionDenied
 from campus.models import Membership, Role
@@ -19,13 +19,6 @@ from tests.conftest import make_user
 pytestmark = pytest.mark.usefixtures("blocks_stay_consistent")
 
 WEEK = dt.timedelta(weeks=1)
-
-
-@pytest.fixture
-def requests_needed(joint_campus) -> None:
-    """Other institutions request the lukio's classroom; every institution requests the shared auditorium."""
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
-    BookingPolicy.objects.create(room=joint_campus.shared_auditorium, other_access=Access.REQUEST)
 
 
 @pytest.fixture

@@ -8,14 +8,15 @@ import pytest
 
 from bookings import services
 from bookings.errors import BookingRuleBroken, SlotTaken
-from bookings.models import Access, Booking, BookingPolicy, BookingStatus, Notification, NotificationKind
+from bookings.models import Booking, BookingPolicy, BookingStatus, Notification, NotificationKind
 from campus.exceptions import InvalidInput, PermissionDenied
 from campus.models import Building, Campus, Room
 from tests.bookings.conftest import at, book
 
 
-def test_moving_into_a_request_only_room_makes_the_booking_a_request(joint_campus, vocational_staff, fm_of_lukio, day):
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
+def test_moving_into_a_request_only_room_makes_the_booking_a_request(
+    joint_campus, requests_for_classroom, vocational_staff, fm_of_lukio, day
+):
     booking = book(vocational_staff, joint_campus.shared_auditorium, at(day, 10), at(day, 11)).first
     assert booking.status == BookingStatus.CONFIRMED
 

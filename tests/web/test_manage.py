@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from bookings import services
-from bookings.models import Access, Booking, BookingPolicy, BookingStatus, Closure, Visibility
+from bookings.models import Booking, BookingStatus, Closure, Visibility
 from campus.models import OpeningHours
 from tests.bookings.conftest import at, book, today
 from tests.web.conftest import client_for, tomorrow
@@ -26,12 +26,6 @@ def always_open(joint_campus):
             OpeningHours.objects.create(
                 building=building, weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59)
             )
-
-
-@pytest.fixture
-def requests_for_classroom(joint_campus) -> None:
-    """Other institutions only request the lukio's classroom; the lukio's facility managers decide."""
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
 
 
 @pytest.fixture

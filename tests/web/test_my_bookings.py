@@ -46,12 +46,6 @@ def lukio_substitute(joint_campus) -> User:
     return user
 
 
-@pytest.fixture
-def requests_for_auditorium(joint_campus) -> None:
-    """Institutions only request the shared auditorium; the campus's facility managers decide."""
-    BookingPolicy.objects.create(room=joint_campus.shared_auditorium, other_access=Access.REQUEST)
-
-
 # --- access -------------------------------------------------------------------------------------------
 
 

@@ -13,7 +13,6 @@ from django.urls import include, path, reverse
 from django.utils import timezone, translation
 
 from bookings import services
-from bookings.models import Access, BookingPolicy
 from campus import views_site
 from campus.models import OpeningHours, User
 from tests.bookings.conftest import HELSINKI, at, book, today
@@ -227,8 +226,7 @@ def test_the_front_page_lists_the_users_own_active_bookings_for_the_rest_of_toda
 
 
 @pytest.mark.urls(__name__)
-def test_a_pending_request_says_so_in_words(joint_campus, always_open, lukio_staff):
-    BookingPolicy.objects.create(room=joint_campus.shared_auditorium, other_access=Access.REQUEST)
+def test_a_pending_request_says_so_in_words(joint_campus, always_open, requests_for_auditorium, lukio_staff):
     running_now(lukio_staff, joint_campus.shared_auditorium, "Assembly")
 
     response = signed_in(lukio_staff).get(reverse("home"))
