@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 from django.utils import timezone
 
-from bookings.models import ACTIVE_STATUSES, Booking, BookingBlock
+from bookings.models import ACTIVE_STATUSES, Access, Booking, BookingBlock, BookingPolicy
 from bookings.services import BookingResult, active_overlaps_exist, booking_create, room_parts
 from campus.models import Room, RoomKind, User
 
@@ -179,3 +179,10 @@ def buffered_room(joint_campus) -> Room:
         owner=None,
         buffer_minutes=15,
     )
+
+
+@pytest.fixture
+def request_only_lab(joint_campus) -> Room:
+    """The chemistry lab, which other institutions only request; a request expires after 72 hours."""
+    BookingPolicy.objects.create(room=joint_campus.lab, other_access=Access.REQUEST, request_expiry_hours=72)
+    return joint_campus.lab

@@ -20,11 +20,9 @@ from django.db import connection
 from bookings.errors import BookingStateError, SlotTaken
 from bookings.models import (
     ACTIVE_STATUSES,
-    Access,
     Booking,
     BookingAction,
     BookingEvent,
-    BookingPolicy,
     BookingStatus,
     Notification,
     NotificationKind,
@@ -146,12 +144,6 @@ def test_people_racing_for_halls_and_their_sections_queue_and_are_refused_cleanl
 
 
 # --- 2. concurrent cancel, release and decisions ----------------------------------------------------
-
-
-@pytest.fixture
-def request_only_lab(joint_campus):
-    BookingPolicy.objects.create(room=joint_campus.lab, other_access=Access.REQUEST)
-    return joint_campus.lab
 
 
 def _started_request(lab, booker: User) -> tuple[Booking, dt.datetime]:
