@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import translation
 
-from bookings.models import Access, BookingPolicy
+from bookings.models import Access, Booking, BookingPolicy, Visibility
 from campus.models import (
     Building,
     Campus,
@@ -28,7 +28,7 @@ from campus.models import (
     TermPeriod,
     User,
 )
-from tests.bookings.conftest import MONDAY, TUESDAY, next_weekday_after, today
+from tests.bookings.conftest import MONDAY, TUESDAY, at, book, next_weekday_after, today
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -302,6 +302,32 @@ def tuesday() -> dt.date:
 def day() -> dt.date:
     """A Tuesday two to three weeks ahead: inside every default window, outside any short notice."""
     return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
+
+
+@pytest.fixture
+def physics(joint_campus: JointCampus, lukio_staff: User, day: dt.date) -> Booking:
+    """The lukio teacher's physics lesson in the lab, 10–11 on ``day``."""
+    return book(lukio_staff, joint_campus.lab, at(day, 10), at(day, 11), title="Physics").first
+
+
+@pytest.fixture
+def open_day(joint_campus: JointCampus, lukio_staff: User, day: dt.date) -> Booking:
+    """A lukio teacher's public booking of the shared auditorium for a parents' association."""
+    booking = book(
+        lukio_staff,
+        joint_campus.shared_auditorium,
+        at(day, 10),
+        at(day, 11),
+        title="Open day",
+        description="Everyone welcome",
+        visibility=Visibility.PUBLIC,
+        attendees=40,
+        on_behalf_of_name="Maija Meikäläinen",
+        on_behalf_of_contact="maija@example.org",
+        on_behalf_of_organisation="Parents' association",
+    ).first
+    Booking.objects.filter(pk=booking.pk).update(decision_reason="Approved for the parents' evening")
+    return booking
 
 
 @pytest.fixture

@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from bookings.models import Booking
-from tests.bookings.conftest import at, book
-
-
-@pytest.fixture
-def physics(joint_campus, lukio_staff, day) -> Booking:
-    return book(lukio_staff, joint_campus.lab, at(day, 10), at(day, 11), title="Physics").first
+from tests.bookings.conftest import at
 
 
 def test_the_api_answers_created_with_a_warning(client_with_token, joint_campus, lukio_staff, day, physics):

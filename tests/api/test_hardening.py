@@ -13,26 +13,6 @@ API = "/api/v1"
 
 
 @pytest.fixture
-def open_day(joint_campus, lukio_staff, day) -> Booking:
-    """A lukio teacher's public booking of the shared auditorium for a parents' association."""
-    booking = book(
-        lukio_staff,
-        joint_campus.shared_auditorium,
-        at(day, 10),
-        at(day, 11),
-        title="Open day",
-        description="Everyone welcome",
-        visibility=Visibility.PUBLIC,
-        attendees=40,
-        on_behalf_of_name="Maija Meikäläinen",
-        on_behalf_of_contact="maija@example.org",
-        on_behalf_of_organisation="Parents' association",
-    ).first
-    Booking.objects.filter(pk=booking.pk).update(decision_reason="Approved for the parents' evening")
-    return booking
-
-
-@pytest.fixture
 def hidden_lesson(joint_campus, lukio_staff, day) -> Booking:
     """A lukio lesson only the lukio sees the title of."""
     return book(

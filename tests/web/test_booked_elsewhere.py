@@ -23,11 +23,6 @@ def always_open(joint_campus):
         OpeningHours.objects.create(building=building, weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59))
 
 
-@pytest.fixture
-def physics(joint_campus, lukio_staff, day) -> Booking:
-    return book(lukio_staff, joint_campus.lab, at(day, 10), at(day, 11), title="Physics").first
-
-
 def form_data(joint_campus, day: dt.date, **changes) -> dict[str, str]:
     data = {
         "title": "Maths",

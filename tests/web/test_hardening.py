@@ -18,24 +18,6 @@ from tests.web.conftest import client_for
 
 
 @pytest.fixture
-def open_day(joint_campus, lukio_staff, day) -> Booking:
-    """A lukio teacher's public booking of the shared auditorium for a parents' association."""
-    booking = book(
-        lukio_staff,
-        joint_campus.shared_auditorium,
-        at(day, 10),
-        at(day, 11),
-        title="Open day",
-        visibility=Visibility.PUBLIC,
-        on_behalf_of_name="Maija Meikäläinen",
-        on_behalf_of_contact="maija@example.org",
-        on_behalf_of_organisation="Parents' association",
-    ).first
-    Booking.objects.filter(pk=booking.pk).update(decision_reason="Approved for the parents' evening")
-    return booking
-
-
-@pytest.fixture
 def welding(joint_campus, vocational_staff, day) -> Booking:
     """A vocational teacher's campus-wide booking of the shared auditorium, for a guest."""
     return book(
