@@ -234,6 +234,18 @@ def front_desk(joint_campus: JointCampus) -> User:
 
 
 @pytest.fixture
+def vocational_room(joint_campus: JointCampus) -> Room:
+    """A room of the vocational college in the lukio's building, so only its owner (not the building) differs."""
+    return Room.objects.create(
+        building=joint_campus.main_building,
+        code="A301",
+        name="Vocational classroom",
+        capacity=20,
+        owner=joint_campus.vocational,
+    )
+
+
+@pytest.fixture
 def lukio_colleague(joint_campus: JointCampus) -> User:
     """A second teacher of the lukio, who sees what the lukio's teachers see."""
     user = make_user("lukio.colleague", first_name="Kaisa", last_name="Kollega")

@@ -32,13 +32,6 @@ def closure_form(*, room: Room | None = None, building=None) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def vocational_room(joint_campus) -> Room:
-    return Room.objects.create(
-        building=joint_campus.main_building, code="A301", name="Vocational", capacity=20, owner=joint_campus.vocational
-    )
-
-
 @pytest.mark.parametrize("target", ["other_institutions_room", "shared_room", "building"])
 def test_an_institution_facility_manager_cannot_close_what_they_do_not_manage(
     fm_of_lukio, joint_campus, vocational_room, target

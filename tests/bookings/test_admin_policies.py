@@ -40,17 +40,6 @@ def policy_form(*, room: Room | None = None, building=None, campus=None, **field
     return data
 
 
-@pytest.fixture
-def vocational_room(joint_campus) -> Room:
-    return Room.objects.create(
-        building=joint_campus.main_building,
-        code="A301",
-        name="Vocational classroom",
-        capacity=20,
-        owner=joint_campus.vocational,
-    )
-
-
 def form_errors(response) -> dict:
     return response.context["adminform"].form.errors
 

@@ -169,11 +169,7 @@ def test_sync_holidays_refuses_an_unknown_country(joint_campus):
 # --- Sections of a divisible room ---------------------------------------------------------------
 
 
-def test_sections_set_refuses_a_room_the_actor_does_not_manage(joint_campus, fm_of_lukio):
-    vocational_room = Room.objects.create(
-        building=joint_campus.main_building, code="A301", name="Vocational", capacity=20, owner=joint_campus.vocational
-    )
-
+def test_sections_set_refuses_a_room_the_actor_does_not_manage(joint_campus, fm_of_lukio, vocational_room):
     for foreign in (vocational_room, joint_campus.shared_auditorium):
         with pytest.raises(PermissionDenied) as refused:
             room_sections_set(room=joint_campus.classroom, sections=[joint_campus.lab, foreign], actor=fm_of_lukio)
