@@ -168,6 +168,14 @@ def gym(joint_campus) -> Gym:
 
 
 @pytest.fixture
+def workshop(joint_campus) -> Room:
+    """A shared workshop in the workshop hall (the other building)."""
+    return Room.objects.create(
+        building=joint_campus.workshop_building, code="B10", name="Workshop", kind=RoomKind.WORKSHOP, capacity=16
+    )
+
+
+@pytest.fixture
 def buffered_room(joint_campus) -> Room:
     """A shared meeting room kept free for 15 minutes after each booking (for cleaning)."""
     return Room.objects.create(

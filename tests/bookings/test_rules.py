@@ -11,7 +11,7 @@ from bookings.errors import BookingRuleBroken, SlotTaken
 from bookings.models import Access, Booking, BookingAction, BookingBlock, BookingEvent, BookingPolicy, BookingStatus
 from bookings.rules import DEFAULT_POLICY, EffectivePolicy, effective_policy
 from bookings.services import booking_cancel, closure_create
-from campus.models import Room, RoomKind
+from campus.models import Room
 from tests.bookings.conftest import HELSINKI, TUESDAY, at, book, next_weekday_after
 
 pytestmark = pytest.mark.usefixtures("blocks_stay_consistent")
@@ -41,11 +41,8 @@ def test_without_any_policy_a_room_has_kampus_defaults(joint_campus):
     assert (policy.owner_window_days, policy.other_window_days, policy.request_expiry_hours) == (365, 180, 72)
 
 
-def test_a_campus_policy_applies_to_every_room_of_the_campus(joint_campus):
+def test_a_campus_policy_applies_to_every_room_of_the_campus(joint_campus, workshop):
     BookingPolicy.objects.create(campus=joint_campus.campus, max_duration_minutes=120, other_access=Access.REQUEST)
-    workshop = Room.objects.create(
-        building=joint_campus.workshop_building, code="B10", name="Workshop", kind=RoomKind.WORKSHOP, capacity=16
-    )
 
     for room in (joint_campus.classroom, joint_campus.lab, joint_campus.shared_auditorium, workshop):
         policy = effective_policy(room)
@@ -54,12 +51,9 @@ def test_a_campus_policy_applies_to_every_room_of_the_campus(joint_campus):
         assert policy.min_duration_minutes == DEFAULT_POLICY.min_duration_minutes
 
 
-def test_a_building_policy_overrides_the_campus_policy_for_its_rooms_only(joint_campus):
+def test_a_building_policy_overrides_the_campus_policy_for_its_rooms_only(joint_campus, workshop):
     BookingPolicy.objects.create(campus=joint_campus.campus, max_duration_minutes=120, min_notice_minutes=60)
     BookingPolicy.objects.create(building=joint_campus.main_building, max_duration_minutes=90)
-    workshop = Room.objects.create(
-        building=joint_campus.workshop_building, code="B10", name="Workshop", kind=RoomKind.WORKSHOP, capacity=16
-    )
 
     in_main = effective_policy(joint_campus.classroom)
     assert (in_main.max_duration_minutes, in_main.min_notice_minutes) == (90, 60)
