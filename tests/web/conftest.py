@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from django.test import Client
 
-from campus.models import User
+from campus.models import OpeningHours, User
 from tests.bookings.conftest import at, today
 
 
@@ -19,3 +20,14 @@ def client_for(user: User) -> Client:
 
 def tomorrow(hour: int, minute: int = 0) -> dt.datetime:
     return at(today() + dt.timedelta(days=1), hour, minute)
+
+
+@pytest.fixture
+def always_open(joint_campus) -> None:
+    """Open both buildings round the clock every day, so that tests run at any hour and weekday."""
+    for building in (joint_campus.main_building, joint_campus.workshop_building):
+        OpeningHours.objects.filter(building=building).delete()
+        for weekday in range(7):
+            OpeningHours.objects.create(
+                building=building, weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59)
+            )

@@ -9,23 +9,13 @@ from django.urls import reverse
 
 from bookings import services
 from bookings.models import Booking, BookingStatus, Closure, Visibility
-from campus.models import OpeningHours
 from tests.bookings.conftest import at, book, today
 from tests.web.conftest import client_for, tomorrow
 
+pytestmark = pytest.mark.usefixtures("always_open")
+
 MANAGER_PAGES = ["manage-approvals", "manage-closures"]
 FRONT_DESK_PAGES = ["front-desk", "front-desk-print"]
-
-
-@pytest.fixture(autouse=True)
-def always_open(joint_campus):
-    """Open both buildings round the clock every day, so that tests run at any hour and weekday."""
-    for building in (joint_campus.main_building, joint_campus.workshop_building):
-        OpeningHours.objects.filter(building=building).delete()
-        for weekday in range(7):
-            OpeningHours.objects.create(
-                building=building, weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59)
-            )
 
 
 @pytest.fixture

@@ -10,19 +10,12 @@ from django.utils import timezone
 
 from bookings import services
 from bookings.models import Access, Booking, BookingPolicy, BookingStatus, Visibility
-from campus.models import Membership, OpeningHours, Role, User
+from campus.models import Membership, Role, User
 from tests.bookings.conftest import HELSINKI, at, book, today
 from tests.conftest import make_user
 from tests.web.conftest import client_for, tomorrow
 
-
-@pytest.fixture(autouse=True)
-def always_open(joint_campus):
-    """Open the main building round the clock every day, so that tests run at any hour and weekday."""
-    building = joint_campus.main_building
-    OpeningHours.objects.filter(building=building).delete()
-    for weekday in range(7):
-        OpeningHours.objects.create(building=building, weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59))
+pytestmark = pytest.mark.usefixtures("always_open")
 
 
 def running_booking(user: User, room, title: str = "Running lesson") -> Booking:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.core import mail
 from django.urls import reverse
@@ -11,20 +9,13 @@ from django_q.conf import Conf
 
 from api.tokens import token_create
 from bookings import services
-from campus.models import OpeningHours
 from tests.bookings.conftest import book
 from tests.web.conftest import client_for, tomorrow
 
+pytestmark = pytest.mark.usefixtures("always_open")
+
 LABEL = "A101 Classroom 101"
 OLD_LABELS = ("A A101", "A-A101")
-
-
-@pytest.fixture(autouse=True)
-def always_open(joint_campus):
-    building = joint_campus.main_building
-    OpeningHours.objects.filter(building=building).delete()
-    for weekday in range(7):
-        OpeningHours.objects.create(building=building, weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59))
 
 
 def assert_labelled(text: str) -> None:

@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 
 from bookings import services
 from campus import views_site
-from campus.models import OpeningHours, User
+from campus.models import User
 from tests.bookings.conftest import HELSINKI, at, book, today
 
 # The front page is campus.views_site.home; this urlconf routes "home" to it whatever
@@ -147,15 +147,6 @@ def test_the_footer_links_to_both_pages():
 
 
 # --- Front page ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def always_open(joint_campus):
-    """Open the main building round the clock, so that a booking can run now at any hour."""
-    building = joint_campus.main_building
-    OpeningHours.objects.filter(building=building).delete()
-    for weekday in range(7):
-        OpeningHours.objects.create(building=building, weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59))
 
 
 def running_now(user: User, room, title: str):
