@@ -15,17 +15,12 @@ from django.test.utils import CaptureQueriesContext
 from campus.admin_site import KampusAdminSite
 from campus.models import Building, Campus, Institution, InstitutionKind, Membership, OpeningHours, Role, Room, User
 from tests.conftest import JointCampus, make_user
+from tests.web.conftest import signed_in
 
 ROOMS = "/admin/campus/room/"
 BUILDINGS = "/admin/campus/building/"
 MEMBERSHIPS = "/admin/campus/membership/"
 IMPORT = "/admin/campus/membership/import/"
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def changelist_codes(response) -> set[str]:

@@ -18,6 +18,13 @@ def client_for(user: User) -> Client:
     return client
 
 
+def signed_in(user: User) -> Client:
+    """Return a client signed in as ``user`` whose browser asks for no language (pages in the installation's)."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 def tomorrow(hour: int, minute: int = 0) -> dt.datetime:
     return at(today() + dt.timedelta(days=1), hour, minute)
 

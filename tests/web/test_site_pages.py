@@ -16,6 +16,7 @@ from bookings import services
 from campus import views_site
 from campus.models import User
 from tests.bookings.conftest import HELSINKI, at, book, today
+from tests.web.conftest import client_for
 
 # The front page is campus.views_site.home; this urlconf routes "home" to it whatever
 # campus/urls_pages.py says, and keeps every other page of the project.
@@ -158,12 +159,6 @@ def running_now(user: User, room, title: str):
     return book(user, room, start, end, title=title, now=start - dt.timedelta(minutes=5)).first
 
 
-def signed_in(user: User) -> Client:
-    client = Client(headers={"accept-language": "en"})
-    client.force_login(user)
-    return client
-
-
 @pytest.mark.urls(__name__)
 def test_anonymous_visitors_get_an_explanation_and_a_way_to_sign_in(joint_campus):
     response = Client(headers={"accept-language": "en"}).get(reverse("home"))
@@ -180,7 +175,7 @@ def test_anonymous_visitors_get_an_explanation_and_a_way_to_sign_in(joint_campus
 
 @pytest.mark.urls(__name__)
 def test_signed_in_users_get_quick_links(lukio_staff):
-    response = signed_in(lukio_staff).get(reverse("home"))
+    response = client_for(lukio_staff).get(reverse("home"))
 
     assert response.status_code == 200
     assert 'aria-label="Quick links"' in response.text
@@ -205,7 +200,7 @@ def test_the_front_page_lists_the_users_own_active_bookings_for_the_rest_of_toda
     tomorrow = today() + dt.timedelta(days=1)
     book(lukio_staff, joint_campus.classroom, at(tomorrow, 10), at(tomorrow, 11), title="Tomorrow's lesson")
 
-    response = signed_in(lukio_staff).get(reverse("home"))
+    response = client_for(lukio_staff).get(reverse("home"))
 
     assert f'href="{reverse("booking-detail", args=[mine.pk])}">Maths 2b</a>' in response.text
     assert "A101 Classroom 101 · Main building" in response.text
@@ -220,7 +215,7 @@ def test_the_front_page_lists_the_users_own_active_bookings_for_the_rest_of_toda
 def test_a_pending_request_says_so_in_words(joint_campus, always_open, requests_for_auditorium, lukio_staff):
     running_now(lukio_staff, joint_campus.shared_auditorium, "Assembly")
 
-    response = signed_in(lukio_staff).get(reverse("home"))
+    response = client_for(lukio_staff).get(reverse("home"))
 
     assert "Assembly</a>" in response.text
     assert '<span class="badge status-pending">Pending approval</span>' in response.text
@@ -228,7 +223,7 @@ def test_a_pending_request_says_so_in_words(joint_campus, always_open, requests_
 
 @pytest.mark.urls(__name__)
 def test_the_front_page_runs_a_fixed_number_of_queries(joint_campus, always_open, lukio_staff):
-    client = signed_in(lukio_staff)
+    client = client_for(lukio_staff)
     running_now(lukio_staff, joint_campus.classroom, "First")
     with CaptureQueriesContext(connection) as one:
         client.get(reverse("home"))
