@@ -13,6 +13,16 @@ from campus.models import User
 API = "/api/v1"
 
 
+def post(client: Client, path: str, body: dict | None = None, **headers: str):
+    """POST ``body`` as JSON to the API's ``path``, with ``headers``."""
+    return client.post(f"{API}{path}", body or {}, content_type="application/json", headers=headers)
+
+
+def patch(client: Client, path: str, body: dict):
+    """PATCH ``body`` as JSON to the API's ``path``."""
+    return client.patch(f"{API}{path}", body, content_type="application/json")
+
+
 @pytest.fixture
 def client_with_token() -> Callable[[User], Client]:
     """Return a factory of Django test clients that send a fresh personal token for the user given."""

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from bookings.models import Booking, BookingStatus, Visibility
+from tests.api.conftest import patch, post
 from tests.bookings.conftest import at, book
 
 API = "/api/v1"
@@ -24,14 +25,6 @@ def hidden_lesson(joint_campus, lukio_staff, day) -> Booking:
         visibility=Visibility.INSTITUTION,
         attendees=18,
     ).first
-
-
-def patch(client, path: str, body: dict):
-    return client.patch(f"{API}{path}", body, content_type="application/json")
-
-
-def post(client, path: str, body: dict):
-    return client.post(f"{API}{path}", body, content_type="application/json")
 
 
 def field_errors(response) -> dict[str, str]:

@@ -8,18 +8,11 @@ import pytest
 
 from bookings.models import Access, Booking, BookingPolicy, BookingStatus
 from campus.models import Membership, Role
+from tests.api.conftest import patch, post
 from tests.bookings.conftest import TUESDAY, at, book, next_weekday_after, today
 from tests.conftest import make_user
 
 API = "/api/v1"
-
-
-def post(client, path: str, body: dict | None = None):
-    return client.post(f"{API}{path}", body or {}, content_type="application/json")
-
-
-def patch(client, path: str, body: dict):
-    return client.patch(f"{API}{path}", body, content_type="application/json")
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from bookings.models import (
     Closure,
 )
 from bookings.services import booking_cancel, booking_update, closure_create, requests_expire
+from tests.api.conftest import post
 from tests.bookings.conftest import HELSINKI, TUESDAY, at, book, next_weekday_after, today
 
 API = "/api/v1"
@@ -34,10 +35,6 @@ def lukio_request(requests_needed, joint_campus, vocational_staff, day) -> Booki
 def shared_request(requests_needed, joint_campus, lukio_staff, day) -> Booking:
     """A lukio teacher's pending request for the shared auditorium."""
     return book(lukio_staff, joint_campus.shared_auditorium, at(day, 12), at(day, 13), title="Concert").first
-
-
-def post(client, path: str, body: dict | None = None):
-    return client.post(f"{API}{path}", body or {}, content_type="application/json")
 
 
 def iso(value: dt.datetime) -> str:
