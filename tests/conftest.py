@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg2
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import Client
 from django.utils import translation
 
+from api.tokens import token_create
 from bookings.models import Access, Booking, BookingPolicy, Visibility
 from campus.models import (
     Building,
@@ -279,6 +282,20 @@ def fm_of_vocational(joint_campus: JointCampus) -> User:
 def superuser(db) -> User:
     """A superuser with no membership, who may do everything everywhere."""
     return User.objects.create_superuser("root", "root@example.org", "pass-for-tests-1")
+
+
+@pytest.fixture
+def client_with_token() -> Callable[..., Client]:
+    """Return a factory of Django test clients that send a fresh personal token for the user given.
+
+    Keyword arguments are further request headers (``client_with_token(user, **{"Accept-Language": "en"})``).
+    """
+
+    def make(user: User, **headers: str) -> Client:
+        _, raw = token_create(user=user, name="tests")
+        return Client(headers={"Authorization": f"Bearer {raw}", **headers})
+
+    return make
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import json
 import pytest
 from django.test import Client
 
-from api.tokens import token_create
 from bookings.models import Booking, BookingStatus
 from tests.api.conftest import post
 from tests.bookings.conftest import at, book
@@ -22,17 +21,15 @@ def lesson(joint_campus, lukio_staff, day) -> Booking:
 
 
 @pytest.fixture
-def api(lukio_staff) -> Client:
-    _, raw = token_create(user=lukio_staff, name="tests")
-    client = Client(headers={"Authorization": f"Bearer {raw}", "Accept-Language": "en"})
+def api(client_with_token, lukio_staff) -> Client:
+    client = client_with_token(lukio_staff, **{"Accept-Language": "en"})
     client.raise_request_exception = False
     return client
 
 
 @pytest.fixture
-def fm_api(fm_of_lukio) -> Client:
-    _, raw = token_create(user=fm_of_lukio, name="tests")
-    client = Client(headers={"Authorization": f"Bearer {raw}", "Accept-Language": "en"})
+def fm_api(client_with_token, fm_of_lukio) -> Client:
+    client = client_with_token(fm_of_lukio, **{"Accept-Language": "en"})
     client.raise_request_exception = False
     return client
 
