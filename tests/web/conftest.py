@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 from django.test import Client
 
-from campus.models import OpeningHours, User
+from campus.models import Membership, OpeningHours, Role, User
 from tests.bookings.conftest import at, today
+from tests.conftest import make_user
 
 
 def client_for(user: User) -> Client:
@@ -38,3 +39,11 @@ def always_open(joint_campus) -> None:
             OpeningHours.objects.create(
                 building=building, weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59)
             )
+
+
+@pytest.fixture
+def teacher(joint_campus) -> User:
+    """A lukio teacher who signs in with her own name as username (liisa.lehtonen) and the tests' password."""
+    user = make_user("liisa.lehtonen", first_name="Liisa", last_name="Lehtonen")
+    Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.STAFF)
+    return user
