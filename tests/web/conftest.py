@@ -6,9 +6,11 @@ import datetime as dt
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from bookings.models import Booking
 from campus.models import Membership, OpeningHours, Role, User
-from tests.bookings.conftest import at, today
+from tests.bookings.conftest import HELSINKI, at, book, today
 from tests.conftest import make_user
 
 
@@ -28,6 +30,15 @@ def signed_in(user: User) -> Client:
 
 def tomorrow(hour: int, minute: int = 0) -> dt.datetime:
     return at(today() + dt.timedelta(days=1), hour, minute)
+
+
+def running_booking(user: User, room, title: str = "Running lesson") -> Booking:
+    """Book ``room`` so that the booking is running now, within today (created as if a while ago)."""
+    now = timezone.now().astimezone(HELSINKI)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = max(now - dt.timedelta(minutes=20), midnight).replace(second=0, microsecond=0)
+    end = min(start + dt.timedelta(minutes=40), midnight.replace(hour=23, minute=59, second=59))
+    return book(user, room, start, end, title=title, now=start - dt.timedelta(minutes=5)).first
 
 
 @pytest.fixture

@@ -6,25 +6,15 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from bookings import services
 from bookings.models import Access, Booking, BookingPolicy, BookingStatus, Visibility
 from campus.models import Membership, Role, User
 from tests.bookings.conftest import HELSINKI, at, book, today
 from tests.conftest import make_user
-from tests.web.conftest import client_for, tomorrow
+from tests.web.conftest import client_for, running_booking, tomorrow
 
 pytestmark = pytest.mark.usefixtures("always_open")
-
-
-def running_booking(user: User, room, title: str = "Running lesson") -> Booking:
-    """Book ``room`` so that the booking is running now (created as if a while ago)."""
-    now = timezone.now().astimezone(HELSINKI)
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    start = max(now - dt.timedelta(minutes=20), midnight).replace(second=0, microsecond=0)
-    end = min(start + dt.timedelta(minutes=40), midnight.replace(hour=23, minute=59, second=59))
-    return book(user, room, start, end, title=title, now=start - dt.timedelta(minutes=5)).first
 
 
 def past_booking(user: User, room, title: str = "Last week's lesson") -> Booking:

@@ -10,13 +10,13 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import include, path, reverse
-from django.utils import timezone, translation
+from django.utils import translation
 
 from bookings import services
 from campus import views_site
 from campus.models import User
-from tests.bookings.conftest import HELSINKI, at, book, today
-from tests.web.conftest import client_for
+from tests.bookings.conftest import at, book, today
+from tests.web.conftest import client_for, running_booking
 
 # The front page is campus.views_site.home; this urlconf routes "home" to it whatever
 # campus/urls_pages.py says, and keeps every other page of the project.
@@ -150,15 +150,6 @@ def test_the_footer_links_to_both_pages():
 # --- Front page ----------------------------------------------------------------------------------
 
 
-def running_now(user: User, room, title: str):
-    """Book ``room`` for ``user`` so that the booking is running now, within today."""
-    now = timezone.now().astimezone(HELSINKI)
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    start = max(now - dt.timedelta(minutes=20), midnight).replace(second=0, microsecond=0)
-    end = min(start + dt.timedelta(minutes=40), midnight.replace(hour=23, minute=59, second=59))
-    return book(user, room, start, end, title=title, now=start - dt.timedelta(minutes=5)).first
-
-
 @pytest.mark.urls(__name__)
 def test_anonymous_visitors_get_an_explanation_and_a_way_to_sign_in(joint_campus):
     response = Client(headers={"accept-language": "en"}).get(reverse("home"))
@@ -193,9 +184,9 @@ def test_signed_in_users_get_quick_links(lukio_staff):
 def test_the_front_page_lists_the_users_own_active_bookings_for_the_rest_of_today(
     joint_campus, always_open, lukio_staff, fm_of_lukio
 ):
-    mine = running_now(lukio_staff, joint_campus.classroom, "Maths 2b")
-    running_now(fm_of_lukio, joint_campus.lab, "Someone else's lab")
-    cancelled = running_now(lukio_staff, joint_campus.shared_auditorium, "Cancelled assembly")
+    mine = running_booking(lukio_staff, joint_campus.classroom, "Maths 2b")
+    running_booking(fm_of_lukio, joint_campus.lab, "Someone else's lab")
+    cancelled = running_booking(lukio_staff, joint_campus.shared_auditorium, "Cancelled assembly")
     services.booking_cancel(booking=cancelled, actor=lukio_staff)
     tomorrow = today() + dt.timedelta(days=1)
     book(lukio_staff, joint_campus.classroom, at(tomorrow, 10), at(tomorrow, 11), title="Tomorrow's lesson")
@@ -213,7 +204,7 @@ def test_the_front_page_lists_the_users_own_active_bookings_for_the_rest_of_toda
 
 @pytest.mark.urls(__name__)
 def test_a_pending_request_says_so_in_words(joint_campus, always_open, requests_for_auditorium, lukio_staff):
-    running_now(lukio_staff, joint_campus.shared_auditorium, "Assembly")
+    running_booking(lukio_staff, joint_campus.shared_auditorium, "Assembly")
 
     response = client_for(lukio_staff).get(reverse("home"))
 
@@ -224,11 +215,11 @@ def test_a_pending_request_says_so_in_words(joint_campus, always_open, requests_
 @pytest.mark.urls(__name__)
 def test_the_front_page_runs_a_fixed_number_of_queries(joint_campus, always_open, lukio_staff):
     client = client_for(lukio_staff)
-    running_now(lukio_staff, joint_campus.classroom, "First")
+    running_booking(lukio_staff, joint_campus.classroom, "First")
     with CaptureQueriesContext(connection) as one:
         client.get(reverse("home"))
-    running_now(lukio_staff, joint_campus.lab, "Second")
-    running_now(lukio_staff, joint_campus.shared_auditorium, "Third")
+    running_booking(lukio_staff, joint_campus.lab, "Second")
+    running_booking(lukio_staff, joint_campus.shared_auditorium, "Third")
 
     with CaptureQueriesContext(connection) as three:
         response = client.get(reverse("home"))
