@@ -200,8 +200,14 @@ def test_time_shift_with_scope_following_moves_this_and_later_occurrences(lukio_
 def test_time_shift_of_the_series_frees_the_old_slots(joint_campus, lukio_staff, vocational_staff, weekly, monday):
     booking_update(booking=weekly[0], actor=lukio_staff, scope=Scope.SERIES, start=at(monday, 12), end=at(monday, 13))
 
-    for n in range(4):
-        book(vocational_staff, joint_campus.classroom, at(monday + n * WEEK, 10), at(monday + n * WEEK, 11))
+    freed = [
+        book(vocational_staff, joint_campus.classroom, at(monday + n * WEEK, 10), at(monday + n * WEEK, 11)).first
+        for n in range(4)
+    ]
+
+    assert [booking.status for booking in freed] == [BookingStatus.CONFIRMED] * 4
+    assert local_starts(freed) == [wall(monday + n * WEEK, 10) for n in range(4)]
+    assert local_starts(fresh(weekly)) == [wall(monday + n * WEEK, 12) for n in range(4)]
 
 
 def test_a_time_shift_that_clashes_once_moves_no_occurrence(joint_campus, lukio_staff, fm_of_lukio, weekly, monday):

@@ -197,6 +197,11 @@ def test_quota_counts_each_person_separately(joint_campus, lukio_staff, vocation
 
     book(vocational_staff, joint_campus.classroom, at(day, 12), at(day, 13))
 
+    assert [(b.booked_by, b.status) for b in Booking.objects.order_by("start")] == [
+        (lukio_staff, BookingStatus.CONFIRMED),
+        (vocational_staff, BookingStatus.CONFIRMED),
+    ]
+
 
 def test_more_attendees_than_the_room_holds_are_refused_as_over_capacity(joint_campus, lukio_staff, day):
     with pytest.raises(BookingRuleBroken) as refused:
