@@ -14,19 +14,8 @@ API = "/api/v1"
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
 
 
-def next_weekday(weekday: int, *, weeks_ahead: int = 2) -> dt.date:
-    """Return the date of ``weekday`` (0 = Monday) at least ``weeks_ahead`` weeks from today."""
-    day = dt.date.today() + dt.timedelta(weeks=weeks_ahead)
-    return day + dt.timedelta(days=(weekday - day.weekday()) % 7)
-
-
 def at(day: dt.date, hour: int, minute: int = 0) -> str:
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=HELSINKI).isoformat()
-
-
-@pytest.fixture
-def tuesday() -> dt.date:
-    return next_weekday(1)
 
 
 @pytest.fixture

@@ -14,12 +14,7 @@ from django.urls import reverse
 from bookings import services
 from bookings.models import Closure
 from campus.models import Equipment, Holiday, OpeningHoursException, User
-from tests.bookings.conftest import TUESDAY, at, next_weekday_after, today
-
-
-@pytest.fixture
-def tuesday() -> dt.date:
-    return next_weekday_after(today(), TUESDAY)
+from tests.bookings.conftest import at
 
 
 @pytest.fixture
@@ -115,10 +110,9 @@ def test_a_closure_reason_is_shown_in_the_readers_language_or_as_typed(joint_cam
     assert "Golvslipning" in client.get(url).content.decode()
 
 
-def test_the_admin_edits_a_name_per_language(joint_campus):
-    admin_user = User.objects.create_superuser("root", "root@example.org", "pass-for-tests-1")
+def test_the_admin_edits_a_name_per_language(joint_campus, superuser):
     client = Client(headers={"accept-language": "en"})
-    client.force_login(admin_user)
+    client.force_login(superuser)
 
     equipment_page = client.get(reverse("admin:campus_equipment_change", args=[joint_campus.projector.pk]))
     campus_page = client.get(reverse("admin:campus_campus_change", args=[joint_campus.campus.pk]))

@@ -13,7 +13,6 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from campus.models import User
-from tests.conftest import make_user
 
 PASSWORD = "pass-for-tests-1"
 NEW_PASSWORD = "Lumihiutale-Kevät-2031"
@@ -62,11 +61,6 @@ def assert_described_by_existing_ids(page: Tags, field: dict[str, str]) -> list[
     described_by = field.get("aria-describedby", "").split()
     assert set(described_by) <= page.ids(), f"aria-describedby names missing ids: {described_by}"
     return described_by
-
-
-@pytest.fixture
-def teacher(joint_campus) -> User:
-    return make_user("liisa.lehtonen", first_name="Liisa", last_name="Lehtonen")
 
 
 # --- Signing in ----------------------------------------------------------------------------------

@@ -10,27 +10,10 @@ from django.urls import reverse
 from bookings import selectors
 from bookings.models import Booking, BookingStatus
 from bookings.services import booking_cancel
-from campus.models import OpeningHours
 from tests.bookings.conftest import at, book
 from tests.web.conftest import client_for
 
-
-@pytest.fixture(autouse=True)
-def always_open(joint_campus):
-    building = joint_campus.main_building
-    OpeningHours.objects.filter(building=building).delete()
-    for weekday in range(7):
-        OpeningHours.objects.create(building=building, weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59))
-
-
-@pytest.fixture
-def day(tuesday) -> dt.date:
-    return tuesday
-
-
-@pytest.fixture
-def physics(joint_campus, lukio_staff, day) -> Booking:
-    return book(lukio_staff, joint_campus.lab, at(day, 10), at(day, 11), title="Physics").first
+pytestmark = pytest.mark.usefixtures("always_open")
 
 
 def form_data(joint_campus, day: dt.date, **changes) -> dict[str, str]:

@@ -13,7 +13,6 @@ from django.utils import formats, translation
 from bookings import recurrence
 from bookings.forms import RepeatChoice, repeat_choice_from_rrule, repeat_rule, repeat_summary
 from bookings.models import (
-    Access,
     Booking,
     BookingEvent,
     BookingPolicy,
@@ -189,8 +188,9 @@ def test_a_one_off_booking_is_confirmed_and_shown(joint_campus, lukio_staff, tue
     assert '<span class="badge status-confirmed">Confirmed</span>' in page
 
 
-def test_a_request_says_it_waits_for_approval(joint_campus, vocational_staff, fm_of_lukio, tuesday):
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
+def test_a_request_says_it_waits_for_approval(
+    joint_campus, requests_for_classroom, vocational_staff, fm_of_lukio, tuesday
+):
     client = client_for(vocational_staff)
     response = post(client, form_data(joint_campus.classroom, tuesday))
     assert Booking.objects.get().status == BookingStatus.PENDING
@@ -296,12 +296,6 @@ def test_a_repeat_needs_an_end(joint_campus, lukio_staff, tuesday):
     html = post(client_for(lukio_staff), form_data(joint_campus.classroom, tuesday, repeat="daily")).content.decode()
     assert "Give the last date of the series." in html
     assert 'href="#id_until"' in html
-
-
-@pytest.fixture
-def requests_for_classroom(joint_campus):
-    """Other institutions only request the lukio's classroom, so a real booking would notify its managers."""
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
 
 
 def series_over_a_holiday(joint_campus, tuesday: dt.date) -> dict:

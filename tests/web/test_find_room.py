@@ -206,13 +206,8 @@ def room_card(html: str, label: str) -> str:
     return html[start : min(ends)]
 
 
-@pytest.fixture
-def auditorium_by_request(joint_campus) -> None:
-    BookingPolicy.objects.create(room=joint_campus.shared_auditorium, other_access=Access.REQUEST)
-
-
 def test_results_say_before_booking_which_rooms_take_a_request(
-    joint_campus, lukio_staff, tuesday, auditorium_by_request
+    joint_campus, lukio_staff, tuesday, requests_for_auditorium
 ):
     html = search(client_for(lukio_staff), tuesday)
 
@@ -225,7 +220,7 @@ def test_results_say_before_booking_which_rooms_take_a_request(
 
 
 def test_the_campus_facility_manager_books_the_shared_room_at_once(
-    joint_campus, campus_fm, tuesday, auditorium_by_request
+    joint_campus, campus_fm, tuesday, requests_for_auditorium
 ):
     auditorium = room_card(search(client_for(campus_fm), tuesday), "A001 Auditorium")
     assert "Booked at once" in auditorium

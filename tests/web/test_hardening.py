@@ -12,41 +12,9 @@ from django.urls import reverse
 
 from bookings import services
 from bookings.models import Booking, Visibility
-from campus.models import Membership, Role
 from campus.security import ContentSecurityPolicyMiddleware
-from tests.bookings.conftest import TUESDAY, at, book, next_weekday_after, today
-from tests.conftest import make_user
+from tests.bookings.conftest import at, book, today
 from tests.web.conftest import client_for
-
-
-@pytest.fixture
-def day() -> dt.date:
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
-
-
-@pytest.fixture
-def lukio_colleague(joint_campus):
-    user = make_user("lukio.colleague", first_name="Kaisa", last_name="Kollega")
-    Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.STAFF)
-    return user
-
-
-@pytest.fixture
-def open_day(joint_campus, lukio_staff, day) -> Booking:
-    """A lukio teacher's public booking of the shared auditorium for a parents' association."""
-    booking = book(
-        lukio_staff,
-        joint_campus.shared_auditorium,
-        at(day, 10),
-        at(day, 11),
-        title="Open day",
-        visibility=Visibility.PUBLIC,
-        on_behalf_of_name="Maija Meikäläinen",
-        on_behalf_of_contact="maija@example.org",
-        on_behalf_of_organisation="Parents' association",
-    ).first
-    Booking.objects.filter(pk=booking.pk).update(decision_reason="Approved for the parents' evening")
-    return booking
 
 
 @pytest.fixture

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from bookings import selectors
-from bookings.models import Access, BookingPolicy
 from bookings.services import booking_approve
-from campus.models import OpeningHours
 from tests.bookings.conftest import book
 from tests.web.conftest import client_for, tomorrow
 
-
-@pytest.fixture(autouse=True)
-def requests_everywhere(joint_campus):
-    """Open the main building round the clock; other institutions only request the classroom and the auditorium."""
-    building = joint_campus.main_building
-    OpeningHours.objects.filter(building=building).delete()
-    for weekday in range(7):
-        OpeningHours.objects.create(building=building, weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59))
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
-    BookingPolicy.objects.create(room=joint_campus.shared_auditorium, other_access=Access.REQUEST)
+pytestmark = pytest.mark.usefixtures("always_open", "requests_needed")
 
 
 @pytest.fixture

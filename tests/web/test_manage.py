@@ -8,30 +8,14 @@ import pytest
 from django.urls import reverse
 
 from bookings import services
-from bookings.models import Access, Booking, BookingPolicy, BookingStatus, Closure, Visibility
-from campus.models import OpeningHours
+from bookings.models import Booking, BookingStatus, Closure, Visibility
 from tests.bookings.conftest import at, book, today
 from tests.web.conftest import client_for, tomorrow
 
+pytestmark = pytest.mark.usefixtures("always_open")
+
 MANAGER_PAGES = ["manage:approvals", "manage:closures"]
 FRONT_DESK_PAGES = ["manage:front-desk", "manage:front-desk-print"]
-
-
-@pytest.fixture(autouse=True)
-def always_open(joint_campus):
-    """Open both buildings round the clock every day, so that tests run at any hour and weekday."""
-    for building in (joint_campus.main_building, joint_campus.workshop_building):
-        OpeningHours.objects.filter(building=building).delete()
-        for weekday in range(7):
-            OpeningHours.objects.create(
-                building=building, weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59)
-            )
-
-
-@pytest.fixture
-def requests_for_classroom(joint_campus) -> None:
-    """Other institutions only request the lukio's classroom; the lukio's facility managers decide."""
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
 
 
 @pytest.fixture

@@ -6,32 +6,15 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from bookings import services
 from bookings.models import Access, Booking, BookingPolicy, BookingStatus, Visibility
-from campus.models import Membership, OpeningHours, Role, User
+from campus.models import Membership, Role, User
 from tests.bookings.conftest import HELSINKI, at, book, today
 from tests.conftest import make_user
-from tests.web.conftest import client_for, tomorrow
+from tests.web.conftest import client_for, running_booking, tomorrow
 
-
-@pytest.fixture(autouse=True)
-def always_open(joint_campus):
-    """Open the main building round the clock every day, so that tests run at any hour and weekday."""
-    building = joint_campus.main_building
-    OpeningHours.objects.filter(building=building).delete()
-    for weekday in range(7):
-        OpeningHours.objects.create(building=building, weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59))
-
-
-def running_booking(user: User, room, title: str = "Running lesson") -> Booking:
-    """Book ``room`` so that the booking is running now (created as if a while ago)."""
-    now = timezone.now().astimezone(HELSINKI)
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    start = max(now - dt.timedelta(minutes=20), midnight).replace(second=0, microsecond=0)
-    end = min(start + dt.timedelta(minutes=40), midnight.replace(hour=23, minute=59, second=59))
-    return book(user, room, start, end, title=title, now=start - dt.timedelta(minutes=5)).first
+pytestmark = pytest.mark.usefixtures("always_open")
 
 
 def past_booking(user: User, room, title: str = "Last week's lesson") -> Booking:
@@ -44,12 +27,6 @@ def lukio_substitute(joint_campus) -> User:
     user = make_user("lukio.sub", first_name="Sami", last_name="Sijainen")
     Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.STAFF)
     return user
-
-
-@pytest.fixture
-def requests_for_auditorium(joint_campus) -> None:
-    """Institutions only request the shared auditorium; the campus's facility managers decide."""
-    BookingPolicy.objects.create(room=joint_campus.shared_auditorium, other_access=Access.REQUEST)
 
 
 # --- access -------------------------------------------------------------------------------------------

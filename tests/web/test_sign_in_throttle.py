@@ -22,13 +22,6 @@ ADMIN_LOGIN = "/admin/login/"
 
 
 @pytest.fixture
-def teacher(joint_campus):
-    user = make_user("liisa.lehtonen", first_name="Liisa", last_name="Lehtonen")
-    Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.STAFF)
-    return user
-
-
-@pytest.fixture
 def facility_manager(joint_campus):
     user = make_user("fanni.manninen")
     Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.FACILITY_MANAGER)

@@ -10,13 +10,13 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 
 from bookings import services
-from bookings.models import Access, BookingPolicy
 from campus import views_site
-from campus.models import OpeningHours, User
-from tests.bookings.conftest import HELSINKI, at, book, today
+from campus.models import User
+from tests.bookings.conftest import at, book, today
+from tests.web.conftest import client_for, running_booking
 
 STATEMENT = {
     "fi": ("Saavutettavuusseloste", "laissa digitaalisten palvelujen tarjoamisesta (306/2019)"),
@@ -146,30 +146,6 @@ def test_the_footer_links_to_both_pages():
 # --- Front page ----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def always_open(joint_campus):
-    """Open the main building round the clock, so that a booking can run now at any hour."""
-    building = joint_campus.main_building
-    OpeningHours.objects.filter(building=building).delete()
-    for weekday in range(7):
-        OpeningHours.objects.create(building=building, weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59))
-
-
-def running_now(user: User, room, title: str):
-    """Book ``room`` for ``user`` so that the booking is running now, within today."""
-    now = timezone.now().astimezone(HELSINKI)
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    start = max(now - dt.timedelta(minutes=20), midnight).replace(second=0, microsecond=0)
-    end = min(start + dt.timedelta(minutes=40), midnight.replace(hour=23, minute=59, second=59))
-    return book(user, room, start, end, title=title, now=start - dt.timedelta(minutes=5)).first
-
-
-def signed_in(user: User) -> Client:
-    client = Client(headers={"accept-language": "en"})
-    client.force_login(user)
-    return client
-
-
 def test_anonymous_visitors_get_an_explanation_and_a_way_to_sign_in(joint_campus):
     response = Client(headers={"accept-language": "en"}).get(reverse("campus:home"))
 
@@ -184,7 +160,7 @@ def test_anonymous_visitors_get_an_explanation_and_a_way_to_sign_in(joint_campus
 
 
 def test_signed_in_users_get_quick_links(lukio_staff):
-    response = signed_in(lukio_staff).get(reverse("campus:home"))
+    response = client_for(lukio_staff).get(reverse("campus:home"))
 
     assert response.status_code == 200
     assert 'aria-label="Quick links"' in response.text
@@ -201,14 +177,14 @@ def test_signed_in_users_get_quick_links(lukio_staff):
 def test_the_front_page_lists_the_users_own_active_bookings_for_the_rest_of_today(
     joint_campus, always_open, lukio_staff, fm_of_lukio
 ):
-    mine = running_now(lukio_staff, joint_campus.classroom, "Maths 2b")
-    running_now(fm_of_lukio, joint_campus.lab, "Someone else's lab")
-    cancelled = running_now(lukio_staff, joint_campus.shared_auditorium, "Cancelled assembly")
+    mine = running_booking(lukio_staff, joint_campus.classroom, "Maths 2b")
+    running_booking(fm_of_lukio, joint_campus.lab, "Someone else's lab")
+    cancelled = running_booking(lukio_staff, joint_campus.shared_auditorium, "Cancelled assembly")
     services.booking_cancel(booking=cancelled, actor=lukio_staff)
     tomorrow = today() + dt.timedelta(days=1)
     book(lukio_staff, joint_campus.classroom, at(tomorrow, 10), at(tomorrow, 11), title="Tomorrow's lesson")
 
-    response = signed_in(lukio_staff).get(reverse("campus:home"))
+    response = client_for(lukio_staff).get(reverse("campus:home"))
 
     assert f'href="{reverse("bookings:detail", args=[mine.pk])}">Maths 2b</a>' in response.text
     assert "A101 Classroom 101 · Main building" in response.text
@@ -219,23 +195,22 @@ def test_the_front_page_lists_the_users_own_active_bookings_for_the_rest_of_toda
     assert "You have no more bookings today." not in response.text
 
 
-def test_a_pending_request_says_so_in_words(joint_campus, always_open, lukio_staff):
-    BookingPolicy.objects.create(room=joint_campus.shared_auditorium, other_access=Access.REQUEST)
-    running_now(lukio_staff, joint_campus.shared_auditorium, "Assembly")
+def test_a_pending_request_says_so_in_words(joint_campus, always_open, requests_for_auditorium, lukio_staff):
+    running_booking(lukio_staff, joint_campus.shared_auditorium, "Assembly")
 
-    response = signed_in(lukio_staff).get(reverse("campus:home"))
+    response = client_for(lukio_staff).get(reverse("campus:home"))
 
     assert "Assembly</a>" in response.text
     assert '<span class="badge status-pending">Pending approval</span>' in response.text
 
 
 def test_the_front_page_runs_a_fixed_number_of_queries(joint_campus, always_open, lukio_staff):
-    client = signed_in(lukio_staff)
-    running_now(lukio_staff, joint_campus.classroom, "First")
+    client = client_for(lukio_staff)
+    running_booking(lukio_staff, joint_campus.classroom, "First")
     with CaptureQueriesContext(connection) as one:
         client.get(reverse("campus:home"))
-    running_now(lukio_staff, joint_campus.lab, "Second")
-    running_now(lukio_staff, joint_campus.shared_auditorium, "Third")
+    running_booking(lukio_staff, joint_campus.lab, "Second")
+    running_booking(lukio_staff, joint_campus.shared_auditorium, "Third")
 
     with CaptureQueriesContext(connection) as three:
         response = client.get(reverse("campus:home"))
