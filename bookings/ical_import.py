@@ -27,9 +27,11 @@ from bookings import recurrence
 from campus.dates import FIRST_YEAR, LAST_YEAR, within_years
 from campus.exceptions import InvalidInput
 
-# A term's timetable of a room, even exported one lesson at a time, is far below these.
+# A room's timetable exported as repeating events is far below these. A file of single lessons of a
+# whole term may not be: each event is one booking request, checked in about 20–50 ms, and a page
+# must answer within the web server's timeout (docs/performance.md).
 MAX_FILE_BYTES = 2 * 1024 * 1024
-MAX_EVENTS = 1000
+MAX_EVENTS = 500
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 5000

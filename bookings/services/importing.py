@@ -28,7 +28,7 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db import transaction
 from django.db.models import Q
@@ -38,7 +38,7 @@ from django.utils.translation import ngettext
 
 from bookings import recurrence, rules
 from bookings.errors import InvalidRecurrence, SlotTaken
-from bookings.ical_import import MAX_EVENTS, CalendarEvent, IcalFileRefused, read_events
+from bookings.ical_import import MAX_EVENTS, CalendarEvent, IcalFileRefused, read_events, too_many_events
 from bookings.models import BookingStatus
 from bookings.parts import blocked_until
 from bookings.permissions import resolve_institution
@@ -240,28 +240,10 @@ def ical_import_plan(
     problem (a broken rule, a clash, a bad date) is on its row.
     """
     now = now or timezone.now()
-    require_importer(booked_by, room)
-    zone = room.building.campus.zone
-    events = read_events(content, zone=zone)
-    resolve_institution(user=booked_by, institution=institution, room=room)
-    rows = _rows(events, zone=zone, now=now)
-    planned = sum(len(row.expected_starts) or 1 for row in rows if row.outcome == Outcome.BOOK)
-    if len([row for row in rows if row.outcome == Outcome.BOOK]) > MAX_EVENTS or planned > MAX_OCCURRENCES:
-        raise IcalFileRefused(
-            _(
-                "The file would book %(count)d dates; at most %(max)d can be imported at once. "
-                "Import it in smaller parts."
-            )
-            % {"count": planned, "max": MAX_OCCURRENCES},
-            code="too_many_occurrences",
-        )
-    plan = IcalImportPlan(
-        room=room, institution=institution, booked_by=booked_by, rows=rows, override_reason=override_reason.strip()
+    plan = _prepare(
+        content, room=room, booked_by=booked_by, institution=institution, override_reason=override_reason, now=now
     )
-    for row in plan.to_book:
-        _dry_run(plan, row, now=now)
-    _refuse_clashes_between_rows(plan)
-    _refuse_over_quota(plan, now=now)
+    _check(plan, now=now)
     return plan
 
 
@@ -276,32 +258,90 @@ def ical_import_commit(
 ) -> IcalImportPlan:
     """Import the iCalendar file ``content`` into ``room``: every booking of the plan, or none.
 
-    Plans again first (``ical_import_plan``); raises IcalImportRefused with the plan when any event
-    is refused, none can be booked, or a booking fails while booking (then nothing is booked).
+    Books the plan's requests one after another in one transaction with ``booking_create``, which
+    checks each as the dry run does (the file's earlier bookings are then in the database, so
+    clashes inside the file and the quota count as in the dry run). On the first refusal everything
+    is rolled back and the whole dry run is made, so that IcalImportRefused lists every problem.
     """
     now = now or timezone.now()
-    plan = ical_import_plan(
-        content=content,
-        room=room,
-        booked_by=booked_by,
-        institution=institution,
-        override_reason=override_reason,
-        now=now,
-    )
-    if not plan.can_commit:
-        raise IcalImportRefused(plan)
+    options = {"room": room, "booked_by": booked_by, "institution": institution, "override_reason": override_reason}
+    plan = _prepare(content, **options, now=now)
+    for row in plan.to_book:
+        if row.kind == Kind.SERIES and not _repeats_alike(plan, row, now=now):
+            return _refuse_all(content, options, now=now)
+    if not plan.to_book or plan.refused:
+        return _refuse_all(content, options, now=now)
     current: ImportRow | None = None
     try:
         with transaction.atomic():
             for current in plan.to_book:
                 current.result = booking_create(**_request(plan, current), now=now)
     except KampusError as error:
-        # Changed since the dry run (someone booked a slot meanwhile): nothing of the file is booked.
-        if current is not None:
-            current.refuse_for(error)
-        raise IcalImportRefused(plan) from error
+        return _refuse_all(content, options, now=now, failed=(current, error))
     plan.committed = True
     return plan
+
+
+def _refuse_all(
+    content: bytes,
+    options: dict[str, Any],
+    *,
+    now: dt.datetime,
+    failed: tuple[ImportRow | None, KampusError] | None = None,
+) -> NoReturn:
+    """Raise IcalImportRefused with the whole dry run; nothing of the file has been booked.
+
+    ``failed`` is the row and the error a booking failed with: it stands in the refusal when the dry
+    run, made a moment later, finds nothing wrong (a slot taken and freed again in between).
+    """
+    plan = ical_import_plan(content=content, now=now, **options)
+    if failed is not None and plan.can_commit:
+        row, error = failed
+        same = next((r for r in plan.rows if row is not None and r.event.number == row.event.number), None)
+        if same is not None:
+            same.refuse_for(error)
+    raise IcalImportRefused(plan)
+
+
+def _prepare(
+    content: bytes,
+    *,
+    room: Room,
+    booked_by: User,
+    institution: Institution | None,
+    override_reason: str,
+    now: dt.datetime,
+) -> IcalImportPlan:
+    """Return the import's rows before any booking check: what each event of the file would be booked as."""
+    require_importer(booked_by, room)
+    zone = room.building.campus.zone
+    events = read_events(content, zone=zone)
+    resolve_institution(user=booked_by, institution=institution, room=room)
+    rows = _rows(events, zone=zone, now=now)
+    requests = [row for row in rows if row.outcome == Outcome.BOOK]
+    if len(requests) > MAX_EVENTS:
+        raise too_many_events(len(requests))
+    dates = sum(len(row.expected_starts) or 1 for row in requests)
+    if dates > MAX_OCCURRENCES:
+        raise IcalFileRefused(
+            _(
+                "The file would book %(count)d dates; at most %(max)d can be imported at once. "
+                "Import it in smaller parts."
+            )
+            % {"count": dates, "max": MAX_OCCURRENCES},
+            code="too_many_occurrences",
+        )
+    return IcalImportPlan(
+        room=room, institution=institution, booked_by=booked_by, rows=rows, override_reason=override_reason.strip()
+    )
+
+
+def _check(plan: IcalImportPlan, *, now: dt.datetime) -> None:
+    """Make the engine's dry run of every request of ``plan``, then the checks across the file."""
+    for row in plan.to_book:
+        _dry_run(plan, row, now=now)
+    _refuse_clashes_between_rows(plan)
+    _refuse_over_quota(plan, now=now)
 
 
 # --- events → rows ----------------------------------------------------------------------------------
