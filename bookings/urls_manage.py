@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from bookings import views_manage
+from bookings import views_import, views_manage
 
 urlpatterns = [
     path("manage/approvals/", views_manage.approvals, name="manage-approvals"),
@@ -15,6 +15,7 @@ urlpatterns = [
         views_manage.closure_cancel_bookings,
         name="manage-closure-cancel-bookings",
     ),
+    path("manage/import/", views_import.ical_import, name="manage-import"),
     path("manage/front-desk/", views_manage.front_desk, name="front-desk"),
     path("manage/front-desk/print/", views_manage.front_desk_print, name="front-desk-print"),
 ]
