@@ -233,7 +233,4 @@ def test_messages_follow_accept_language(fm_api, joint_campus):
     )
 
     assert answer.status_code == 422
-    assert "iCalendar" in answer.json()["detail"]
-    assert (
-        answer.json()["detail"] != "The file is not an iCalendar (.ics) file: it does not begin with BEGIN:VCALENDAR."
-    )
+    assert answer.json()["detail"] == "Tiedosto ei ole iCalendar-tiedosto (.ics): se ei ala rivillä BEGIN:VCALENDAR."
