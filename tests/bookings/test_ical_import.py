@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -674,3 +675,34 @@ def test_a_slot_taken_between_dry_run_and_commit_books_nothing(joint_campus, fm_
 
     assert refused.value.http_status == SlotTaken.http_status
     assert list(Booking.objects.values_list("title", flat=True)) == ["Taken meanwhile"]
+
+
+def test_the_example_timetable_of_the_docs_imports_as_described(joint_campus, fm_of_lukio):
+    """docs/examples/timetable.ics: three weekly lessons, one moved, an evening, an all-day and a cancelled event."""
+    content = (Path(__file__).resolve().parents[2] / "docs" / "examples" / "timetable.ics").read_bytes()
+    now = at(dt.date(2027, 1, 4), 8)  # the Monday before the spring term the file holds
+
+    result = commit(content, joint_campus.classroom, fm_of_lukio, institution=joint_campus.lukio, now=now)
+
+    outcomes = {(row.title, row.kind): (row.outcome, row.code) for row in result.rows}
+    assert outcomes == {
+        ("MAA4 Vektorit", Kind.SERIES): (Outcome.BOOK, ""),
+        ("ENA3 Englanti", Kind.SERIES): (Outcome.BOOK, ""),
+        ("FY2 Fysiikka", Kind.SERIES): (Outcome.BOOK, ""),
+        ("FY2 Fysiikka (siirretty)", Kind.MOVED): (Outcome.BOOK, ""),
+        ("Vanhempainilta, 1. vuosikurssi", Kind.SINGLE): (Outcome.BOOK, ""),
+        ("Penkkarit", Kind.SINGLE): (Outcome.LEFT_OUT, "all_day"),
+        ("Kemian lisätunti", Kind.SINGLE): (Outcome.LEFT_OUT, "cancelled"),
+    }
+    mondays = [in_helsinki(b.start).date() for b in Booking.objects.filter(title="MAA4 Vektorit").order_by("start")]
+    # Every Monday from 11 January to 17 May 2027 but 8 March (EXDATE): 19 Mondays less one.
+    assert len(mondays) == 18
+    assert dt.date(2027, 3, 8) not in mondays
+    assert Booking.objects.filter(title="ENA3 Englanti").count() == 30
+    wednesdays = [in_helsinki(b.start).date() for b in Booking.objects.filter(title="FY2 Fysiikka")]
+    assert len(wednesdays) == 18
+    assert dt.date(2027, 2, 3) not in wednesdays
+    assert in_helsinki(Booking.objects.get(title="FY2 Fysiikka (siirretty)").start) == at(dt.date(2027, 2, 5), 12, 30)
+    # 10:00 stays 10:00 after the clocks go forward on 28 March.
+    assert {in_helsinki(b.start).time() for b in Booking.objects.filter(title="ENA3 Englanti")} == {dt.time(10)}
+    assert Booking.objects.count() == 18 + 30 + 18 + 1 + 1
