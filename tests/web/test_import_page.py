@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import random
 import re
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -167,3 +170,19 @@ def test_a_room_the_manager_does_not_keep_is_refused(joint_campus, fm_of_lukio, 
 
     assert response.status_code == 422
     assert "Select a valid choice" in response.content.decode()
+
+
+def test_a_file_near_the_size_limit_can_still_be_confirmed(joint_campus, fm_of_lukio, week):
+    """The confirmation carries the file signed and compressed: it must fit in a form post even then."""
+    noise = base64.b64encode(random.Random(10).randbytes(MAX_FILE_BYTES * 7 // 10)).decode()
+    folded = "\r\n ".join(noise[i : i + 70] for i in range(0, len(noise), 70))
+    content = calendar(vevent("Lesson", at(week, 10), at(week, 11), f"X-NOISE:{folded}"))
+    assert MAX_FILE_BYTES * 0.9 < len(content) <= MAX_FILE_BYTES
+    client = client_for(fm_of_lukio)
+
+    token = token_of(check(client, content, joint_campus.classroom))
+    done = client.post(URL, {"confirm-token": token})
+
+    assert len(token) < settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    assert done.status_code == 302
+    assert Booking.objects.get().title == "Lesson"
