@@ -7,9 +7,10 @@ checked as for any booking. Two things one request cannot see are checked across
 events clashing with each other, and the booker's quota of active bookings filling up. Nothing
 is written or locked.
 
-``ical_import_commit`` plans again (the same file, the same answers) and, when nothing is refused,
-books every request with ``booking_create`` in one transaction: one failure (a slot taken since the
-dry run) books nothing.
+``ical_import_commit`` reads the same file into the same requests and books them one after another
+with ``booking_create`` in one transaction, which makes every check of the dry run again (the
+file's earlier bookings are in the database by then, so clashes inside the file and the quota
+count alike): one refusal books nothing, and the full dry run then says why.
 
 How events map to bookings:
 - The room and the institution are the import's, not the file's: LOCATION is only shown. The booker
@@ -297,9 +298,17 @@ def _refuse_all(
     plan = ical_import_plan(content=content, now=now, **options)
     if failed is not None and plan.can_commit:
         row, error = failed
-        same = next((r for r in plan.rows if row is not None and r.event.number == row.event.number), None)
-        if same is not None:
-            same.refuse_for(error)
+        same = next(
+            (
+                r
+                for r in plan.to_book
+                if row is not None and (r.event.number, r.kind, r.start) == (row.event.number, row.kind, row.start)
+            ),
+            None,
+        )
+        if same is None:
+            raise error
+        same.refuse_for(error)
     raise IcalImportRefused(plan)
 
 
