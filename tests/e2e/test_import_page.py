@@ -51,7 +51,7 @@ def choose_file(page, world: World, content: bytes) -> None:
 
 def test_a_facility_manager_checks_a_timetable_and_imports_it(page, world):
     signed_in(page, world.fm_of_lukio)
-    page.get_by_role("link", name="Import timetable").click()
+    page.get_by_role("link", name="Import a timetable").click()
     page.get_by_role("heading", name="Import a timetable", level=1).wait_for()
     check_a11y(page, "import-timetable")
 

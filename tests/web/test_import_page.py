@@ -51,6 +51,11 @@ def test_teachers_may_not_open_the_page_and_visitors_sign_in(client, lukio_staff
     assert client_for(lukio_staff).get(URL).status_code == 403
 
 
+def test_the_front_page_leads_facility_managers_to_the_import(fm_of_lukio, lukio_staff):
+    assert f'href="{URL}"' in client_for(fm_of_lukio).get("/").content.decode()
+    assert f'href="{URL}"' not in client_for(lukio_staff).get("/").content.decode()
+
+
 def test_the_page_offers_only_the_rooms_the_manager_keeps(joint_campus, fm_of_lukio):
     page = client_for(fm_of_lukio).get(URL)
 
