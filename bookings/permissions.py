@@ -40,6 +40,7 @@ from campus.permissions import (
     is_campus_facility_manager,
     is_room_manager,
     managed_scope,
+    may_manage_room,
     member_campuses,
     require_booking_membership,
     require_campus_membership,
@@ -456,3 +457,12 @@ def changes_closure(scope: RoleScope, closure: Closure | None) -> bool:
     """Return whether the admin's user changes ``closure`` (its campus's facility managers); for None, whether
     they close anything (a room they keep)."""
     return scope.keeps_room(None) if closure is None else scope.keeps_campus(closure.campus_id)
+
+
+def require_importer(user: User, room: Room) -> None:
+    """Refuse unless ``user`` keeps ``room`` (its owner's or the campus's facility managers)."""
+    if not may_manage_room(user, room):
+        raise PermissionDenied(
+            _("Only the facility managers who keep %(room)s may import a timetable into it.") % {"room": room.label},
+            code="not_room_manager",
+        )

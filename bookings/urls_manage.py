@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from bookings import views_manage
+from bookings import views_import, views_manage
 
 app_name = "manage"
 
@@ -17,6 +17,7 @@ urlpatterns = [
         views_manage.closure_cancel_bookings,
         name="closure-cancel-bookings",
     ),
+    path("manage/import/", views_import.ical_import, name="import"),
     path("manage/front-desk/", views_manage.front_desk, name="front-desk"),
     path("manage/front-desk/print/", views_manage.front_desk_print, name="front-desk-print"),
 ]
