@@ -67,6 +67,9 @@ class BookingSeries(models.Model):
         help_text=_("The person responsible for the series (changes on handover)."),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # iCalendar SEQUENCE of the series as one calendar object: raised on every change to the rule,
+    # its exceptions or any occurrence, so calendar clients replace their copy.
+    sequence = models.PositiveIntegerField(_("revision"), default=0, editable=False)
 
     class Meta:
         verbose_name = _("booking series")
@@ -128,6 +131,8 @@ class Booking(models.Model):
     decision_reason = models.TextField(_("reason"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # iCalendar SEQUENCE: raised by the services on every change, so calendar clients take it.
+    sequence = models.PositiveIntegerField(_("revision"), default=0, editable=False)
 
     class Meta:
         verbose_name = _("booking")
@@ -383,3 +388,4 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient_id} (#{self.booking_id})"
+
