@@ -389,3 +389,38 @@ class Notification(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient_id} (#{self.booking_id})"
 
+
+class FeedKind(models.TextChoices):
+    ROOM = "room", _("Room")
+    BUILDING = "building", _("Building")
+    INSTITUTION = "institution", _("Institution")
+    PERSON = "person", _("Own bookings")
+
+
+class FeedKey(models.Model):
+    """The generation of one person's address for one calendar feed; a row only once it was replaced.
+
+    A feed's address is never stored: it carries an HMAC (under SECRET_KEY) of the feed, its
+    owner and the generation (``bookings.feeds``), so showing it and checking it need no row and
+    no write. Replacing the address (it leaked) raises ``generation``: addresses of earlier
+    generations answer 410 Gone. ``target_id`` is the room, building or institution by ``kind``;
+    for a person's own feed it is the owner's id.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feed_keys", verbose_name=_("owner")
+    )
+    kind = models.CharField(_("feed"), max_length=16, choices=FeedKind.choices)
+    target_id = models.PositiveBigIntegerField(_("target id"))
+    generation = models.PositiveIntegerField(_("generation"), default=0)
+    replaced_at = models.DateTimeField(_("address last replaced"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("calendar feed key")
+        verbose_name_plural = _("calendar feed keys")
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "kind", "target_id"], name="feed_key_one_per_feed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.target_id} ({self.owner_id}): {self.generation}"
