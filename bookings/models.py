@@ -412,7 +412,7 @@ class FeedKey(models.Model):
     )
     kind = models.CharField(_("feed"), max_length=16, choices=FeedKind.choices)
     target_id = models.PositiveBigIntegerField(_("target id"))
-    generation = models.PositiveIntegerField(_("generation"), default=0)
+    generation = models.PositiveIntegerField(_("times replaced"), default=0)
     replaced_at = models.DateTimeField(_("address last replaced"), auto_now=True)
 
     class Meta:

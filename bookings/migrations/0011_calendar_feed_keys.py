@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kind', models.CharField(choices=[('room', 'Room'), ('building', 'Building'), ('institution', 'Institution'), ('person', 'Own bookings')], max_length=16, verbose_name='feed')),
                 ('target_id', models.PositiveBigIntegerField(verbose_name='target id')),
-                ('generation', models.PositiveIntegerField(default=0, verbose_name='generation')),
+                ('generation', models.PositiveIntegerField(default=0, verbose_name='times replaced')),
                 ('replaced_at', models.DateTimeField(auto_now=True, verbose_name='address last replaced')),
                 ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='feed_keys', to=settings.AUTH_USER_MODEL, verbose_name='owner')),
             ],
