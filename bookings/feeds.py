@@ -27,7 +27,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
 from bookings.ical import FEED_STATUSES
-from bookings.models import Booking, FeedKey, FeedKind
+from bookings.models import Booking, BookingSeries, FeedKey, FeedKind
 from bookings.visibility import Viewer
 from campus.exceptions import KampusError, NotFound
 from campus.models import Building, Campus, Institution, Room, User
@@ -260,6 +260,46 @@ def feed_bookings(feed: Feed, window: Window) -> QuerySet[Booking]:
         .select_related("room__building__campus", "campus", "series")
         .order_by("start", "pk")
     )
+
+
+# What the calendar shows of a booking, and what visibility decides on: nothing else is loaded.
+CALENDAR_FIELDS = (
+    "id",
+    "room_id",
+    "campus_id",
+    "series_id",
+    "recurrence_id",
+    "title",
+    "description",
+    "start",
+    "end",
+    "status",
+    "visibility",
+    "booked_by_id",
+    "institution_id",
+    "updated_at",
+    "sequence",
+)
+
+
+def feed_calendar_bookings(feed: Feed, window: Window) -> list[Booking]:
+    """Return ``feed_bookings`` as ``bookings.ical`` needs them, lean: rooms and series loaded once each, not per row.
+
+    A year of a room's bookings is some 1,500 rows: joining room, building, campus and series
+    into every one of them made five model instances per row.
+    """
+    bookings = list(feed_bookings(feed, window).select_related(None).only(*CALENDAR_FIELDS))
+    if isinstance(feed.target, Room):
+        rooms = {feed.target.pk: feed.target}
+    else:
+        rooms = Room.objects.select_related("building__campus").in_bulk({b.room_id for b in bookings})
+    series = BookingSeries.objects.in_bulk({b.series_id for b in bookings if b.series_id is not None})
+    room_cache, series_cache = Booking._meta.get_field("room"), Booking._meta.get_field("series")
+    for booking in bookings:
+        room_cache.set_cached_value(booking, rooms[booking.room_id])
+        if booking.series_id is not None:
+            series_cache.set_cached_value(booking, series[booking.series_id])
+    return bookings
 
 
 @dataclass(frozen=True)

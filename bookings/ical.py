@@ -81,17 +81,23 @@ def _location(booking: Booking) -> str:
     return ", ".join((room.label, room.building.name, room.building.campus.name))
 
 
-def _look(booking: Booking, viewer: Viewer, link: str) -> _Look:
+def _look(booking: Booking, viewer: Viewer, link_line: str) -> _Look:
+    """Return what ``booking`` shows ``viewer``; ``link_line`` ends the description (made once per series)."""
     sees_title = viewer.sees_title(booking)
     lines = [booking.description.strip()] if sees_title and booking.description.strip() else []
-    if link:
-        lines.append(_("In Kampus: %(url)s") % {"url": link})
+    if link_line:
+        lines.append(link_line)
     return _Look(
         summary=viewer.display_title(booking),
         location=_location(booking),
         description="\n\n".join(lines),
         status=STATUS[booking.status],
     )
+
+
+def _link_line(link: str) -> str:
+    """Return the description's line pointing to the booking's page in Kampus."""
+    return _("In Kampus: %(url)s") % {"url": link} if link else ""
 
 
 def _event(
@@ -129,10 +135,10 @@ def single_event(booking: Booking, *, viewer: Viewer, link: str = "") -> Event:
     """Return the VEVENT of one booking on its own (a one-off booking, or one occurrence downloaded alone)."""
     return _event(
         uid=booking_uid(booking.pk),
-        look=_look(booking, viewer, link),
+        look=_look(booking, viewer, _link_line(link)),
         start=booking.start,
         end=booking.end,
-        zone=booking.campus.zone,
+        zone=booking.room.building.campus.zone,
         sequence=booking.sequence,
         modified=booking.updated_at,
         url=link,
@@ -160,7 +166,8 @@ def series_events(
     if not by_instance:
         return events
     length = recurrence.wall_duration(series.dtstart, series.dtend, zone)
-    looks = {b.pk: _look(b, viewer, link) for b in by_instance.values()}
+    link_line = _link_line(link)
+    looks = {b.pk: _look(b, viewer, link_line) for b in by_instance.values()}
     usual = _usual_look([looks[b.pk] for b in by_instance.values()])
     modified = max(b.updated_at for b in by_instance.values())
     master = _event(
@@ -209,7 +216,7 @@ def _usual_look(looks: Sequence[_Look]) -> _Look:
 def booking_events(bookings: Iterable[Booking], *, viewer: Viewer, link: Link | None = None) -> list[Event]:
     """Return the VEVENTs of ``bookings``: one-off bookings alone, a series' occurrences as their series.
 
-    ``bookings`` need ``room__building__campus``, ``campus`` and ``series`` loaded; rejected ones are left out.
+    ``bookings`` need ``room__building__campus`` and ``series`` loaded; rejected ones are left out.
     """
     singles: list[Booking] = []
     by_series: dict[int, list[Booking]] = {}

@@ -64,7 +64,7 @@ def _serve_feed(request: HttpRequest, feed: Feed, *, viewer: Viewer, language: s
             response = not_modified
         else:
             body = ical.feed_ical(
-                feeds.feed_bookings(feed, window),
+                feeds.feed_calendar_bookings(feed, window),
                 viewer=viewer,
                 name=feed.calendar_name(),
                 uid=feed.calendar_uid(),

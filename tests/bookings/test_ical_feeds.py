@@ -49,7 +49,7 @@ def feed_body(kind: str, target, viewer_user: User | None, window=None) -> bytes
     window = window or window_now()
     viewer = viewer_for(viewer_user)
     return ical.feed_ical(
-        feeds.feed_bookings(feed, window),
+        feeds.feed_calendar_bookings(feed, window),
         viewer=viewer,
         name=feed.calendar_name(),
         uid=feed.calendar_uid(),

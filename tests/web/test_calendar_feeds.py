@@ -9,7 +9,9 @@ from html import unescape
 from urllib.parse import urlsplit
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from icalendar import Calendar
 
@@ -352,3 +354,20 @@ def test_a_day_later_the_feed_is_new(anonymous, joint_campus, lukio_staff, lesso
     ]
 
     assert states[0].etag != states[1].etag  # the window moved
+
+
+def test_a_feed_costs_the_same_queries_whatever_it_holds(anonymous, joint_campus, lukio_staff, tuesday):
+    url = address(lukio_staff, FeedKind.BUILDING, joint_campus.main_building)
+
+    def queries_of_a_fresh_feed() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert anonymous.get(url).status_code == 200
+        return len(captured.captured_queries)
+
+    book(lukio_staff, joint_campus.classroom, at(tuesday, 8), at(tuesday, 9), rrule="FREQ=WEEKLY;COUNT=2")
+    few = queries_of_a_fresh_feed()
+    for hour, room in ((10, joint_campus.classroom), (12, joint_campus.lab), (14, joint_campus.shared_auditorium)):
+        book(lukio_staff, room, at(tuesday, hour), at(tuesday, hour + 1), rrule="FREQ=WEEKLY;COUNT=8")
+        book(lukio_staff, room, at(tuesday, hour + 5), at(tuesday, hour + 6))
+
+    assert queries_of_a_fresh_feed() == few
