@@ -31,7 +31,7 @@ from icalendar import Calendar, Event, Timezone, vDuration, vRecur
 
 from bookings import recurrence
 from bookings.errors import InvalidRecurrence
-from bookings.models import Booking, BookingSeries, BookingStatus
+from bookings.models import ACTIVE_STATUSES, Booking, BookingSeries, BookingStatus
 from bookings.visibility import Viewer
 
 PRODID = "-//Kampus//Kampus room booking//EN"
@@ -160,7 +160,9 @@ def series_events(
     except InvalidRecurrence:
         instances = []
     instance_set = set(instances)
-    by_instance = {b.recurrence_id: b for b in occurrences if b.recurrence_id in instance_set}
+    # Should two bookings share an original start, the active one stands for it (the other goes loose).
+    ordered = sorted(occurrences, key=lambda b: b.status in ACTIVE_STATUSES)
+    by_instance = {b.recurrence_id: b for b in ordered if b.recurrence_id in instance_set}
     loose = [b for b in occurrences if b.recurrence_id not in instance_set or by_instance[b.recurrence_id] != b]
     events = [single_event(booking, viewer=viewer, link=link) for booking in loose]
     if not by_instance:

@@ -35,10 +35,8 @@ FEED_MAX_AGE = 300
 
 
 def _link_builder(request: HttpRequest) -> ical.Link:
-    """Return a function giving a booking page's absolute URL (reversed once, not per booking)."""
-    sample = request.build_absolute_uri(reverse("booking-detail", args=[987654321]))
-    head, _sample, tail = sample.rpartition("987654321")
-    return lambda booking: f"{head}{booking.pk}{tail}"
+    """Return a function giving a booking page's absolute URL (asked once per one-off booking and per series)."""
+    return lambda booking: request.build_absolute_uri(reverse("booking-detail", args=[booking.pk]))
 
 
 def _calendar_response(body: bytes, *, filename: str, attachment: bool) -> HttpResponse:

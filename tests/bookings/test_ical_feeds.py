@@ -488,3 +488,30 @@ def test_each_time_zone_onset_is_an_rdate_of_its_own_as_ical_js_reads_them(joint
         rdates = observance["RDATE"] if isinstance(observance["RDATE"], list) else [observance["RDATE"]]
         assert all(len(rdate.dts) == 1 for rdate in rdates)
         assert observance.decoded("DTSTART") in {rdate.dts[0].dt for rdate in rdates}
+
+
+@pytest.mark.parametrize("parse", PARSERS.values(), ids=PARSERS.keys())
+def test_a_cancelled_lesson_left_behind_by_a_split_series_stays_cancelled(joint_campus, lukio_staff, parse):
+    # Moving the following lessons a day on splits the series; the cancelled lesson after the split
+    # goes with the new series but keeps its Monday start, which the new (Tuesday) rule never gives.
+    monday = next_weekday_after(today() + dt.timedelta(days=7), 0)
+    lessons = book(
+        lukio_staff, joint_campus.classroom, at(monday, 10), at(monday, 11), rrule="FREQ=WEEKLY;BYDAY=MO;COUNT=4"
+    ).bookings
+    booking_cancel(booking=lessons[2], actor=lukio_staff)
+    booking_update(
+        booking=Booking.objects.get(pk=lessons[1].pk),
+        actor=lukio_staff,
+        scope=Scope.FOLLOWING,
+        start=lessons[1].start + dt.timedelta(days=1),
+    )
+    window = window_now()
+    body = feed_body(FeedKind.ROOM, joint_campus.classroom, lukio_staff, window)
+
+    expected = expected_occurrences(
+        stored(room=joint_campus.classroom), viewer_for(lukio_staff), window.start, window.end
+    )
+    assert parse(body, window.start, window.end) == expected
+    cancelled = Booking.objects.get(pk=lessons[2].pk)
+    assert cancelled.series_id != lessons[0].series_id
+    assert ical.booking_uid(cancelled.pk) in {str(event["UID"]) for event in events_of(body)}
