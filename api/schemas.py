@@ -7,12 +7,15 @@ import re
 from typing import Annotated, Any
 
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from ninja import Field, FilterLookup, FilterSchema, Schema
 from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
+from bookings import feeds
+from bookings.models import FeedKind
 from bookings.selectors import rooms_free_between
 from campus.dates import FIRST_YEAR, LAST_YEAR, date_out_of_range_message, within_years
 from campus.exceptions import InvalidInput
@@ -219,10 +222,32 @@ class RoomDetailOut(RoomOut):
     buffer_minutes: int = Field(description="Minutes kept free after each booking.")
     sections: list[int] = Field(description="Ids of the rooms this divisible room is made of.")
     description: str
+    ical_url: str = Field(
+        description="The room's bookings as an iCalendar feed for the requesting user to subscribe to: an "
+        "absolute URL whose secret key stands for the user (a calendar client sends no other credential); "
+        "titles as the user may see them."
+    )
+    public_ical_url: str | None = Field(
+        description="The room's public feed (only public titles, no key), when the room has one; else null."
+    )
 
     @staticmethod
     def resolve_sections(room: Room) -> list[int]:
         return [section.pk for section in room.sections.all()]  # prefetched by the selector
+
+    @staticmethod
+    def resolve_ical_url(room: Room, context: dict[str, Any]) -> str:
+        request = context["request"]
+        path = feeds.feed_path(
+            owner=request.auth, feed=feeds.Feed(kind=FeedKind.ROOM, target=room), language=translation.get_language()
+        )
+        return request.build_absolute_uri(path)
+
+    @staticmethod
+    def resolve_public_ical_url(room: Room, context: dict[str, Any]) -> str | None:
+        if not room.public_feed:
+            return None
+        return context["request"].build_absolute_uri(reverse("calendar:public-room", args=[room.pk]))
 
 
 class BuildingFilter(FilterSchema):
@@ -295,6 +320,10 @@ class MeOut(Schema):
     preferred_language: Language | None = Field(description="Null: the browser's language is used.")
     language: str = Field(description="The language this response is in.")
     memberships: list[MembershipOut]
+    ical_url: str = Field(
+        description="My own bookings as an iCalendar feed to subscribe to: an absolute URL whose secret key "
+        "stands for me (a calendar client sends no other credential)."
+    )
 
     @staticmethod
     def resolve_memberships(user: User) -> list[Membership]:
@@ -311,6 +340,13 @@ class MeOut(Schema):
     @staticmethod
     def resolve_language(user: User) -> str:
         return translation.get_language()
+
+    @staticmethod
+    def resolve_ical_url(user: User, context: dict[str, Any]) -> str:
+        path = feeds.feed_path(
+            owner=user, feed=feeds.Feed(kind=FeedKind.PERSON, target=user), language=translation.get_language()
+        )
+        return context["request"].build_absolute_uri(path)
 
 
 class LanguageIn(Schema):

@@ -75,6 +75,9 @@ class BookingSeries(models.Model):
         help_text=_("The person responsible for the series (changes on handover)."),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # iCalendar SEQUENCE of the series as one calendar object: raised on every change to the rule,
+    # its exceptions or any occurrence, so calendar clients replace their copy.
+    sequence = models.PositiveIntegerField(_("revision"), default=0, editable=False)
 
     class Meta:
         verbose_name = _("booking series")
@@ -136,6 +139,8 @@ class Booking(models.Model):
     decision_reason = models.TextField(_("reason"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # iCalendar SEQUENCE: raised by the services on every change, so calendar clients take it.
+    sequence = models.PositiveIntegerField(_("revision"), default=0, editable=False)
 
     class Meta:
         verbose_name = _("booking")
@@ -391,3 +396,39 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient_id} (#{self.booking_id})"
+
+
+class FeedKind(models.TextChoices):
+    ROOM = "room", _("Room")
+    BUILDING = "building", _("Building")
+    INSTITUTION = "institution", _("Institution")
+    PERSON = "person", _("Own bookings")
+
+
+class FeedKey(models.Model):
+    """The generation of one person's address for one calendar feed; a row only once it was replaced.
+
+    A feed's address is never stored: it carries an HMAC (under SECRET_KEY) of the feed, its
+    owner and the generation (``bookings.feeds``), so showing it and checking it need no row and
+    no write. Replacing the address (it leaked) raises ``generation``: addresses of earlier
+    generations answer 410 Gone. ``target_id`` is the room, building or institution by ``kind``;
+    for a person's own feed it is the owner's id.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feed_keys", verbose_name=_("owner")
+    )
+    kind = models.CharField(_("feed"), max_length=16, choices=FeedKind.choices)
+    target_id = models.PositiveBigIntegerField(_("target id"))
+    generation = models.PositiveIntegerField(_("times replaced"), default=0)
+    replaced_at = models.DateTimeField(_("address last replaced"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("calendar feed key")
+        verbose_name_plural = _("calendar feed keys")
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "kind", "target_id"], name="feed_key_one_per_feed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.target_id} ({self.owner_id}): {self.generation}"

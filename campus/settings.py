@@ -7,6 +7,7 @@ default for a secret: with DEBUG off, SECRET_KEY must be set.
 import datetime as dt
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -51,6 +52,11 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 # Public base URL used in e-mails and API `next` links when no request is at hand.
 KAMPUS_BASE_URL = os.environ.get("KAMPUS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The domain in every iCalendar UID (booking-12@DOMAIN): set it once and keep it, or every
+# subscribed calendar sees all events replaced. Defaults to the host of KAMPUS_BASE_URL.
+KAMPUS_ICAL_UID_DOMAIN = os.environ.get("KAMPUS_ICAL_UID_DOMAIN", "") or (
+    urlsplit(KAMPUS_BASE_URL).hostname or "kampus.invalid"
+)
 
 INSTALLED_APPS = [
     "modeltranslation",  # translated reference data (campus/translation.py); before the admin

@@ -39,6 +39,7 @@ from bookings.services.locking import (
     end_bookings,
     lock_in_scope,
     lock_parts,
+    mark_changed,
     notify_bookers,
     sync_series_exceptions,
 )
@@ -154,6 +155,7 @@ def booking_update(
         target.save()
     # A change that changes nothing (an empty PATCH, the same values again) is answered, not audited.
     changed = [target for target in targets if audit.snapshot(target) != before[target.pk]]
+    mark_changed(changed)
     if changed:
         audit.record(action=BookingAction.CHANGE, bookings=changed, actor=actor, before=before)
     if to_request:
@@ -219,12 +221,14 @@ def _reshape_series(
     )
     if not earlier:
         series.rrule, series.dtstart, series.dtend = new_rule, new_dtstart, new_dtend
-        series.save(update_fields=["rrule", "dtstart", "dtend"])
+        series.sequence += 1
+        series.save(update_fields=["rrule", "dtstart", "dtend", "sequence"])
         _require_rule_describes(series)
         sync_series_exceptions([series.pk])
         return
     series.rrule = str(repeat.ending(first_original_id - dt.timedelta(seconds=1)))
-    series.save(update_fields=["rrule"])
+    series.sequence += 1
+    series.save(update_fields=["rrule", "sequence"])
     following = BookingSeries.objects.create(
         campus=series.campus,
         rrule=new_rule,
@@ -465,6 +469,7 @@ def booking_series_handover(
     Booking.objects.filter(pk__in=[t.pk for t in targets]).update(booked_by=to_user, updated_at=now)
     for target in targets:
         target.booked_by = to_user
+    mark_changed(targets)
     if booking.series_id is not None:
         BookingSeries.objects.filter(pk=booking.series_id).update(owner=to_user)
     audit.record(action=BookingAction.HANDOVER, bookings=targets, actor=actor, before=before, reason=reason)

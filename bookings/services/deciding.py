@@ -20,7 +20,7 @@ from bookings.models import (
 )
 from bookings.notifications import notify
 from bookings.permissions import require_decider
-from bookings.services.locking import Scope, end_bookings, lock_in_scope, notify_bookers
+from bookings.services.locking import Scope, end_bookings, lock_in_scope, mark_changed, notify_bookers
 from campus.exceptions import InvalidInput
 from campus.models import User
 
@@ -50,6 +50,7 @@ def booking_approve(
     for target in targets:
         target.status = BookingStatus.CONFIRMED
         target.decision_reason = reason
+    mark_changed(targets)
     audit.record(action=BookingAction.APPROVE, bookings=targets, actor=actor, before=before, reason=reason)
     notify_bookers(NotificationKind.APPROVED, targets, reason=reason)
     return targets

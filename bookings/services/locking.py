@@ -8,6 +8,7 @@ import zoneinfo
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from bookings import recurrence
@@ -141,11 +142,23 @@ def sync_series_exceptions(series_ids: Iterable[int]) -> None:
         exdates = [instance.isoformat() for instance in instances if instance not in active]
         if exdates != series.exdates:
             series.exdates = exdates
-            series.save(update_fields=["exdates"])
+            series.sequence += 1  # calendar clients take the new exceptions
+            series.save(update_fields=["exdates", "sequence"])
 
 
 def series_ids(bookings: Iterable[Booking]) -> set[int]:
     return {booking.series_id for booking in bookings if booking.series_id is not None}
+
+
+def mark_changed(bookings: Sequence[Booking]) -> None:
+    """Raise the iCalendar SEQUENCE of ``bookings`` and of their series, so calendar clients take the change.
+
+    Call on locked rows after the change is written (the rows in memory follow the database).
+    """
+    Booking.objects.filter(pk__in=[booking.pk for booking in bookings]).update(sequence=F("sequence") + 1)
+    for booking in bookings:
+        booking.sequence += 1
+    BookingSeries.objects.filter(pk__in=series_ids(bookings)).update(sequence=F("sequence") + 1)
 
 
 def end_bookings(targets: list[Booking], *, status: str, now: dt.datetime, **fields_: Any) -> None:
@@ -156,6 +169,7 @@ def end_bookings(targets: list[Booking], *, status: str, now: dt.datetime, **fie
         target.status = status
         for name, value in fields_.items():
             setattr(target, name, value)
+    mark_changed(targets)
     sync_series_exceptions(series_ids(targets))
 
 

@@ -35,6 +35,7 @@ KAMPUS_VARIABLES = {
     "TIME_ZONE",
     "LANGUAGE_CODE",
     "KAMPUS_BASE_URL",
+    "KAMPUS_ICAL_UID_DOMAIN",
     "KAMPUS_WORKERS",
     "KAMPUS_MANIFEST_STATIC",
     "EMAIL_BACKEND",
@@ -83,6 +84,19 @@ def read_settings(*names: str, **variables: str) -> dict:
     result = run_python(READ_SETTINGS, *names, **variables)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
+
+
+def test_calendar_uids_take_the_base_url_s_host_unless_their_domain_is_set():
+    derived = read_settings("KAMPUS_ICAL_UID_DOMAIN", DEBUG="1", KAMPUS_BASE_URL="https://kampus.example.org:8443/")
+    chosen = read_settings(
+        "KAMPUS_ICAL_UID_DOMAIN",
+        DEBUG="1",
+        KAMPUS_BASE_URL="https://new.example.org",
+        KAMPUS_ICAL_UID_DOMAIN="old.example.org",
+    )
+
+    assert derived["KAMPUS_ICAL_UID_DOMAIN"] == "kampus.example.org"
+    assert chosen["KAMPUS_ICAL_UID_DOMAIN"] == "old.example.org"
 
 
 def test_database_url_for_postgresql_is_parsed():
