@@ -13,6 +13,7 @@ from bookings.models import (
 from campus.exceptions import InvalidInput, PermissionDenied
 from campus.models import Building, Institution, Role, Room, User
 from campus.permissions import (
+    LoadedMemberships,
     has_role,
     is_campus_facility_manager,
     is_room_manager,
@@ -22,19 +23,26 @@ from campus.permissions import (
 )
 
 
-def resolve_institution(*, user: User, institution: Institution | None, room: Room) -> Institution | None:
+def resolve_institution(
+    *, user: User, institution: Institution | None, room: Room, memberships: LoadedMemberships | None = None
+) -> Institution | None:
     """Return the institution a booking is for; a user books only for institutions they belong to.
 
     Campus-level members (facility services, front desk) may book for any institution of the
-    campus, or for the campus itself (no institution).
+    campus, or for the campus itself (no institution). ``memberships``: the user's, when already
+    loaded (``loaded_memberships``); else they are read.
     """
     campus_id = room.building.campus_id
-    require_campus_membership(user, campus_id=campus_id)
-    memberships = list(valid_memberships(user))
+    if memberships is None:
+        require_campus_membership(user, campus_id=campus_id)
+        valid = list(valid_memberships(user))
+    else:
+        memberships.require_campus_membership(campus_id=campus_id)
+        valid = memberships.valid_memberships()
     campus_level = user.is_superuser or any(
-        m.campus_id == campus_id and m.role in (Role.FACILITY_MANAGER, Role.FRONT_DESK) for m in memberships
+        m.campus_id == campus_id and m.role in (Role.FACILITY_MANAGER, Role.FRONT_DESK) for m in valid
     )
-    own = {m.institution_id: m.institution for m in memberships if m.institution_id}
+    own = {m.institution_id: m.institution for m in valid if m.institution_id}
     if institution is not None:
         if institution.campus_id != campus_id:
             raise InvalidInput(
