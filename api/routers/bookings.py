@@ -122,6 +122,7 @@ def create_booking(request: HttpRequest, payload: BookingIn) -> Status:
         intervals=[(b.start, b.end) for b in result.bookings],
         exclude_ids=[b.pk for b in result.bookings],
         for_someone_else=bool(behalf and (behalf.name.strip() or behalf.organisation.strip())),
+        candidates=result.booked_elsewhere,
     )
     return Status(201, _created(result, warnings))
 
