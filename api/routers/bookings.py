@@ -31,6 +31,7 @@ from bookings import selectors, services
 from bookings.models import Booking
 from campus.exceptions import InvalidInput
 from campus.models import Institution, Room
+from campus.selectors import room_with_campus
 
 router = Router(tags=["bookings"])
 
@@ -38,7 +39,7 @@ CONFLICT = {409: ConflictOut}
 
 
 def _room(room_id: int, field: str = "room") -> Room:
-    room = Room.objects.select_related("building__campus").filter(pk=room_id).first()
+    room = room_with_campus(room_id)
     if room is None:
         message = _("There is no room with id %(id)s.") % {"id": room_id}
         raise InvalidInput(message, errors=[{"field": field, "message": message}])

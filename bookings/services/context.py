@@ -18,7 +18,6 @@ from django.db import connection
 
 from bookings import rules
 from bookings.models import ACTIVE_STATUSES, Booking, BookingPolicy, Closure
-from campus.json_rows import json_rows, rows_from_json
 from campus.models import (
     Building,
     Campus,
@@ -34,6 +33,7 @@ from campus.models import (
 )
 from campus.opening_hours import OpeningCalendar
 from campus.permissions import LoadedMemberships
+from campus.sql_rows import json_rows, rows_from_json
 
 
 @dataclass
