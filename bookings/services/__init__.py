@@ -22,13 +22,21 @@ from bookings.services.changing import (
 )
 from bookings.services.closures import closure_affected_bookings, closure_cancel_bookings, closure_create
 from bookings.services.conflicts import active_overlaps_exist
-from bookings.services.creating import BookingResult, Skipped, booking_create, booking_dry_run, plan_booking
+from bookings.services.creating import (
+    BookingRequest,
+    BookingResult,
+    Skipped,
+    booking_create,
+    booking_dry_run,
+    plan_booking,
+)
 from bookings.services.deciding import EXPIRED, booking_approve, booking_reject, requests_expire
 from bookings.services.locking import Scope, lock_bookings, lock_in_scope, sync_series_exceptions
 
 __all__ = [
     "EDITABLE_FIELDS",
     "EXPIRED",
+    "BookingRequest",
     "BookingResult",
     "Scope",
     "Skipped",

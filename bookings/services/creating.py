@@ -28,7 +28,7 @@ from bookings.permissions import resolve_institution
 from bookings.services import conflicts
 from bookings.services.checks import check_basic, closed_reason, refuse_closed, request_expiry
 from bookings.services.conflicts import BlocksRefused, insert_blocks, slot_taken
-from bookings.services.context import BookingContext, booker_activity, load_booking_context
+from bookings.services.context import BookerActivity, BookingContext, booker_activity, load_booking_context
 from bookings.services.locking import lock_booker_and_parts, series_exceptions
 from bookings.visibility import Viewer, viewer_for
 from campus.exceptions import InvalidInput, KampusError
@@ -59,6 +59,43 @@ class BookingResult:
         return self.bookings[0]
 
 
+@dataclass(frozen=True, kw_only=True)
+class BookingRequest:
+    """What a person asks to book: the arguments of ``booking_create``, ``booking_dry_run`` and ``plan_booking``."""
+
+    room: Room
+    booked_by: User
+    title: str
+    start: dt.datetime
+    end: dt.datetime
+    institution: Institution | None = None
+    rrule: str | None = None
+    exdates: Sequence[dt.date | dt.datetime] = ()
+    attendees: int | None = None
+    description: str = ""
+    purpose: str = Purpose.TEACHING
+    visibility: str = Visibility.INSTITUTION
+    on_behalf_of_name: str = ""
+    on_behalf_of_contact: str = ""
+    on_behalf_of_organisation: str = ""
+    skip_conflicts: bool = False
+    skip_breaks: bool | None = None  # None: a teaching series skips its term calendar's breaks
+    override_reason: str = ""
+    now: dt.datetime | None = None
+
+    @property
+    def is_series(self) -> bool:
+        return bool(self.rrule)
+
+    @property
+    def follows_breaks(self) -> bool:
+        return self.is_series and (self.purpose == Purpose.TEACHING if self.skip_breaks is None else self.skip_breaks)
+
+    @property
+    def for_someone_else(self) -> bool:
+        return bool(self.on_behalf_of_name.strip() or self.on_behalf_of_organisation.strip())
+
+
 @dataclass
 class _BookingPlan:
     """What a booking request would write: unsaved occurrences (and series), the rules' verdict, who it is for."""
@@ -74,7 +111,7 @@ def booking_create(**request: Any) -> BookingResult:
     The room's rules decide whether the booking is confirmed at once or is a pending request.
     Raises SlotTaken (listing every clash) unless ``skip_conflicts``, BookingRuleBroken for a
     broken rule, InvalidInput/InvalidRecurrence for bad input and PermissionDenied. Takes the
-    arguments of ``plan_booking``.
+    fields of ``BookingRequest``.
     """
     request["now"] = request.get("now") or timezone.now()
     try:
@@ -92,145 +129,86 @@ def booking_dry_run(**request: Any) -> BookingResult:
     return plan_booking(**request, lock=False).result
 
 
-def plan_booking(
-    *,
-    room: Room,
-    booked_by: User,
-    title: str,
-    start: dt.datetime,
-    end: dt.datetime,
-    institution: Institution | None = None,
-    rrule: str | None = None,
-    exdates: Sequence[dt.date | dt.datetime] = (),
-    attendees: int | None = None,
-    description: str = "",
-    purpose: str = Purpose.TEACHING,
-    visibility: str = Visibility.INSTITUTION,
-    on_behalf_of_name: str = "",
-    on_behalf_of_contact: str = "",
-    on_behalf_of_organisation: str = "",
-    skip_conflicts: bool = False,
-    skip_breaks: bool | None = None,
-    override_reason: str = "",
-    now: dt.datetime | None = None,
-    lock: bool,
-) -> _BookingPlan:
-    """Check a booking request and return the unsaved occurrences it would create; raise what create raises.
+def plan_booking(*, lock: bool, **fields: Any) -> _BookingPlan:
+    """Check a booking request (the fields of ``BookingRequest``) and return the unsaved occurrences it would
+    create; raise what create raises.
 
     With ``lock`` (inside booking_create's transaction) the booker and the room's parts are locked
     before the quota and clash checks, so that the checks cannot race. A series skips the break dates
-    of its institution's term calendar when ``skip_breaks`` (by default for teaching).
+    of its institution's term calendar when ``skip_breaks`` (by default for teaching). Reads the
+    database in three statements: what the request needs before the locks, the locks, the
+    booker's bookings; then the clash check (``conflicts.find_conflicts``).
     """
-    now = now or timezone.now()
-    title = _check_request(room=room, title=title, start=start, end=end, now=now)
-    occurrences, unrepeatable = _expand_occurrences(
-        rrule=rrule, start=start, end=end, exdates=exdates, room=room, now=now
-    )
-    follows_breaks = bool(rrule) and (purpose == Purpose.TEACHING if skip_breaks is None else skip_breaks)
-    context = load_booking_context(
-        room=room,
-        booker=booked_by,
-        start=occurrences[0].start if occurrences else start,
-        end=occurrences[-1].end if occurrences else end,
-        with_breaks=follows_breaks,
-    )
+    request = BookingRequest(**fields)
+    now = request.now or timezone.now()
+    title = _check_request(request, now=now)
+    occurrences, unrepeatable = _expand_occurrences(request, now=now)
+    context = _load_context(request, occurrences)
     # Whether the person may book here is answered before what is wrong with their repeat rule.
     for_institution = resolve_institution(
-        user=booked_by, institution=institution, room=room, memberships=context.memberships
+        user=request.booked_by, institution=request.institution, room=request.room, memberships=context.memberships
     )
     if unrepeatable is not None:
         raise unrepeatable
-    viewer = viewer_for(booked_by, memberships=context.memberships)
+    viewer = viewer_for(request.booked_by, memberships=context.memberships)
     skipped: list[Skipped] = []
-    open_occurrences = _leave_out_closed(occurrences, context=context, is_series=bool(rrule), skipped=skipped)
-    if open_occurrences and follows_breaks:
+    open_occurrences = _leave_out_closed(occurrences, context=context, is_series=request.is_series, skipped=skipped)
+    if open_occurrences and request.follows_breaks:
         open_occurrences = _leave_out_breaks(
             open_occurrences, institution=for_institution, context=context, skipped=skipped
         )
     if not open_occurrences:
         raise _nothing_to_book(skipped)
-
     if lock:
         # Locks in a fixed order (the booker, then the parts by id): no deadlocks between writers.
-        lock_booker_and_parts(booked_by, room)
-    activity = booker_activity(booker=booked_by, now=now, start=open_occurrences[0].start, end=open_occurrences[-1].end)
-    for_someone_else = bool(on_behalf_of_name.strip() or on_behalf_of_organisation.strip())
-    check = rules.check_rules(
-        room=room,
-        user=booked_by,
-        institution=for_institution,
-        occurrences=[(o.start, o.end) for o in open_occurrences],
-        attendees=attendees,
-        now=now,
-        override_reason=override_reason,
-        is_series=bool(rrule),
-        for_someone_else=for_someone_else,
-        policy=context.policy,
-        memberships=context.memberships,
-        active=activity.active,
+        lock_booker_and_parts(request.booked_by, request.room)
+    activity = booker_activity(
+        booker=request.booked_by, now=now, start=open_occurrences[0].start, end=open_occurrences[-1].end
     )
-    to_book = _leave_out_conflicts(
-        open_occurrences, room=room, viewer=viewer, skip_conflicts=skip_conflicts, skipped=skipped
+    check = _check_rules(
+        request, open_occurrences, institution=for_institution, context=context, activity=activity, now=now
     )
-    series = _series(rrule=rrule, start=start, end=end, room=room, owner=booked_by)
-    bookings = [
-        Booking(
-            campus=room.building.campus,
-            room=room,
-            series=series,
-            recurrence_id=occurrence.start.astimezone(dt.UTC) if series is not None else None,
-            title=title,
-            description=description,
-            purpose=purpose,
-            booked_by=booked_by,
-            institution=for_institution,
-            on_behalf_of_name=on_behalf_of_name,
-            on_behalf_of_contact=on_behalf_of_contact,
-            on_behalf_of_organisation=on_behalf_of_organisation,
-            start=occurrence.start.astimezone(dt.UTC),
-            end=occurrence.end.astimezone(dt.UTC),
-            attendees=attendees,
-            visibility=visibility,
-            **_status(check, now=now, first_start=to_book[0].start),
-        )
-        for occurrence in to_book
-    ]
+    to_book = _leave_out_conflicts(open_occurrences, request=request, viewer=viewer, skipped=skipped)
+    series = _series(request)
     skipped.sort(key=lambda s: s.start)
     result = BookingResult(
-        bookings=bookings,
+        bookings=[
+            Booking(
+                **_booking(request, occurrence, title=title, institution=for_institution, series=series),
+                **_status(check, now=now, first_start=to_book[0].start),
+            )
+            for occurrence in to_book
+        ],
         series=series,
         skipped=skipped,
-        booked_elsewhere=[] if for_someone_else else activity.overlapping,
+        booked_elsewhere=[] if request.for_someone_else else activity.overlapping,
     )
     return _BookingPlan(result=result, check=check, viewer=viewer)
 
 
-def _check_request(*, room: Room, title: str, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> str:
+def _check_request(request: BookingRequest, *, now: dt.datetime) -> str:
     """Refuse a request that no database read can rescue (no title, bad times, a room not for booking);
     return the title as stored."""
-    title = title.strip()
+    title = request.title.strip()
     if not title:
         message = _("Give the booking a title.")
         raise InvalidInput(message, errors=[{"field": "title", "message": message}])
-    check_basic(room=room, start=start, end=end, now=now)
+    check_basic(room=request.room, start=request.start, end=request.end, now=now)
     return title
 
 
 def _expand_occurrences(
-    *,
-    rrule: str | None,
-    start: dt.datetime,
-    end: dt.datetime,
-    exdates: Sequence[dt.date | dt.datetime],
-    room: Room,
-    now: dt.datetime,
+    request: BookingRequest, *, now: dt.datetime
 ) -> tuple[list[recurrence.Occurrence], KampusError | None]:
     """Return the occurrences asked for (one, or the repeat rule's), or the error to raise once the person's
     right to book here has been checked."""
+    start, end, exdates = request.start, request.end, request.exdates
     try:
-        if rrule:
-            zone = room.building.campus.zone
-            occurrences = recurrence.expand(rule=rrule, start=start, end=end, exdates=list(exdates), zone=zone, now=now)
+        if request.rrule:
+            zone = request.room.building.campus.zone
+            occurrences = recurrence.expand(
+                rule=request.rrule, start=start, end=end, exdates=list(exdates), zone=zone, now=now
+            )
         else:
             if exdates:
                 message = _("Excluded dates need a repeat rule.")
@@ -242,6 +220,17 @@ def _expand_occurrences(
     except KampusError as error:
         return [], error
     return occurrences, None
+
+
+def _load_context(request: BookingRequest, occurrences: list[recurrence.Occurrence]) -> BookingContext:
+    """Read what the request needs before its locks, for the span of its occurrences (one statement)."""
+    return load_booking_context(
+        room=request.room,
+        booker=request.booked_by,
+        start=occurrences[0].start if occurrences else request.start,
+        end=occurrences[-1].end if occurrences else request.end,
+        with_breaks=request.follows_breaks,
+    )
 
 
 def _leave_out_closed(
@@ -289,18 +278,39 @@ def _leave_out_breaks(
     return kept
 
 
-def _leave_out_conflicts(
+def _check_rules(
+    request: BookingRequest,
     occurrences: list[recurrence.Occurrence],
     *,
-    room: Room,
-    viewer: Viewer,
-    skip_conflicts: bool,
-    skipped: list[Skipped],
+    institution: Institution | None,
+    context: BookingContext,
+    activity: BookerActivity,
+    now: dt.datetime,
+) -> rules.RuleCheck:
+    """Check the room's rules (``rules.check_rules``) with what was read already: no further query."""
+    return rules.check_rules(
+        room=request.room,
+        user=request.booked_by,
+        institution=institution,
+        occurrences=[(o.start, o.end) for o in occurrences],
+        attendees=request.attendees,
+        now=now,
+        override_reason=request.override_reason,
+        is_series=request.is_series,
+        for_someone_else=request.for_someone_else,
+        policy=context.policy,
+        memberships=context.memberships,
+        active=activity.active,
+    )
+
+
+def _leave_out_conflicts(
+    occurrences: list[recurrence.Occurrence], *, request: BookingRequest, viewer: Viewer, skipped: list[Skipped]
 ) -> list[recurrence.Occurrence]:
     """Return the occurrences whose time is free; refuse the request (SlotTaken, every clash named) unless
     ``skip_conflicts`` leaves the taken ones out (code ``conflict``) and some remain."""
-    clashes = conflicts.find_conflicts(room=room, occurrences=occurrences, viewer=viewer)
-    if clashes and not skip_conflicts:
+    clashes = conflicts.find_conflicts(room=request.room, occurrences=occurrences, viewer=viewer)
+    if clashes and not request.skip_conflicts:
         raise slot_taken([c for index in sorted(clashes) for c in clashes[index]])
     to_book = [o for index, o in enumerate(occurrences) if index not in clashes]
     if clashes and not to_book:
@@ -314,21 +324,48 @@ def _leave_out_conflicts(
     return to_book
 
 
-def _series(
-    *, rrule: str | None, start: dt.datetime, end: dt.datetime, room: Room, owner: User
-) -> BookingSeries | None:
+def _series(request: BookingRequest) -> BookingSeries | None:
     """Return the unsaved series of a repeating request (None for a single booking)."""
-    if not rrule:
+    if not request.rrule:
         return None
-    campus = room.building.campus
+    campus = request.room.building.campus
     return BookingSeries(
         campus=campus,
-        rrule=recurrence.normalise_rrule(rrule, zone=campus.zone),
-        dtstart=start,
-        dtend=end,
+        rrule=recurrence.normalise_rrule(request.rrule, zone=campus.zone),
+        dtstart=request.start,
+        dtend=request.end,
         time_zone=campus.time_zone,
-        owner=owner,
+        owner=request.booked_by,
     )
+
+
+def _booking(
+    request: BookingRequest,
+    occurrence: recurrence.Occurrence,
+    *,
+    title: str,
+    institution: Institution | None,
+    series: BookingSeries | None,
+) -> dict[str, Any]:
+    """Return the fields of the booking of ``occurrence`` (its status comes from ``_status``)."""
+    return {
+        "campus": request.room.building.campus,
+        "room": request.room,
+        "series": series,
+        "recurrence_id": occurrence.start.astimezone(dt.UTC) if series is not None else None,
+        "title": title,
+        "description": request.description,
+        "purpose": request.purpose,
+        "booked_by": request.booked_by,
+        "institution": institution,
+        "on_behalf_of_name": request.on_behalf_of_name,
+        "on_behalf_of_contact": request.on_behalf_of_contact,
+        "on_behalf_of_organisation": request.on_behalf_of_organisation,
+        "start": occurrence.start.astimezone(dt.UTC),
+        "end": occurrence.end.astimezone(dt.UTC),
+        "attendees": request.attendees,
+        "visibility": request.visibility,
+    }
 
 
 def _status(check: rules.RuleCheck, *, now: dt.datetime, first_start: dt.datetime) -> dict[str, Any]:
