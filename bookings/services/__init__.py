@@ -7,7 +7,8 @@ takes the database's write lock at BEGIN (``transaction_mode`` IMMEDIATE) so no 
 
 By topic: ``creating`` (plan, then carry out), ``changing`` (edit, move, reshape, cancel, release,
 hand over), ``deciding`` (approve, reject, expire), ``closures``; under them the ``locking`` and
-``conflicts`` core and the ``checks`` that creating and moving share.
+``conflicts`` core, the ``checks`` that creating and moving share, and ``context`` (what a booking
+request reads, in one statement before its locks and one after).
 """
 
 from bookings.parts import room_parts
