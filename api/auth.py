@@ -6,6 +6,7 @@ import datetime as dt
 import zoneinfo
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -13,8 +14,9 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.security import HttpBearer
 from ninja.security import SessionAuth as NinjaSessionAuth
 
+from api.models import ApiToken
 from api.tokens import token_authenticate
-from campus.middleware import requested_api_language
+from campus.middleware import campus_zone_left_to_token, requested_api_language
 from campus.models import User
 from campus.selectors import user_campus_zone_name
 
@@ -61,6 +63,15 @@ def _use_user_language(request: HttpRequest, user: User) -> None:
         request.LANGUAGE_CODE = translation.get_language()
 
 
+def _use_zones(request: HttpRequest, api_token: ApiToken) -> None:
+    """Activate the zone the middleware left to the token (the installation's campus's, as for anyone not
+    signed in) and note the user's campus's for the answers (``request_zone``); both came with the token."""
+    if campus_zone_left_to_token(request):
+        timezone.activate(api_token.default_zone or settings.TIME_ZONE)
+    user_zone = api_token.user_zone
+    request._kampus_zone = zoneinfo.ZoneInfo(user_zone) if user_zone else timezone.get_current_timezone()  # type: ignore[attr-defined]
+
+
 class BearerTokenAuth(HttpBearer):
     """``Authorization: Bearer <token>`` with a personal API token."""
 
@@ -73,6 +84,7 @@ class BearerTokenAuth(HttpBearer):
         request.user = user
         request.api_token = api_token  # type: ignore[attr-defined]
         _use_user_language(request, user)
+        _use_zones(request, api_token)
         return user
 
 

@@ -193,6 +193,34 @@ def run_clients(phase: Phase, *, port: int, tokens: list[str], plans: list, seco
     phase.seconds = time.monotonic() - began
 
 
+def _cpu_seconds(pid: int) -> float:
+    """Return the CPU time (user + system) process ``pid`` has used, from /proc (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(server: subprocess.Popen, url: str) -> dict[str, float]:
+    """Return the CPU seconds used so far by gunicorn's workers and by the PostgreSQL backends serving the
+    benchmark database: counted per booking, they say what a booking costs whatever else the machine runs."""
+    import psycopg2
+
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    conn = psycopg2.connect(_database_url(url, "postgres"))
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [BENCH_DATABASE]
+        )
+        backends = [pid for (pid,) in cursor.fetchall()]
+    conn.close()
+    return {
+        "web": sum(_cpu_seconds(int(pid)) for pid in [server.pid, *children]),
+        "database": sum(_cpu_seconds(pid) for pid in backends),
+    }
+
+
 def own_room_plan(room: int, first_day: dt.date):
     for start, end in slots(first_day):
         yield room, start, end
@@ -278,10 +306,23 @@ def main(argv: list[str] | None = None) -> int:
         tokens = world["tokens"]
         print(f"clients {args.clients}, gunicorn {args.workers} sync workers, {args.seconds:.0f} s per phase")
 
+        # A few requests first, so that every worker holds its database connection when the CPU count starts.
+        warm = Phase("warm-up")
+        warm_day = first_day + dt.timedelta(days=200)  # far from the slots the phases book
+        warm_plans = [own_room_plan(room, warm_day) for room in world["rooms"][: args.clients]]
+        run_clients(warm, port=port, tokens=tokens, plans=warm_plans, seconds=1)
         uncontended = Phase("uncontended")
         plans = [own_room_plan(room, first_day) for room in world["rooms"][: args.clients]]
+        cpu_before = cpu_of(server, url)
         run_clients(uncontended, port=port, tokens=tokens, plans=plans, seconds=args.seconds)
+        cpu_after = cpu_of(server, url)
         print(uncontended.line())
+        booked = max(uncontended.statuses.get(201, 0), 1)
+        web, database = ((cpu_after[k] - cpu_before[k]) / booked * 1000 for k in ("web", "database"))
+        print(
+            f"CPU per uncontended booking: web {web:.1f} ms, database {database:.1f} ms"
+            f" (at most {os.cpu_count() * 1000 / (web + database):.0f} bookings/s on {os.cpu_count()} idle cores)"
+        )
 
         contended = Phase("contended")
         shared = world["rooms"][-1]

@@ -294,8 +294,8 @@ def bench(args: argparse.Namespace) -> int:
     from django.core.management import call_command
     from django.db import connection, connections
 
-    import bookings.services as services
     from bookings.models import ACTIVE_STATUSES, Booking
+    from bookings.services import active_overlaps_exist
 
     try:
         call_command("migrate", verbosity=0, interactive=False)
@@ -305,12 +305,14 @@ def bench(args: argparse.Namespace) -> int:
             if not on_postgres:
                 print("--bypass-check needs PostgreSQL: SQLite has no exclusion constraint.", file=sys.stderr)
                 return 2
-            real = services._find_conflicts
+            from bookings.services import conflicts
+
+            real = conflicts.find_conflicts
 
             def no_precheck(**kwargs: Any) -> Any:
                 return real(**kwargs) if kwargs.get("exclude_booking_ids") else {}
 
-            services._find_conflicts = no_precheck
+            conflicts.find_conflicts = no_precheck
         first_day = first_race_day(dt.datetime.now(ZONE).date())
         outcomes: list[Outcome] = []
         elapsed = 0.0
@@ -328,7 +330,7 @@ def bench(args: argparse.Namespace) -> int:
         kinds = Counter(o.outcome for o in outcomes)
         via = Counter(o.via for o in outcomes if o.outcome == "taken")
         errors = Counter(o.error.split(":")[0] for o in outcomes if o.outcome == "error")
-        overlaps = services.active_overlaps_exist()
+        overlaps = active_overlaps_exist()
         active = Booking.objects.filter(status__in=ACTIVE_STATUSES).count()
         latencies = sorted(o.seconds for o in outcomes)
         report = {

@@ -35,10 +35,12 @@ from bookings.visibility import Viewer, viewer_for  # the visibility model, aske
 from campus.exceptions import InvalidInput, PermissionDenied
 from campus.models import Building, Institution, Membership, Role, Room, User
 from campus.permissions import (
+    LoadedMemberships,
     RoleScope,
     has_role,
     is_campus_facility_manager,
     is_room_manager,
+    loaded_memberships,
     managed_scope,
     may_manage_room,
     member_campuses,
@@ -51,19 +53,26 @@ from campus.selectors import institution_list
 # --- booking for an institution ----------------------------------------------------------------
 
 
-def resolve_institution(*, user: User, institution: Institution | None, room: Room) -> Institution | None:
+def resolve_institution(
+    *, user: User, institution: Institution | None, room: Room, memberships: LoadedMemberships | None = None
+) -> Institution | None:
     """Return the institution a booking is for; a user books only for institutions they belong to.
 
     Campus-level members (facility services, front desk) may book for any institution of the
-    campus, or for the campus itself (no institution).
+    campus, or for the campus itself (no institution). ``memberships``: the user's, when already
+    loaded (``loaded_memberships``); else they are read.
     """
     campus_id = room.building.campus_id
-    require_campus_membership(user, campus_id=campus_id)
-    memberships = list(valid_memberships(user))
+    if memberships is None:
+        require_campus_membership(user, campus_id=campus_id)
+        valid = list(valid_memberships(user))
+    else:
+        memberships.require_campus_membership(campus_id=campus_id)
+        valid = memberships.valid_memberships()
     campus_level = user.is_superuser or any(
-        m.campus_id == campus_id and m.role in (Role.FACILITY_MANAGER, Role.FRONT_DESK) for m in memberships
+        m.campus_id == campus_id and m.role in (Role.FACILITY_MANAGER, Role.FRONT_DESK) for m in valid
     )
-    own = {m.institution_id: m.institution for m in memberships if m.institution_id}
+    own = {m.institution_id: m.institution for m in valid if m.institution_id}
     if institution is not None:
         if institution.campus_id != campus_id:
             raise InvalidInput(
@@ -172,18 +181,36 @@ def booking_reach(user: User | AnonymousUser) -> BookingReach:
     )
 
 
-def may_override(user: User, room: Room) -> bool:
-    """Return whether ``user`` may override soft rules for ``room``: its facility managers or the campus's."""
-    return is_room_manager(user, room) or has_role(user, Role.FACILITY_MANAGER, campus_id=room.building.campus_id)
+def may_override(user: User, room: Room, *, memberships: LoadedMemberships | None = None) -> bool:
+    """Return whether ``user`` may override soft rules for ``room``: its facility managers or the campus's.
+
+    ``memberships``: the user's, when already loaded (``loaded_memberships``); else they are read.
+    """
+    held = memberships if memberships is not None else loaded_memberships(user)
+    return held.is_room_manager(room) or held.has_role(Role.FACILITY_MANAGER, campus_id=room.building.campus_id)
 
 
-def may_book_timetables(user: User, room: Room, institution: Institution | None) -> bool:
+def may_book_timetables(
+    user: User, room: Room, institution: Institution | None, *, memberships: LoadedMemberships | None = None
+) -> bool:
     """Return whether ``user`` plans timetables: a facility manager or institution admin (up to 400 days)."""
-    if may_override(user, room):
+    held = memberships if memberships is not None else loaded_memberships(user)
+    if may_override(user, room, memberships=held):
         return True
     return institution is not None and (
-        has_role(user, Role.INSTITUTION_ADMIN, institution_id=institution.pk)
-        or has_role(user, Role.FACILITY_MANAGER, institution_id=institution.pk)
+        held.has_role(Role.INSTITUTION_ADMIN, institution_id=institution.pk)
+        or held.has_role(Role.FACILITY_MANAGER, institution_id=institution.pk)
+    )
+
+
+def is_front_desk_here(memberships: LoadedMemberships, room: Room) -> bool:
+    """Return whether the holder of ``memberships`` works at a front desk of ``room``'s campus (or one of its
+    institutions): the desk books for other people all day, and those bookings are not its own quota."""
+    campus_id = room.building.campus_id
+    return any(
+        m.role == Role.FRONT_DESK
+        and (m.campus_id == campus_id or (m.institution_id is not None and m.institution.campus_id == campus_id))
+        for m in memberships.valid_memberships()
     )
 
 

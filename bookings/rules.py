@@ -10,7 +10,7 @@ at once or waits for approval.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 
 from django.db.models import Count, Q
@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 
 from bookings.errors import BookingRuleBroken
 from bookings.models import ACTIVE_STATUSES, Access, Booking, BookingPolicy, Closure
-from bookings.permissions import may_book_timetables, may_override
+from bookings.permissions import is_front_desk_here, may_book_timetables, may_override
 from campus.models import Campus, Institution, Room, User
-from campus.permissions import membership_cover, works_front_desk_on
+from campus.permissions import LoadedMemberships, loaded_memberships, membership_cover
 
 # Kampus's defaults: permissive enough for a term's timetable.
 TIMETABLE_DAYS = 400
@@ -47,10 +47,12 @@ POLICY_FIELDS = [f.name for f in fields(EffectivePolicy)]
 def effective_policy(room: Room) -> EffectivePolicy:
     """Return ``room``'s rules: each field from the room's policy, else the building's, the campus's, the default."""
     levels = Q(room_id=room.pk) | Q(building_id=room.building_id) | Q(campus_id=room.building.campus_id)
-    by_level = {
-        ("room" if p.room_id else "building" if p.building_id else "campus"): p
-        for p in BookingPolicy.objects.filter(levels)
-    }
+    return policy_from(BookingPolicy.objects.filter(levels))
+
+
+def policy_from(policies: Iterable[BookingPolicy]) -> EffectivePolicy:
+    """Return the effective policy of a room from its own, its building's and its campus's ``policies``."""
+    by_level = {("room" if p.room_id else "building" if p.building_id else "campus"): p for p in policies}
     return _merge_levels(by_level)
 
 
@@ -103,6 +105,15 @@ def is_owner_booking(room: Room, institution: Institution | None) -> bool:
     return institution is not None and institution.pk == room.owner_id
 
 
+@dataclass(frozen=True)
+class ActiveBookings:
+    """How many active future bookings a person holds, a series counting as one: all of them, and their own
+    (leaving out those made on someone else's behalf, the front desk's work)."""
+
+    all: int
+    own: int
+
+
 @dataclass
 class RuleCheck:
     """The outcome of the rules for one request: the status to give, soft rules overridden, the policy used."""
@@ -126,28 +137,57 @@ def check_rules(
     exclude_booking_ids: Sequence[int] = (),
     for_someone_else: bool = False,
     booker: User | None = None,
+    policy: EffectivePolicy | None = None,
+    memberships: LoadedMemberships | None = None,
+    active: ActiveBookings | None = None,
 ) -> RuleCheck:
     """Check every rule for booking ``room`` at ``occurrences``; raise BookingRuleBroken for the first broken one.
 
     Returns the access that applies (direct or request). A non-empty ``override_reason`` from a
     user who may override lets soft rules pass; they are returned as ``overridden`` for the audit log.
     ``booker`` is the person whose membership the booking is made under (``user`` when not given;
-    the booking's booker when someone else moves it).
+    the booking's booker when someone else moves it). ``policy``, ``memberships`` (the user's) and
+    ``active`` (the user's active bookings) are read here unless the caller loaded them already.
     """
+    held = memberships if memberships is not None else loaded_memberships(user)
     check_membership_covers(
         booker=user if booker is None else booker,
         institution=institution,
         campus=room.building.campus,
         occurrences=occurrences,
+        memberships=held if booker is None or booker.pk == user.pk else None,
     )
-    policy = effective_policy(room)
-    zone = room.building.campus.zone
+    policy = policy if policy is not None else effective_policy(room)
     owner = is_owner_booking(room, institution)
-    manager = may_override(user, room)
+    manager = may_override(user, room, memberships=held)
+    access = _access(room, policy, owner=owner, manager=manager)
+    _check_capacity(room, attendees)
+    desk = is_front_desk_here(held, room)
+    if active is None:
+        count = active_booking_count(user=user, now=now, exclude_booking_ids=exclude_booking_ids, only_own=desk)
+    else:
+        count = active.own if desk else active.all
+    zone = room.building.campus.zone
+    soft = [
+        *_duration_broken(policy, occurrences),
+        *_notice_broken(policy, occurrences, now=now, zone=zone),
+        *_window_broken(
+            policy,
+            occurrences,
+            now=now,
+            zone=zone,
+            owner=owner,
+            timetable=is_series
+            and (manager or (owner and may_book_timetables(user, room, institution, memberships=held))),
+        ),
+        *_quota_broken(policy, count, counted=not exclude_booking_ids and not (desk and for_someone_else)),
+    ]
+    return _verdict(soft, access=access, policy=policy, manager=manager, override_reason=override_reason)
 
-    access = policy.owner_access if owner else policy.other_access
-    if manager:
-        access = Access.DIRECT
+
+def _access(room: Room, policy: EffectivePolicy, *, owner: bool, manager: bool) -> str:
+    """Return whether the booking is direct or a request; refuse when the policy lets nobody like this book."""
+    access = Access.DIRECT if manager else policy.owner_access if owner else policy.other_access
     if access == Access.NONE:
         raise BookingRuleBroken(
             _("Staff of your institution may not book this room.")
@@ -157,6 +197,10 @@ def check_rules(
             rule="who_may_book",
             allowed=None,
         )
+    return access
+
+
+def _check_capacity(room: Room, attendees: int | None) -> None:
     if attendees is not None and attendees > room.capacity:
         raise BookingRuleBroken(
             _("%(room)s holds at most %(capacity)d people.") % {"room": room.name, "capacity": room.capacity},
@@ -165,13 +209,15 @@ def check_rules(
             allowed=room.capacity,
         )
 
-    soft: list[BookingRuleBroken] = []
-    first_start = min(start for start, _end in occurrences)
-    last_start = max(start for start, _end in occurrences)
+
+def _duration_broken(
+    policy: EffectivePolicy, occurrences: Sequence[tuple[dt.datetime, dt.datetime]]
+) -> list[BookingRuleBroken]:
+    broken = []
     longest = max(end - start for start, end in occurrences)
     shortest = min(end - start for start, end in occurrences)
     if shortest < dt.timedelta(minutes=policy.min_duration_minutes):
-        soft.append(
+        broken.append(
             BookingRuleBroken(
                 _("A booking must last at least %(minutes)d minutes.") % {"minutes": policy.min_duration_minutes},
                 code="too_short",
@@ -180,7 +226,7 @@ def check_rules(
             )
         )
     if longest > dt.timedelta(minutes=policy.max_duration_minutes):
-        soft.append(
+        broken.append(
             BookingRuleBroken(
                 _("A booking may last at most %(minutes)d minutes.") % {"minutes": policy.max_duration_minutes},
                 code="too_long",
@@ -188,51 +234,83 @@ def check_rules(
                 allowed=policy.max_duration_minutes,
             )
         )
+    return broken
+
+
+def _notice_broken(
+    policy: EffectivePolicy,
+    occurrences: Sequence[tuple[dt.datetime, dt.datetime]],
+    *,
+    now: dt.datetime,
+    zone: dt.tzinfo,
+) -> list[BookingRuleBroken]:
     earliest = now + dt.timedelta(minutes=policy.min_notice_minutes)
-    if first_start < earliest:
-        soft.append(
-            BookingRuleBroken(
-                _("Book at least %(minutes)d minutes ahead; the earliest start now is %(earliest)s.")
-                % {
-                    "minutes": policy.min_notice_minutes,
-                    "earliest": earliest.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                },
-                code="too_soon",
-                rule="min_notice",
-                allowed=earliest.astimezone(zone),
-            )
+    if min(start for start, _end in occurrences) >= earliest:
+        return []
+    return [
+        BookingRuleBroken(
+            _("Book at least %(minutes)d minutes ahead; the earliest start now is %(earliest)s.")
+            % {
+                "minutes": policy.min_notice_minutes,
+                "earliest": earliest.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            },
+            code="too_soon",
+            rule="min_notice",
+            allowed=earliest.astimezone(zone),
         )
+    ]
+
+
+def _window_broken(
+    policy: EffectivePolicy,
+    occurrences: Sequence[tuple[dt.datetime, dt.datetime]],
+    *,
+    now: dt.datetime,
+    zone: dt.tzinfo,
+    owner: bool,
+    timetable: bool,
+) -> list[BookingRuleBroken]:
+    """Refuse starts past the advance window; ``timetable`` planning of a series reaches 400 days.
+
+    In another institution's room the fairness window still holds for timetable planners.
+    """
     window = min(policy.max_advance_days, policy.owner_window_days if owner else policy.other_window_days)
-    # Timetable planners reach 400 days for series, but in another institution's room the fairness
-    # window still holds for them.
-    if is_series and (manager or (owner and may_book_timetables(user, room, institution))):
+    if timetable:
         window = max(window, TIMETABLE_DAYS)
     latest_date = (now.astimezone(zone) + dt.timedelta(days=window)).date()
-    if last_start.astimezone(zone).date() > latest_date:
-        soft.append(
-            BookingRuleBroken(
-                _("This room can be booked until %(date)s (%(days)d days ahead).")
-                % {"date": latest_date.isoformat(), "days": window},
-                code="too_far_ahead",
-                rule="owner_window" if owner else "other_window",
-                allowed=latest_date,
-            )
+    if max(start for start, _end in occurrences).astimezone(zone).date() <= latest_date:
+        return []
+    return [
+        BookingRuleBroken(
+            _("This room can be booked until %(date)s (%(days)d days ahead).")
+            % {"date": latest_date.isoformat(), "days": window},
+            code="too_far_ahead",
+            rule="owner_window" if owner else "other_window",
+            allowed=latest_date,
         )
-    # The front desk books for other people all day: those bookings are not the desk's own quota.
-    campus_id = room.building.campus_id
-    desk = works_front_desk_on(user, campus_id)
-    desk_for_others = desk and for_someone_else
-    active = active_booking_count(user=user, now=now, exclude_booking_ids=exclude_booking_ids, only_own=desk)
-    if not exclude_booking_ids and not desk_for_others and active + 1 > policy.max_active_bookings:
-        soft.append(
-            BookingRuleBroken(
-                _("You already have %(count)d active future bookings; the limit is %(max)d.")
-                % {"count": active, "max": policy.max_active_bookings},
-                code="quota_exceeded",
-                rule="max_active_bookings",
-                allowed=policy.max_active_bookings,
-            )
+    ]
+
+
+def _quota_broken(policy: EffectivePolicy, active: int, *, counted: bool) -> list[BookingRuleBroken]:
+    """Refuse one more active booking past the quota, when this request ``counted`` (not a move, not the desk's
+    booking for someone else)."""
+    if not counted or active + 1 <= policy.max_active_bookings:
+        return []
+    return [
+        BookingRuleBroken(
+            _("You already have %(count)d active future bookings; the limit is %(max)d.")
+            % {"count": active, "max": policy.max_active_bookings},
+            code="quota_exceeded",
+            rule="max_active_bookings",
+            allowed=policy.max_active_bookings,
         )
+    ]
+
+
+def _verdict(
+    soft: list[BookingRuleBroken], *, access: str, policy: EffectivePolicy, manager: bool, override_reason: str
+) -> RuleCheck:
+    """Raise the first broken soft rule unless a manager overrides them with a reason; else return the verdict."""
     if soft and not (manager and override_reason.strip()):
         error = soft[0]
         error.extra["can_override"] = manager
@@ -247,16 +325,22 @@ def check_membership_covers(
     institution: Institution | None,
     campus: Campus,
     occurrences: Sequence[tuple[dt.datetime, dt.datetime]],
+    memberships: LoadedMemberships | None = None,
 ) -> None:
     """Refuse occurrences that reach past the last day of the membership the booking is made under.
 
     A hard rule, for a series too: one occurrence past the end refuses the whole request (like every
     other rule), and the message names the last day that may be booked. Memberships that follow one
-    another without a gap count as one (``permissions.membership_cover``).
+    another without a gap count as one (``permissions.membership_cover``). ``memberships``: the
+    booker's, when already loaded.
     """
     if booker is None or not occurrences:
         return
-    valid, last_day = membership_cover(booker, campus_id=campus.pk, institution_id=institution and institution.pk)
+    institution_id = institution and institution.pk
+    if memberships is not None:  # the booker's, already loaded
+        valid, last_day = memberships.membership_cover(campus_id=campus.pk, institution_id=institution_id)
+    else:
+        valid, last_day = membership_cover(booker, campus_id=campus.pk, institution_id=institution_id)
     if last_day is None and valid:
         return
     zone = campus.zone

@@ -258,28 +258,35 @@ def own_bookings_overlapping(
     user: User,
     intervals: Sequence[tuple[dt.datetime, dt.datetime]],
     exclude_ids: Sequence[int] = (),
+    candidates: Sequence[Booking] | None = None,
 ) -> list[Booking]:
     """Return ``user``'s own active bookings overlapping any of ``intervals`` (half-open), in one query.
 
     Own means booked by ``user`` for themselves: bookings made on someone else's behalf (the front
-    desk's work) are left out, as are ``exclude_ids`` (the bookings just made).
+    desk's work) are left out, as are ``exclude_ids`` (the bookings just made). ``candidates``: such
+    bookings overlapping the whole span of ``intervals``, when already read (``booking_create`` reads
+    them with the quota); then no query is made.
     """
     if not intervals:
         return []
     ordered = sorted(intervals)
-    candidates = (
-        Booking.objects.filter(
-            booked_by=user,
-            status__in=ACTIVE_STATUSES,
-            start__lt=max(end for _start, end in ordered),
-            end__gt=ordered[0][0],
-            on_behalf_of_name="",
-            on_behalf_of_organisation="",
+    if candidates is not None:
+        excluded = set(exclude_ids)
+        candidates = sorted((b for b in candidates if b.pk not in excluded), key=lambda b: (b.start, b.pk))
+    else:
+        candidates = (
+            Booking.objects.filter(
+                booked_by=user,
+                status__in=ACTIVE_STATUSES,
+                start__lt=max(end for _start, end in ordered),
+                end__gt=ordered[0][0],
+                on_behalf_of_name="",
+                on_behalf_of_organisation="",
+            )
+            .exclude(pk__in=list(exclude_ids))
+            .select_related("room__building__campus")
+            .order_by("start", "pk")
         )
-        .exclude(pk__in=list(exclude_ids))
-        .select_related("room__building__campus")
-        .order_by("start", "pk")
-    )
     starts = [start for start, _end in ordered]
     # latest_end[i]: the latest end among the i intervals that start first. A booking overlaps an
     # interval exactly when some interval starting before the booking's end ends after its start.
@@ -300,14 +307,16 @@ def booking_warnings(
     intervals: Sequence[tuple[dt.datetime, dt.datetime]],
     exclude_ids: Sequence[int] = (),
     for_someone_else: bool = False,
+    candidates: Sequence[Booking] | None = None,
 ) -> list[BookingWarning]:
     """Return the warnings for ``user`` booking ``intervals``: today, that they are booked elsewhere then.
 
     A booking for someone else (the front desk's) warns of nothing: its booker is not the one who attends.
+    ``candidates`` as for ``own_bookings_overlapping``.
     """
     if for_someone_else:
         return []
-    others = own_bookings_overlapping(user=user, intervals=intervals, exclude_ids=exclude_ids)
+    others = own_bookings_overlapping(user=user, intervals=intervals, exclude_ids=exclude_ids, candidates=candidates)
     if not others:
         return []
     named = [_booking_words(booking) for booking in others[:WARNING_NAMES_AT_MOST]]

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from bookings.models import Booking, Visibility
 from campus.models import Role, User
-from campus.permissions import valid_memberships
+from campus.permissions import LoadedMemberships, valid_memberships
 
 
 @dataclass(frozen=True)
@@ -63,15 +63,19 @@ class Viewer:
         return self.title_of(booking) or _("Reserved")
 
 
-def viewer_for(user: User | AnonymousUser | None) -> Viewer:
-    """Return the visibility scope of ``user`` (anonymous users see public titles only)."""
+def viewer_for(user: User | AnonymousUser | None, *, memberships: LoadedMemberships | None = None) -> Viewer:
+    """Return the visibility scope of ``user`` (anonymous users see public titles only).
+
+    ``memberships``: the user's, when already loaded (``loaded_memberships``); else they are read.
+    """
     if user is None or not user.is_authenticated:
         return Viewer()
     institution_ids: set[int] = set()
     campus_ids: set[int] = set()
     service_ids: set[int] = set()
     managed: set[int] = set()
-    for membership in valid_memberships(user):
+    valid = memberships.valid_memberships() if memberships is not None else valid_memberships(user)
+    for membership in valid:
         if membership.institution_id:
             institution_ids.add(membership.institution_id)
             campus_ids.add(membership.institution.campus_id)

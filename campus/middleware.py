@@ -56,19 +56,34 @@ class UserLocaleMiddleware(LocaleMiddleware):
 
 
 class CampusTimezoneMiddleware:
-    """Activate the campus's time zone so pages and forms show campus-local times."""
+    """Activate the campus's time zone so pages and forms show campus-local times.
+
+    An API request that carries a token and no signed-in session leaves it to the token's check,
+    which reads the same zone with the token (``api.auth``): one query fewer per API request.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        zone = user_campus_zone_name(user) if user is not None and user.is_authenticated else None
-        timezone.activate(zone or default_campus_zone_name())
+        if user is not None and user.is_authenticated:
+            timezone.activate(user_campus_zone_name(user) or default_campus_zone_name())
+        elif request.path.startswith("/api/") and request.headers.get("Authorization", "").lower().startswith(
+            "bearer "
+        ):
+            request._campus_zone_left_to_token = True  # type: ignore[attr-defined]
+        else:
+            timezone.activate(default_campus_zone_name())
         try:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+def campus_zone_left_to_token(request: HttpRequest) -> bool:
+    """Return whether ``CampusTimezoneMiddleware`` left activating the zone to the request's token."""
+    return getattr(request, "_campus_zone_left_to_token", False)
 
 
 # Where a NUL came from, for the message; field names are the API's (query parameter, "body.title").

@@ -31,6 +31,7 @@ from bookings import selectors, services
 from bookings.models import Booking, Scope
 from campus.exceptions import InvalidInput
 from campus.models import Institution, Room
+from campus.selectors import room_with_campus
 
 router = Router(tags=["bookings"])
 
@@ -38,7 +39,7 @@ CONFLICT = {409: ConflictOut}
 
 
 def _room(room_id: int, field: str = "room") -> Room:
-    room = Room.objects.select_related("building__campus").filter(pk=room_id).first()
+    room = room_with_campus(room_id)
     if room is None:
         message = _("There is no room with id %(id)s.") % {"id": room_id}
         raise InvalidInput(message, errors=[{"field": field, "message": message}])
@@ -122,6 +123,7 @@ def create_booking(request: HttpRequest, payload: BookingIn) -> Status:
         intervals=[(b.start, b.end) for b in result.bookings],
         exclude_ids=[b.pk for b in result.bookings],
         for_someone_else=bool(behalf and (behalf.name.strip() or behalf.organisation.strip())),
+        candidates=result.booked_elsewhere,
     )
     return Status(201, _created(result, warnings))
 

@@ -7,7 +7,8 @@ takes the database's write lock at BEGIN (``transaction_mode`` IMMEDIATE) so no 
 
 By topic: ``creating`` (plan, then carry out), ``changing`` (edit, move, reshape, cancel, release,
 hand over), ``deciding`` (approve, reject, expire), ``closures``; under them the ``locking`` and
-``conflicts`` core and the ``checks`` that creating and moving share.
+``conflicts`` core, the ``checks`` that creating and moving share, and ``context`` (what a booking
+request reads, in one statement before its locks and one after).
 """
 
 from bookings.models import Scope
@@ -23,13 +24,21 @@ from bookings.services.changing import (
 )
 from bookings.services.closures import closure_affected_bookings, closure_cancel_bookings, closure_create
 from bookings.services.conflicts import active_overlaps_exist
-from bookings.services.creating import BookingResult, Skipped, booking_create, booking_dry_run, plan_booking
+from bookings.services.creating import (
+    BookingRequest,
+    BookingResult,
+    Skipped,
+    booking_create,
+    booking_dry_run,
+    plan_booking,
+)
 from bookings.services.deciding import EXPIRED, booking_approve, booking_reject, requests_expire
 from bookings.services.locking import lock_bookings, lock_in_scope, sync_series_exceptions
 
 __all__ = [
     "EDITABLE_FIELDS",
     "EXPIRED",
+    "BookingRequest",
     "BookingResult",
     "Scope",
     "Skipped",

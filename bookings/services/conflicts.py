@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from bookings import recurrence
@@ -21,13 +21,37 @@ from campus.models import Room
 
 
 def clashing_blocks(
-    part_ids: Sequence[int], start: dt.datetime, until: dt.datetime, *, exclude_booking_ids: Iterable[int] = ()
+    part_ids: Sequence[int],
+    spans: Sequence[tuple[dt.datetime, dt.datetime]],
+    *,
+    exclude_booking_ids: Iterable[int] = (),
 ) -> list[BookingBlock]:
+    """Return the blocks of ``part_ids`` overlapping any of ``spans`` ([start, blocked until)), by start.
+
+    The database compares every span in one statement (a series asks once, not per occurrence) and
+    answers with ids only; the blocks are read only when there are any.
+    """
+    excluded = list(exclude_booking_ids)
+    params: list[Any] = list(part_ids)
+    overlaps = []
+    to_db = connection.ops.adapt_datetimefield_value
+    for start, until in spans:
+        overlaps.append("(start < %s AND blocked_until > %s)")
+        params += [to_db(until), to_db(start)]
+    sql = (
+        f"SELECT id FROM {BookingBlock._meta.db_table} WHERE part_id IN ({', '.join(['%s'] * len(part_ids))})"
+        f" AND ({' OR '.join(overlaps)})"
+    )
+    if excluded:
+        sql += f" AND booking_id NOT IN ({', '.join(['%s'] * len(excluded))})"
+        params += excluded
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = [block_id for (block_id,) in cursor.fetchall()]
+    if not ids:
+        return []
     return list(
-        BookingBlock.objects.filter(part_id__in=part_ids, start__lt=until, blocked_until__gt=start)
-        .exclude(booking_id__in=list(exclude_booking_ids))
-        .select_related("booking", "booking__room", "part")
-        .order_by("start")
+        BookingBlock.objects.filter(pk__in=ids).select_related("booking", "booking__room", "part").order_by("start")
     )
 
 
@@ -59,10 +83,8 @@ def find_conflicts(
     if not occurrences:
         return {}
     part_ids = [part.pk for part in room_parts(room)]
-    excluded = list(exclude_booking_ids)
-    window_start = min(o.start for o in occurrences)
-    window_end = max(blocked_until(room, o.end) for o in occurrences)
-    blocks = clashing_blocks(part_ids, window_start, window_end, exclude_booking_ids=excluded)
+    spans = [(o.start, blocked_until(room, o.end)) for o in occurrences]
+    blocks = clashing_blocks(part_ids, spans, exclude_booking_ids=exclude_booking_ids)
     clashes: dict[int, list[dict[str, Any]]] = {}
     for index, occurrence in enumerate(occurrences):
         until = blocked_until(room, occurrence.end)
@@ -97,8 +119,30 @@ def slot_taken(conflicts: list[dict[str, Any]]) -> SlotTaken:
     return SlotTaken(_("The room is already booked at that time."), conflicts=conflicts)
 
 
-def write_blocks(bookings: Sequence[Booking], *, room: Room, viewer: Viewer) -> None:
-    """Insert the blocks of ``bookings``; turn PostgreSQL's exclusion violation into SlotTaken."""
+class BlocksRefused(Exception):
+    """The exclusion constraint refused the blocks of ``bookings``: another writer holds part of their time.
+
+    The transaction is lost (PostgreSQL aborts it): roll it back, then ``slot_taken`` reads what clashes.
+    """
+
+    def __init__(self, bookings: Sequence[Booking], *, room: Room, viewer: Viewer) -> None:
+        super().__init__("block_no_overlap_per_part")
+        self.bookings, self.room, self.viewer = bookings, room, viewer
+
+    def slot_taken(self) -> SlotTaken:
+        occurrences = [recurrence.Occurrence(b.start, b.end) for b in self.bookings]
+        clashes = find_conflicts(
+            room=self.room,
+            occurrences=occurrences,
+            viewer=self.viewer,
+            exclude_booking_ids=[b.pk for b in self.bookings],
+        )
+        return slot_taken([c for index in sorted(clashes) for c in clashes[index]])
+
+
+def insert_blocks(bookings: Sequence[Booking], *, room: Room, viewer: Viewer) -> None:
+    """Insert the blocks of ``bookings``; raise BlocksRefused (from the IntegrityError) when PostgreSQL's
+    exclusion constraint refuses them. No savepoint: the caller rolls back and then reads the clashes."""
     parts = room_parts(room)
     blocks = [
         BookingBlock(booking=booking, part=part, start=booking.start, blocked_until=blocked_until(room, booking.end))
@@ -106,16 +150,20 @@ def write_blocks(bookings: Sequence[Booking], *, room: Room, viewer: Viewer) -> 
         for part in parts
     ]
     try:
-        with transaction.atomic():  # a savepoint, so the conflicts can still be read after a violation
-            BookingBlock.objects.bulk_create(blocks)
+        BookingBlock.objects.bulk_create(blocks)
     except IntegrityError as error:
         if "block_no_overlap_per_part" not in str(error):
             raise
-        occurrences = [recurrence.Occurrence(b.start, b.end) for b in bookings]
-        clashes = find_conflicts(
-            room=room, occurrences=occurrences, viewer=viewer, exclude_booking_ids=[b.pk for b in bookings]
-        )
-        raise slot_taken([c for index in sorted(clashes) for c in clashes[index]]) from error
+        raise BlocksRefused(bookings, room=room, viewer=viewer) from error
+
+
+def write_blocks(bookings: Sequence[Booking], *, room: Room, viewer: Viewer) -> None:
+    """Insert the blocks of ``bookings``; turn PostgreSQL's exclusion violation into SlotTaken."""
+    try:
+        with transaction.atomic():  # a savepoint, so the conflicts can still be read after a violation
+            insert_blocks(bookings, room=room, viewer=viewer)
+    except BlocksRefused as refused:
+        raise refused.slot_taken() from refused.__cause__
 
 
 def free_blocks(bookings: Iterable[Booking]) -> None:
