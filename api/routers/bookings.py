@@ -24,36 +24,18 @@ from api.booking_schemas import (
     request_viewer,
 )
 from api.errors import field_message
+from api.lookups import institution_or_invalid, room_or_invalid
 from api.pagination import KampusPagination
 from api.parser import ObjectBodyParser
 from api.schemas import READ_ERRORS, WRITE_ERRORS, ConflictOut, ErrorOut
 from bookings import selectors, services
 from bookings.models import Booking, Scope
 from campus.exceptions import InvalidInput
-from campus.models import Institution, Room
-from campus.selectors import room_with_campus
+from campus.models import Room
 
 router = Router(tags=["bookings"])
 
 CONFLICT = {409: ConflictOut}
-
-
-def _room(room_id: int, field: str = "room") -> Room:
-    room = room_with_campus(room_id)
-    if room is None:
-        message = _("There is no room with id %(id)s.") % {"id": room_id}
-        raise InvalidInput(message, errors=[{"field": field, "message": message}])
-    return room
-
-
-def _institution(institution_id: int | None) -> Institution | None:
-    if institution_id is None:
-        return None
-    institution = Institution.objects.filter(pk=institution_id).first()
-    if institution is None:
-        message = _("There is no institution with id %(id)s.") % {"id": institution_id}
-        raise InvalidInput(message, errors=[{"field": "institution", "message": message}])
-    return institution
 
 
 def _booking(booking_id: int) -> Booking:
@@ -99,12 +81,12 @@ def create_booking(request: HttpRequest, payload: BookingIn) -> Status:
     """Book a room once, or for every occurrence of `rrule`. A clash answers 409 with `conflicts`."""
     behalf = payload.on_behalf_of
     result = services.booking_create(
-        room=_room(payload.room),
+        room=room_or_invalid(payload.room),
         booked_by=request.auth,
         title=payload.title,
         start=payload.start,
         end=payload.end,
-        institution=_institution(payload.institution),
+        institution=institution_or_invalid(payload.institution),
         rrule=payload.rrule,
         exdates=payload.exdates,
         attendees=payload.attendees,
@@ -160,7 +142,7 @@ def update_booking(request: HttpRequest, booking_id: int, payload: BookingUpdate
         booking=booking,
         actor=request.auth,
         scope=payload.scope,
-        room=_room(payload.room) if payload.room is not None else None,
+        room=room_or_invalid(payload.room) if payload.room is not None else None,
         start=payload.start,
         end=payload.end,
         override_reason=payload.override_reason,

@@ -10,11 +10,10 @@ from ninja.errors import HttpError
 
 from api.errors import error_body
 from api.import_schemas import IcalImportOut, IcalImportQuery, IcalImportRefusedOut, conflicts_out, events_out, plan_out
+from api.lookups import institution_or_invalid, room_or_invalid
 from api.schemas import UNPROCESSABLE, ErrorOut
 from bookings.ical_import import MAX_FILE_BYTES, IcalFileRefused, file_too_large
 from bookings.services.importing import IcalImportRefused, ical_import_commit, ical_import_plan
-from campus.exceptions import InvalidInput
-from campus.models import Institution, Room
 
 router = Router(tags=["imports"])
 
@@ -65,24 +64,6 @@ def _calendar_content(request: HttpRequest) -> bytes:
     )
 
 
-def _room(room_id: int) -> Room:
-    room = Room.objects.select_related("building__campus").filter(pk=room_id).first()
-    if room is None:
-        message = _("There is no room with id %(id)s.") % {"id": room_id}
-        raise InvalidInput(message, errors=[{"field": "room", "message": message}])
-    return room
-
-
-def _institution(institution_id: int | None) -> Institution | None:
-    if institution_id is None:
-        return None
-    institution = Institution.objects.filter(pk=institution_id).first()
-    if institution is None:
-        message = _("There is no institution with id %(id)s.") % {"id": institution_id}
-        raise InvalidInput(message, errors=[{"field": "institution", "message": message}])
-    return institution
-
-
 @router.post(
     "/imports/ical",
     response={
@@ -107,9 +88,9 @@ def import_ical(request: HttpRequest, query: Query[IcalImportQuery]) -> Status:
     content = _calendar_content(request)
     options = {
         "content": content,
-        "room": _room(query.room),
+        "room": room_or_invalid(query.room),
         "booked_by": request.auth,
-        "institution": _institution(query.institution),
+        "institution": institution_or_invalid(query.institution),
         "override_reason": query.override_reason,
     }
     if query.dry_run:

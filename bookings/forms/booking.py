@@ -141,6 +141,20 @@ def room_label(room: Room) -> str:
     }
 
 
+def override_reason_field() -> forms.CharField:
+    """Return the facility manager's reason to book past the soft rules (kept in the booking's history)."""
+    return forms.CharField(
+        label=gettext_lazy("Reason to override the rules"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy(
+            "As a facility manager you may book past the duration, notice, advance and quota rules. "
+            "The reason is kept in the booking's history."
+        ),
+    )
+
+
 def grouped_room_choices(rooms: Iterable[Room]) -> list[tuple[str, list[tuple[int, str]]]]:
     """Return room choices grouped by building, for a select with optgroups."""
     groups: dict[int, tuple[str, list[tuple[int, str]]]] = {}
@@ -240,16 +254,7 @@ class BookingForm(forms.Form):
     on_behalf_of_organisation = forms.CharField(
         label=gettext_lazy("Outside organisation"), max_length=200, required=False
     )
-    override_reason = forms.CharField(
-        label=gettext_lazy("Reason to override the rules"),
-        required=False,
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=gettext_lazy(
-            "As a facility manager you may book past the duration, notice, advance and quota rules. "
-            "The reason is kept in the booking's history."
-        ),
-    )
+    override_reason = override_reason_field()
 
     ON_BEHALF_FIELDS = ("on_behalf_of_name", "on_behalf_of_contact", "on_behalf_of_organisation")
     REPEAT_FIELDS = (

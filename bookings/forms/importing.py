@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from bookings.forms.booking import CAMPUS_ITSELF, grouped_room_choices
+from bookings.forms.booking import CAMPUS_ITSELF, grouped_room_choices, override_reason_field
 from bookings.forms.errors import DomainForm
 from bookings.ical_import import MAX_FILE_BYTES, file_too_large
 from bookings.permissions import booking_reach
@@ -52,16 +52,7 @@ class IcalUploadForm(DomainForm):
         help_text=gettext_lazy("Every event is booked in this room, whatever place the file names."),
     )
     institution = forms.ChoiceField(label=gettext_lazy("For institution"), choices=[], required=False)
-    override_reason = forms.CharField(
-        label=gettext_lazy("Reason to override the rules"),
-        required=False,
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=gettext_lazy(
-            "As a facility manager you may book past the duration, notice, advance and quota rules. "
-            "The reason is kept in the booking's history."
-        ),
-    )
+    override_reason = override_reason_field()
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

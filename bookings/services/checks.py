@@ -25,7 +25,8 @@ def require_aware(value: dt.datetime, field_name: str) -> None:
         raise InvalidInput(message, errors=[{"field": field_name, "message": message}])
 
 
-def check_basic(*, room: Room, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
+def require_span(start: dt.datetime, end: dt.datetime) -> None:
+    """Refuse a span [start, end) that is not aware, not within the accepted years, or ends before it starts."""
     require_aware(start, "start")
     require_aware(end, "end")
     require_within_years(start, "start")
@@ -33,6 +34,10 @@ def check_basic(*, room: Room, start: dt.datetime, end: dt.datetime, now: dt.dat
     if start >= end:
         message = _("The end must be after the start.")
         raise InvalidInput(message, errors=[{"field": "end", "message": message}])
+
+
+def check_basic(*, room: Room, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
+    require_span(start, end)
     if start < now:
         raise BookingRuleBroken(
             _("A booking cannot start in the past."), code="in_the_past", rule="earliest_start", allowed=now

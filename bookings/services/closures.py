@@ -20,9 +20,8 @@ from bookings.models import (
 )
 from bookings.parts import room_parts
 from bookings.permissions import require_closure_permission
-from bookings.services.checks import require_aware
+from bookings.services.checks import require_span
 from bookings.services.locking import end_bookings, lock_bookings, notify_bookers
-from campus.dates import require_within_years
 from campus.exceptions import InvalidInput
 from campus.models import Building, Room, User
 
@@ -56,13 +55,7 @@ def closure_create(
     if (room is None) == (building is None):
         message = _("Close either a room or a building.")
         raise InvalidInput(message, errors=[{"field": "room", "message": message}])
-    require_aware(start, "start")
-    require_aware(end, "end")
-    require_within_years(start, "start")
-    require_within_years(end, "end")
-    if start >= end:
-        message = _("The end must be after the start.")
-        raise InvalidInput(message, errors=[{"field": "end", "message": message}])
+    require_span(start, end)
     if not reason.strip():
         message = _("Give a reason: the people whose bookings are affected read it.")
         raise InvalidInput(message, errors=[{"field": "reason", "message": message}])
