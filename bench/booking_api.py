@@ -247,9 +247,9 @@ def reference(url: str, world: dict, *, clients: int, seconds: float, first_day:
                 cursor.execute(
                     "INSERT INTO bookings_booking (campus_id, room_id, title, description, purpose, booked_by_id,"
                     " institution_id, on_behalf_of_name, on_behalf_of_contact, on_behalf_of_organisation, start,"
-                    ' "end", visibility, status, decision_reason, created_at, updated_at)'
+                    ' "end", visibility, status, decision_reason, sequence, created_at, updated_at)'
                     " VALUES (%s, %s, 'Bench', '', 'teaching', %s, %s, '', '', '', %s, %s, 'institution',"
-                    " 'confirmed', '', now(), now()) RETURNING id",
+                    " 'confirmed', '', 0, now(), now()) RETURNING id",
                     (world["campus"], rooms[index], world["users"][index], world["institution"], start, end),
                 )
                 booking_id = cursor.fetchone()[0]
