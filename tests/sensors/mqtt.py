@@ -235,7 +235,7 @@ class IngesterProcess:
 class Publisher:
     """A sensor gateway publishing with QoS 1 (MQTT v5)."""
 
-    def __init__(self, url: str, client_id: str | None = None) -> None:
+    def __init__(self, url: str, client_id: str | None = None, *, inflight: int = 200) -> None:
         address = parse_mqtt_url(url)
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
@@ -245,7 +245,7 @@ class Publisher:
         if address.username:
             self.client.username_pw_set(address.username, address.password)
         self.client.max_queued_messages_set(0)
-        self.client.max_inflight_messages_set(200)
+        self.client.max_inflight_messages_set(inflight)
         self.connected = threading.Event()
         self.client.on_connect = lambda client, userdata, flags, reason, properties: (
             self.connected.set() if not reason.is_failure else None
