@@ -54,6 +54,8 @@ MIN_RECEIVE_MAXIMUM = 100
 DB_RETRY_SECONDS = (0.5, 30.0)
 # Log the counters this often while running.
 REPORT_SECONDS = 60.0
+# The main thread looks at the stop flag at least this often (SIGTERM also wakes it at once).
+STOP_POLL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,8 @@ class Ingester:
         self.session_expiry = session_expiry
         self.after_batch = after_batch
         self.counters = Counters()
-        self._inbox: queue.Queue[Received | None] = queue.Queue()
+        # SimpleQueue: put() is safe from the signal handler, even while the main thread waits in get().
+        self._inbox: queue.SimpleQueue[Received | None] = queue.SimpleQueue()
         self._stopping = threading.Event()
         # Guards the connection generation against acknowledging on a newer connection.
         self._connection_lock = threading.Lock()
@@ -268,7 +271,7 @@ class Ingester:
             while not self._stopping.is_set():
                 now = time.monotonic()
                 wait = (oldest + self.flush_seconds - now) if batch else self.flush_seconds
-                wait = max(0.0, max(wait, retry_at - now) if batch else wait)
+                wait = min(STOP_POLL_SECONDS, max(0.0, max(wait, retry_at - now) if batch else wait))
                 try:
                     item = self._inbox.get(timeout=wait)
                 except queue.Empty:

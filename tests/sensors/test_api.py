@@ -229,12 +229,12 @@ def test_dead_letters_are_listed_to_who_manages_the_sensor_room(fm_of_lukio, cam
     ingest({"count": -1}, sensor=auditorium_counter.external_id)
     ingest({"count": 1}, sensor="unregistered")
 
-    lukio = api_client(fm_of_lukio).get(f"{API}/dead-letters").json()
+    lukio = api_client(fm_of_lukio).get(f"{API}/dead-letters", headers={"Accept-Language": "sv"}).json()
     campus = api_client(campus_fm).get(f"{API}/dead-letters").json()
     filtered = api_client(campus_fm).get(f"{API}/dead-letters", {"reason": "unknown_sensor"}).json()
 
     assert [(item["reason"], item["sensor"]) for item in lukio["items"]] == [("malformed", counter.pk)]
-    assert lukio["items"][0]["reason_text"] == "Not readable (not UTF-8 JSON)"
+    assert lukio["items"][0]["reason_text"] == "Inte läsbart (inte UTF-8-JSON)"  # in the request's language
     assert lukio["items"][0]["payload"] == "broken"
     # The campus's facility services see all the campus's rooms and the messages of unregistered sensors.
     assert sorted(item["reason"] for item in campus["items"]) == ["count_out_of_range", "malformed", "unknown_sensor"]

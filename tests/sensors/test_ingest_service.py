@@ -70,6 +70,19 @@ def test_the_same_reading_twice_is_stored_once_and_counted_as_a_duplicate(counte
     assert Reading.objects.count() == 1
 
 
+def test_a_batch_mixing_stored_and_new_readings_stores_the_new_ones(counter):
+    # On PostgreSQL the straight COPY fails on the stored one; the batch goes the ON CONFLICT way instead.
+    now = timezone.now()
+    ingest({"ts": iso(now - dt.timedelta(seconds=1)), "count": 1}, sensor=counter.external_id)
+
+    result = ingest(
+        [{"ts": iso(now - dt.timedelta(seconds=s)), "count": s} for s in (3, 2, 1)], sensor=counter.external_id
+    )
+
+    assert (result.stored, result.duplicates) == (2, 1)
+    assert [count for _ts, count, _present in stored(counter)] == [3, 2, 1]
+
+
 def test_a_repeat_with_another_value_keeps_the_first(counter):
     ts = iso(timezone.now())
 
