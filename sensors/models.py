@@ -75,9 +75,30 @@ class Reading(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    sensor = models.ForeignKey(Sensor, on_delete=models.CASCADE, related_name="readings", verbose_name=_("sensor"))
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="readings", verbose_name=_("room"))
-    campus = models.ForeignKey(Campus, on_delete=models.CASCADE, related_name="+", verbose_name=_("campus"))
+    # The unique (sensor, ts) index serves the sensor's foreign key too: no index of its own.
+    sensor = models.ForeignKey(
+        Sensor, on_delete=models.CASCADE, related_name="readings", verbose_name=_("sensor"), db_index=False
+    )
+    # Copies of the sensor's room and campus, written by the ingest service from the sensor row it has
+    # just read. No foreign-key constraint in the database: its check of every row at commit would
+    # halve the ingest rate (docs/performance.md); Django still cascades deletes. No index either:
+    # scans by time use the BRIN index, a room's readings are found through its sensors.
+    room = models.ForeignKey(
+        Room,
+        on_delete=models.CASCADE,
+        related_name="readings",
+        verbose_name=_("room"),
+        db_constraint=False,
+        db_index=False,
+    )
+    campus = models.ForeignKey(
+        Campus,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("campus"),
+        db_constraint=False,
+        db_index=False,
+    )
     ts = models.DateTimeField(_("time"))
     count = models.IntegerField(_("people"), null=True, blank=True)
     present = models.BooleanField(_("present"), null=True, blank=True)
