@@ -321,6 +321,7 @@ class Ingester:
     def _flush(self, batch: list[Received]) -> bool:
         """Write ``batch`` and acknowledge it; return False (nothing acknowledged) if the database failed."""
         close_old_connections()
+        started = time.monotonic()
         try:
             result = readings_ingest(messages=[received.message for received in batch])
         except (db_utils.OperationalError, db_utils.InterfaceError) as error:
@@ -339,11 +340,12 @@ class Ingester:
         self.counters.duplicates += result.duplicates
         self.counters.rejected += result.rejected
         logger.debug(
-            "batch of %d messages: %d stored, %d duplicates, %d rejected",
+            "batch of %d messages: %d stored, %d duplicates, %d rejected in %.3f s",
             len(batch),
             result.stored,
             result.duplicates,
             result.rejected,
+            time.monotonic() - started,
         )
         for dead_letter in result.dead_letters:
             logger.info("dead letter (%s) on %s: %s", dead_letter.reason, dead_letter.topic, dead_letter.detail)
