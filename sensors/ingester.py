@@ -173,6 +173,10 @@ class Ingester:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
+        # An error in a callback must not end the network thread: paho logs it (the message, not
+        # acknowledged, comes again after a reconnect).
+        client.suppress_exceptions = True
+        client.enable_logger(logging.getLogger("sensors.ingester.paho"))
         return client
 
     def _connect_properties(self) -> Properties:
@@ -219,7 +223,10 @@ class Ingester:
             logger.warning("disconnected from the broker (%s); reconnecting", reason_code)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        topic = msg.topic
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:  # MQTT forbids it and Mosquitto refuses it; should a broker let it through
+            topic = ""  # it becomes a dead letter (bad_topic) rather than an error in the network thread
         self._inbox.put(
             Received(
                 message=IncomingMessage(

@@ -143,7 +143,6 @@ def _fragment_text(fragment: Any) -> str:
 class _Batch:
     """The rows of one batch before they are written."""
 
-    now: dt.datetime
     rows: dict[tuple[int, dt.datetime], tuple] = field(default_factory=dict)
     repeated_in_batch: int = 0
     dead_letters: list[DeadLetter] = field(default_factory=list)
@@ -391,7 +390,7 @@ def readings_ingest(*, messages: Sequence[IncomingMessage], now: dt.datetime | N
         sensor.external_id: sensor
         for sensor in Sensor.objects.select_related("room__building").filter(external_id__in=external_ids)
     }
-    batch = _Batch(now=now)
+    batch = _Batch()
     for message in messages:
         sensor = sensors.get(message.external_id) if message.external_id is not None else None
         if sensor is not None and message.campus_id is not None and sensor.room.building.campus_id != message.campus_id:
