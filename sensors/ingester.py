@@ -21,6 +21,7 @@ it arrived on: a message received before a reconnect is not acknowledged on the 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import queue
 import random
@@ -105,6 +106,22 @@ class Counters:
         return " ".join(f"{name}={value}" for name, value in dataclasses.asdict(self).items())
 
 
+def _logged(callback: Callable[..., None]) -> Callable[..., None]:
+    """Log an error in a paho callback instead of letting it end the network thread.
+
+    (A message whose callback failed is not acknowledged: the broker sends it again after a reconnect.)
+    """
+
+    @functools.wraps(callback)
+    def logged(*args: Any) -> None:
+        try:
+            callback(*args)
+        except Exception:
+            logger.exception("error in the MQTT callback %s", callback.__name__)
+
+    return logged
+
+
 @dataclass(frozen=True)
 class Received:
     """A message off the network thread: what to ingest, and how to acknowledge it."""
@@ -173,10 +190,6 @@ class Ingester:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
-        # An error in a callback must not end the network thread: paho logs it (the message, not
-        # acknowledged, comes again after a reconnect).
-        client.suppress_exceptions = True
-        client.enable_logger(logging.getLogger("sensors.ingester.paho"))
         return client
 
     def _connect_properties(self) -> Properties:
@@ -185,6 +198,7 @@ class Ingester:
         properties.ReceiveMaximum = min(65535, max(MIN_RECEIVE_MAXIMUM, 2 * self.batch_size))
         return properties
 
+    @_logged
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         if reason_code.is_failure:
             logger.error("broker %s:%s refused the connection: %s", self.address.host, self.address.port, reason_code)
@@ -204,6 +218,7 @@ class Ingester:
         options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
         client.subscribe(self.subscription, options=options)
 
+    @_logged
     def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any, properties: Any) -> None:
         failed = [code for code in reason_codes if code.is_failure]
         if failed:
@@ -212,9 +227,11 @@ class Ingester:
             logger.info("subscribed to %s", self.subscription)
             self._connected.set()
 
+    @_logged
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         logger.warning("cannot reach the broker at %s:%s; retrying", self.address.host, self.address.port)
 
+    @_logged
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         self._connected.clear()
         with self._connection_lock:
@@ -222,6 +239,7 @@ class Ingester:
         if not self._stopping.is_set():
             logger.warning("disconnected from the broker (%s); reconnecting", reason_code)
 
+    @_logged
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         try:
             topic = msg.topic
