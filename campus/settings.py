@@ -152,8 +152,26 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "campus:home"
 LOGOUT_REDIRECT_URL = "campus:home"
 
-# --- MQTT (sensor ingestion; used by the ingester) -----------------------------------------
+# --- Sensors: the MQTT ingester (manage.py ingest_mqtt) and the checks of every reading ----------
+# docs/sensors.md. mqtt://[USER:PASSWORD@]HOST[:PORT] (mqtts:// for TLS).
 MQTT_URL = os.environ.get("MQTT_URL", "mqtt://127.0.0.1:1883")
+KAMPUS_MQTT_TOPIC_PREFIX = os.environ.get("MQTT_TOPIC_PREFIX", "kampus/sensors").strip("/")
+# The ingester's client id names its persistent session on the broker: keep it stable. Empty: kampus-ingester-<host>.
+KAMPUS_MQTT_CLIENT_ID = os.environ.get("MQTT_CLIENT_ID", "")
+# How long the broker keeps the ingester's session (and queues its messages) while it is away.
+KAMPUS_MQTT_SESSION_EXPIRY_SECONDS = int(os.environ.get("MQTT_SESSION_EXPIRY_SECONDS", str(7 * 24 * 3600)))
+# A batch is written when it holds this many messages, or when its oldest has waited this long.
+KAMPUS_INGEST_BATCH_SIZE = int(os.environ.get("INGEST_BATCH_SIZE", "500"))
+KAMPUS_INGEST_FLUSH_SECONDS = float(os.environ.get("INGEST_FLUSH_SECONDS", "0.5"))
+KAMPUS_SENSOR_MAX_PAYLOAD_BYTES = int(os.environ.get("SENSOR_MAX_PAYLOAD_BYTES", "65536"))
+KAMPUS_SENSOR_MAX_FUTURE_SECONDS = int(os.environ.get("SENSOR_MAX_FUTURE_SECONDS", "300"))
+KAMPUS_SENSOR_MAX_AGE_DAYS = int(os.environ.get("SENSOR_MAX_AGE_DAYS", "7"))
+# A count above factor × the room's capacity + extra is refused as absurd.
+KAMPUS_SENSOR_COUNT_LIMIT_FACTOR = int(os.environ.get("SENSOR_COUNT_LIMIT_FACTOR", "3"))
+KAMPUS_SENSOR_COUNT_LIMIT_EXTRA = int(os.environ.get("SENSOR_COUNT_LIMIT_EXTRA", "10"))
+# Raw readings and dead letters older than this are deleted every night; 0 keeps them.
+KAMPUS_SENSOR_READING_RETENTION_DAYS = int(os.environ.get("SENSOR_READING_RETENTION_DAYS", "400"))
+KAMPUS_SENSOR_DEAD_LETTER_RETENTION_DAYS = int(os.environ.get("SENSOR_DEAD_LETTER_RETENTION_DAYS", "90"))
 
 # --- Background jobs: django-q2 on the ORM broker (no extra service needed) -----------------
 Q_CLUSTER = {

@@ -52,3 +52,15 @@ def test_a_missing_service_skips_outside_ci_and_fails_under_ci(monkeypatch):
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="set DATABASE_URL"):
         require_service("PostgreSQL", postgres_missing_reason(None))
+
+
+def test_a_missing_mqtt_broker_asks_to_install_mosquitto_and_set_mqtt_url():
+    from tests.sensors.conftest import mqtt_missing_reason
+
+    unset = mqtt_missing_reason(None)
+    unreachable = mqtt_missing_reason("mqtt://127.0.0.1:9")
+
+    assert "apt-get install mosquitto" in unset
+    assert "MQTT_URL=mqtt://127.0.0.1:1883" in unset
+    assert "install and start Mosquitto" in unreachable
+    assert "mqtt://127.0.0.1:9" in unreachable

@@ -17,6 +17,18 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 KAMPUS_VARIABLES = {
     "DATABASE_URL",
     "MQTT_URL",
+    "MQTT_TOPIC_PREFIX",
+    "MQTT_CLIENT_ID",
+    "MQTT_SESSION_EXPIRY_SECONDS",
+    "INGEST_BATCH_SIZE",
+    "INGEST_FLUSH_SECONDS",
+    "SENSOR_MAX_PAYLOAD_BYTES",
+    "SENSOR_MAX_FUTURE_SECONDS",
+    "SENSOR_MAX_AGE_DAYS",
+    "SENSOR_COUNT_LIMIT_FACTOR",
+    "SENSOR_COUNT_LIMIT_EXTRA",
+    "SENSOR_READING_RETENTION_DAYS",
+    "SENSOR_DEAD_LETTER_RETENTION_DAYS",
     # Set by the browser tests for pytest-django's live server; `check --deploy` would flag it.
     "DJANGO_ALLOW_ASYNC_UNSAFE",
     "SECRET_KEY",
@@ -245,3 +257,34 @@ def test_deploy_check_passes_with_only_secret_key_and_allowed_hosts(tmp_path):
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_sensor_settings_have_defaults_and_come_from_the_environment():
+    names = (
+        "KAMPUS_MQTT_TOPIC_PREFIX",
+        "KAMPUS_INGEST_BATCH_SIZE",
+        "KAMPUS_SENSOR_MAX_AGE_DAYS",
+        "KAMPUS_MQTT_CLIENT_ID",
+    )
+    defaults = read_settings(*names, DEBUG="1")
+    chosen = read_settings(
+        *names,
+        DEBUG="1",
+        MQTT_TOPIC_PREFIX="/site/sensors/",
+        INGEST_BATCH_SIZE="50",
+        SENSOR_MAX_AGE_DAYS="3",
+        MQTT_CLIENT_ID="ingester-1",
+    )
+
+    assert defaults == {
+        "KAMPUS_MQTT_TOPIC_PREFIX": "kampus/sensors",
+        "KAMPUS_INGEST_BATCH_SIZE": 500,
+        "KAMPUS_SENSOR_MAX_AGE_DAYS": 7,
+        "KAMPUS_MQTT_CLIENT_ID": "",
+    }
+    assert chosen == {
+        "KAMPUS_MQTT_TOPIC_PREFIX": "site/sensors",
+        "KAMPUS_INGEST_BATCH_SIZE": 50,
+        "KAMPUS_SENSOR_MAX_AGE_DAYS": 3,
+        "KAMPUS_MQTT_CLIENT_ID": "ingester-1",
+    }
