@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, Schema
-from pydantic import field_validator
+from ninja import Field, FilterLookup, FilterSchema, Schema
+from pydantic import BeforeValidator, PrivateAttr, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from api.schemas import CampusDateOrDatetime, CampusDatetime, RecordId
-from bookings.models import Booking, BookingEvent, BookingStatus, Closure, Purpose, Visibility
-from bookings.services import Scope
+from bookings.models import Booking, BookingEvent, BookingStatus, Closure, Purpose, Scope, Visibility
 from bookings.visibility import Viewer, viewer_for
+from campus.exceptions import InvalidInput
+from campus.models import User
 
 
 def request_viewer(request: HttpRequest) -> Viewer:
@@ -55,6 +57,26 @@ def _snapshot_in_campus_zone(snapshot: dict | None) -> dict | None:
         else value
         for name, value in snapshot.items()
     }
+
+
+def _scope_name(value: Any) -> Any:
+    """Refuse a scope that is no text, or no scope's name, with a message in the request's language."""
+    if isinstance(value, Scope):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError("not_text", _("Give a text."))
+    if value not in Scope.values:
+        choices = ", ".join(f"'{name}'" for name in Scope.values)
+        raise PydanticCustomError("unknown_scope", _("Give one of: %(choices)s.") % {"choices": choices})
+    return value
+
+
+# Which occurrences of a series a change, cancellation or decision covers.
+ScopeName = Annotated[
+    Scope,
+    BeforeValidator(_scope_name),
+    Field(description="occurrence: this booking only; following: it and the later occurrences; series: all of them."),
+]
 
 
 class OnBehalfOf(Schema):
@@ -100,7 +122,7 @@ class BookingIn(Schema):
 class BookingUpdateIn(Schema):
     """A change: only the fields given change; ``attendees`` and ``on_behalf_of`` may be null to clear them."""
 
-    scope: str = Field(Scope.OCCURRENCE, pattern="^(occurrence|following|series)$")
+    scope: ScopeName = Scope.OCCURRENCE
     room: RecordId | None = None
     start: CampusDatetime | None = None
     end: CampusDatetime | None = None
@@ -122,7 +144,7 @@ class BookingUpdateIn(Schema):
 
 
 class ScopeIn(Schema):
-    scope: str = Field(Scope.OCCURRENCE, pattern="^(occurrence|following|series)$")
+    scope: ScopeName = Scope.OCCURRENCE
 
 
 class OccurrenceOut(Schema):
@@ -267,14 +289,41 @@ class BookingOut(Schema):
         return campus_local(obj, obj.updated_at)
 
 
-class BookingFilter(Schema):
-    room: RecordId | None = None
-    building: RecordId | None = None
-    institution: RecordId | None = None
+class BookingFilter(FilterSchema):
+    """Filters of ``GET /bookings``; every given filter must hold."""
+
+    room: Annotated[RecordId | None, FilterLookup("room_id")] = None
+    building: Annotated[RecordId | None, FilterLookup("room__building_id")] = None
+    institution: Annotated[RecordId | None, FilterLookup("institution_id")] = None
     mine: bool = Field(False, description="Only bookings I made.")
     status: list[BookingStatus] = Field(default_factory=list, description="Repeatable; default all.")
-    from_: CampusDatetime | None = Field(None, alias="from", description="Bookings overlapping [from, to).")
-    to: CampusDatetime | None = None
+    from_: Annotated[CampusDatetime | None, FilterLookup("end__gt")] = Field(
+        None, alias="from", description="Bookings overlapping [from, to)."
+    )
+    to: Annotated[CampusDatetime | None, FilterLookup("start__lt")] = None
+    _asker: User | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _remember_asker(self, info: ValidationInfo) -> BookingFilter:
+        # ``mine`` means the caller: ninja validates query parameters with the request in the context.
+        request = (info.context or {}).get("request")
+        self._asker = getattr(request, "auth", None)
+        return self
+
+    def filter_mine(self, mine: bool) -> Q:
+        """Return the caller's bookings; with no caller known (built outside a request), none."""
+        if not mine:
+            return Q()
+        return Q(booked_by=self._asker) if self._asker is not None else Q(pk__in=[])
+
+    def filter_status(self, statuses: list[BookingStatus]) -> Q:
+        return Q(status__in=statuses) if statuses else Q()
+
+    def get_filter_expression(self) -> Q:
+        if self.from_ and self.to and self.from_ >= self.to:
+            message = _("`to` must be after `from`.")
+            raise InvalidInput(message, errors=[{"field": "to", "message": message}])
+        return super().get_filter_expression()
 
 
 class AvailabilityQuery(Schema):
@@ -316,7 +365,7 @@ class AvailabilityOut(Schema):
 
 
 class DecisionIn(Schema):
-    scope: str = Field(Scope.OCCURRENCE, pattern="^(occurrence|following|series)$")
+    scope: ScopeName = Scope.OCCURRENCE
     reason: str = Field("", max_length=2000, description="Required when rejecting; the requester reads it.")
 
 

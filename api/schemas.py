@@ -6,15 +6,18 @@ import datetime as dt
 import re
 from typing import Annotated, Any
 
+from django.db.models import Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from ninja import Field, Schema
+from ninja import Field, FilterLookup, FilterSchema, Schema
 from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
+from bookings.selectors import rooms_free_between
 from campus.dates import FIRST_YEAR, LAST_YEAR, date_out_of_range_message, within_years
+from campus.exceptions import InvalidInput
 from campus.models import Language, Membership, Room, RoomKind, User
-from campus.selectors import membership_list_for_user
+from campus.selectors import membership_list_for_user, room_has_equipment
 
 # --- Inputs every schema shares ----------------------------------------------------------------
 
@@ -222,18 +225,46 @@ class RoomDetailOut(RoomOut):
         return [section.pk for section in room.sections.all()]  # prefetched by the selector
 
 
-class RoomFilter(Schema):
+class BuildingFilter(FilterSchema):
+    """Filters of ``GET /buildings``."""
+
+    campus: Annotated[int | None, FilterLookup("campus_id")] = Field(None, description="Campus id.")
+
+
+class RoomFilter(FilterSchema):
     """Filters of ``GET /rooms``; every given filter must hold."""
 
-    building: RecordId | None = Field(None, description="Building id.")
+    building: Annotated[RecordId | None, FilterLookup("building_id")] = Field(None, description="Building id.")
     kind: RoomKind | None = None
-    capacity_min: int | None = Field(None, ge=1, description="At least this many seats.")
+    capacity_min: Annotated[int | None, FilterLookup("capacity__gte")] = Field(
+        None, ge=1, description="At least this many seats."
+    )
     equipment: list[str] = Field(
         default_factory=list, description="Equipment codes, repeatable; the room must have all of them."
     )
     step_free: bool | None = None
     free_from: CampusDatetime | None = Field(None, description="With free_to: only rooms open and free in [from, to).")
     free_to: CampusDatetime | None = None
+
+    def filter_equipment(self, codes: list[str]) -> Q:
+        return room_has_equipment(codes)
+
+    def filter_free_from(self, start: dt.datetime | None) -> Q:
+        return Q()  # whether a room is free needs its opening hours and bookings: see filter()
+
+    def filter_free_to(self, end: dt.datetime | None) -> Q:
+        return Q()
+
+    def filter(self, queryset: QuerySet[Room]) -> QuerySet[Room]:
+        """Return the rooms of ``queryset`` that match; with free_from/free_to, only those free then."""
+        rooms = super().filter(queryset)
+        if self.free_from is None and self.free_to is None:
+            return rooms
+        if self.free_from is None or self.free_to is None or self.free_from >= self.free_to:
+            message = _("Give both free_from and free_to, free_from before free_to.")
+            raise InvalidInput(message, errors=[{"field": "free_to", "message": message}])
+        free = rooms_free_between(rooms, start=self.free_from, end=self.free_to)
+        return rooms.filter(pk__in=[room.pk for room in free])
 
 
 # --- Me --------------------------------------------------------------------------------------

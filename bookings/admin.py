@@ -3,15 +3,17 @@
 Every write goes through ``bookings.services`` (the same functions as the API and pages): the
 forms call the service in ``clean()`` inside the admin's transaction and turn domain errors into
 form errors, so the admin can never write a booking that the rules or the database would refuse.
+Who may do what is ``bookings.permissions``'s answer, asked of the request's role scope; the admins
+turn the answers into view, add, change and delete rights.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -20,8 +22,8 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from bookings import policies, recurrence, services
-from bookings.errors import SlotTaken
+from bookings import permissions, policies, recurrence, services
+from bookings.forms.errors import add_domain_error
 from bookings.models import (
     Booking,
     BookingEvent,
@@ -31,9 +33,8 @@ from bookings.models import (
     Closure,
     Notification,
 )
+from bookings.permissions import Viewer, viewer_for
 from bookings.rules import POLICY_FIELDS
-from bookings.visibility import Viewer, viewer_for
-from campus import permissions
 from campus.admin import (
     ADD,
     CHANGE,
@@ -46,48 +47,7 @@ from campus.admin import (
     rights_when,
 )
 from campus.exceptions import KampusError
-from campus.models import Building, Campus
-
-
-def _form_error(form: forms.Form, error: KampusError) -> None:
-    """Attach a domain error to ``form``: field errors where named, the message (and clashes) to the form."""
-    for field_error in error.extra.get("errors") or []:
-        name = str(field_error.get("field", "")).removeprefix("body.").split(".")[0]
-        form.add_error(name if name in form.fields else None, str(field_error.get("message", "")))
-    message = error.message
-    if isinstance(error, SlotTaken):
-        clashes = ", ".join(
-            f"{c['start']:%Y-%m-%d %H:%M}–{c['end']:%H:%M} {c.get('title') or _('Reserved')}" for c in error.conflicts
-        )
-        message = f"{message} {clashes}"
-    form.add_error(None, message)
-
-
-def _booking_scope(scope: AdminScope, prefix: str = "") -> Q:
-    """Return the bookings a facility manager may see in the admin (``prefix`` leads to the booking).
-
-    A campus's facility managers see all of its bookings; an institution's facility managers see the
-    bookings in the rooms their institution owns and the bookings made for their institution.
-    Institution admins manage people, not bookings: they see none.
-    """
-    return (
-        Q(**{f"{prefix}campus_id__in": scope.managed_campus_ids})
-        | Q(**{f"{prefix}room__owner_id__in": scope.managed_institution_ids})
-        | Q(**{f"{prefix}institution_id__in": scope.managed_institution_ids})
-    )
-
-
-def _booking_rights(scope: AdminScope, booking: Booking | None) -> frozenset[str]:
-    """Facility managers work with the bookings in their scope; others reach no booking in the admin."""
-    managers = bool(scope.managed_campus_ids or scope.managed_institution_ids)
-    if booking is None:
-        return rights_when((managers, {VIEW, ADD, CHANGE}))
-    mine = (
-        booking.campus_id in scope.managed_campus_ids
-        or booking.room.owner_id in scope.managed_institution_ids
-        or booking.institution_id in scope.managed_institution_ids
-    )
-    return rights_when((mine, {VIEW, CHANGE}))
+from campus.permissions import managed_rooms
 
 
 class ServiceForm(forms.ModelForm):
@@ -98,6 +58,8 @@ class ServiceForm(forms.ModelForm):
     """
 
     request: HttpRequest
+    # The admin lists a refusal's message above the form, its field errors at the fields.
+    message_for_form: ClassVar[bool] = True
 
     def _post_clean(self) -> None:
         pass
@@ -112,7 +74,7 @@ class ServiceForm(forms.ModelForm):
         try:
             written = self.call_service(data)
         except KampusError as error:
-            _form_error(self, error)
+            add_domain_error(self, error)
             return data
         if written is not None:
             self.instance = written
@@ -264,10 +226,12 @@ class BookingAdmin(ScopedAdminMixin, admin.ModelAdmin):
     actions = ["cancel_bookings", "approve_requests", "reject_requests"]
 
     def rights(self, scope: AdminScope, obj: Booking | None) -> frozenset[str]:
-        return _booking_rights(scope, obj)
+        # Facility managers work with the bookings in their scope; others reach no booking in the admin.
+        works = permissions.works_with_booking(scope, obj)
+        return rights_when((works, {VIEW, CHANGE}), (works and obj is None, {ADD}))
 
     def scope_queryset(self, queryset: QuerySet[Booking], scope: AdminScope) -> QuerySet[Booking]:
-        return queryset.filter(_booking_scope(scope))
+        return queryset.filter(permissions.bookings_in_scope(scope))
 
     def get_form(self, request: HttpRequest, obj: Booking | None = None, change: bool = False, **kwargs: Any):
         kwargs["form"] = BookingChangeForm if obj is not None else BookingAddForm
@@ -348,12 +312,12 @@ class BookingAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def more_actions(self, obj: Booking) -> str:
         """Link the pages that cancel with a scope, release early and hand a series over."""
         links = [
-            (reverse("booking-cancel", args=[obj.pk]), _("Cancel (one, following or the whole series)")),
-            (reverse("booking-release", args=[obj.pk]), _("Release early")),
-            (reverse("booking-detail", args=[obj.pk]), _("Open the booking page")),
+            (reverse("bookings:cancel", args=[obj.pk]), _("Cancel (one, following or the whole series)")),
+            (reverse("bookings:release", args=[obj.pk]), _("Release early")),
+            (reverse("bookings:detail", args=[obj.pk]), _("Open the booking page")),
         ]
         if obj.series_id:
-            links.insert(1, (reverse("booking-handover", args=[obj.pk]), _("Hand the series over")))
+            links.insert(1, (reverse("bookings:handover", args=[obj.pk]), _("Hand the series over")))
         return format_html_join(" · ", '<a href="{}">{}</a>', links)
 
     @admin.action(description=_("Reject the selected requests (asks for a reason)"))
@@ -426,18 +390,18 @@ class BookingSeriesAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def rights(self, scope: AdminScope, obj: BookingSeries | None) -> frozenset[str]:
         if obj is None:
-            return rights_when((VIEW in _booking_rights(scope, None), {VIEW}))
-        visible = Booking.objects.filter(_booking_scope(scope), series=obj).exists()
-        return rights_when((visible, {VIEW}))
+            return rights_when((permissions.works_with_booking(scope, None), {VIEW}))
+        return rights_when((permissions.sees_series(scope, obj), {VIEW}))
 
     def scope_queryset(self, queryset: QuerySet[BookingSeries], scope: AdminScope) -> QuerySet[BookingSeries]:
-        return queryset.filter(pk__in=Booking.objects.filter(_booking_scope(scope)).values("series_id"))
+        return queryset.filter(pk__in=Booking.objects.filter(permissions.bookings_in_scope(scope)).values("series_id"))
 
 
 class BookingPolicyForm(forms.ModelForm):
     """Rules for one room, building or campus; the target must be one where the user sets rules."""
 
     actor: Any
+    message_for_form: ClassVar[bool] = True
 
     class Meta:
         model = BookingPolicy
@@ -452,21 +416,8 @@ class BookingPolicyForm(forms.ModelForm):
             values = {name: data.get(name) for name in POLICY_FIELDS if name in data}
             policies.policy_values_check(BookingPolicy(room=data.get("room"), **values))
         except KampusError as error:
-            _form_error(self, error)
+            add_domain_error(self, error)
         return data
-
-
-def _policy_rights_on(scope: AdminScope, policy: BookingPolicy) -> tuple[bool, bool]:
-    """Return (may view, may change) ``policy``: a room's for who keeps it, a building's or campus's for its campus."""
-    if policy.room_id is not None:
-        room = policy.room
-        keeps = room.building.campus_id in scope.managed_campus_ids or (
-            room.owner_id is not None and room.owner_id in scope.managed_institution_ids
-        )
-        return keeps, keeps
-    campus_id = policy.campus_id or policy.building.campus_id
-    # Building and campus defaults hold in every room of the campus: its people may read them.
-    return campus_id in scope.campus_ids, campus_id in scope.managed_campus_ids
 
 
 @admin.register(BookingPolicy)
@@ -509,19 +460,13 @@ class BookingPolicyAdmin(ScopedAdminMixin, admin.ModelAdmin):
     ]
 
     def rights(self, scope: AdminScope, obj: BookingPolicy | None) -> frozenset[str]:
-        managers = bool(scope.managed_campus_ids or scope.managed_institution_ids)
-        if obj is None:
-            return rights_when((bool(scope.campus_ids), {VIEW}), (managers, {ADD, CHANGE, DELETE}))
-        may_view, may_change = _policy_rights_on(scope, obj)
-        return rights_when((may_view, {VIEW}), (may_change, {CHANGE, DELETE}))
+        sets = permissions.sets_policy(scope, obj)
+        return rights_when(
+            (permissions.sees_policy(scope, obj), {VIEW}), (sets, {CHANGE, DELETE}), (sets and obj is None, {ADD})
+        )
 
     def scope_queryset(self, queryset: QuerySet[BookingPolicy], scope: AdminScope) -> QuerySet[BookingPolicy]:
-        return queryset.filter(
-            Q(campus_id__in=scope.campus_ids)
-            | Q(building__campus_id__in=scope.campus_ids)
-            | Q(room__building__campus_id__in=scope.managed_campus_ids)
-            | Q(room__owner_id__in=scope.managed_institution_ids)
-        )
+        return queryset.filter(permissions.policies_in_scope(scope))
 
     def get_form(self, request: HttpRequest, obj: BookingPolicy | None = None, change: bool = False, **kwargs: Any):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -531,11 +476,11 @@ class BookingPolicyAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: Any):
         scope = admin_scope(request)
         if db_field.name == "room":
-            kwargs["queryset"] = permissions.managed_rooms(request.user).select_related("building")
+            kwargs["queryset"] = managed_rooms(request.user).select_related("building")
         elif db_field.name == "building" and not scope.is_superuser:
-            kwargs["queryset"] = Building.objects.filter(campus_id__in=scope.managed_campus_ids)
+            kwargs["queryset"] = scope.kept_buildings()
         elif db_field.name == "campus" and not scope.is_superuser:
-            kwargs["queryset"] = Campus.objects.filter(pk__in=scope.managed_campus_ids)
+            kwargs["queryset"] = scope.kept_campuses()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: BookingPolicy, form: forms.ModelForm, change: bool) -> None:
@@ -584,11 +529,9 @@ class ClosureAdmin(ScopedAdminMixin, admin.ModelAdmin):
     actions = ["cancel_affected_bookings"]
 
     def rights(self, scope: AdminScope, obj: Closure | None) -> frozenset[str]:
-        managers = bool(scope.managed_campus_ids or scope.managed_institution_ids)
-        if obj is None:
-            return rights_when((bool(scope.campus_ids), {VIEW}), (managers, {ADD, CHANGE}))
+        changes = permissions.changes_closure(scope, obj)
         return rights_when(
-            (obj.campus_id in scope.campus_ids, {VIEW}), (obj.campus_id in scope.managed_campus_ids, {CHANGE})
+            (permissions.sees_closure(scope, obj), {VIEW}), (changes, {CHANGE}), (changes and obj is None, {ADD})
         )
 
     def scope_queryset(self, queryset: QuerySet[Closure], scope: AdminScope) -> QuerySet[Closure]:
@@ -603,9 +546,9 @@ class ClosureAdmin(ScopedAdminMixin, admin.ModelAdmin):
         # Offer what the user may close (``services.closure_create`` refuses the rest).
         scope = admin_scope(request)
         if db_field.name == "room":
-            kwargs["queryset"] = permissions.managed_rooms(request.user).select_related("building")
+            kwargs["queryset"] = managed_rooms(request.user).select_related("building")
         elif db_field.name == "building" and not scope.is_superuser:
-            kwargs["queryset"] = Building.objects.filter(campus_id__in=scope.managed_campus_ids)
+            kwargs["queryset"] = scope.kept_buildings()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Closure | None = None) -> list[str]:
@@ -659,12 +602,12 @@ class ReadOnlyAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def rights(self, scope: AdminScope, obj: Any) -> frozenset[str]:
         if obj is None:
-            return rights_when((VIEW in _booking_rights(scope, None), {VIEW}))
+            return rights_when((permissions.works_with_booking(scope, None), {VIEW}))
         booking = Booking.objects.select_related("room").filter(pk=obj.booking_id).first()
-        return rights_when((booking is not None and VIEW in _booking_rights(scope, booking), {VIEW}))
+        return rights_when((booking is not None and permissions.works_with_booking(scope, booking), {VIEW}))
 
     def scope_queryset(self, queryset: QuerySet, scope: AdminScope) -> QuerySet:
-        return queryset.filter(_booking_scope(scope, "booking__"))
+        return queryset.filter(permissions.bookings_in_scope(scope, "booking__"))
 
 
 @admin.register(BookingEvent)

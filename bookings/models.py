@@ -22,6 +22,14 @@ class BookingStatus(models.TextChoices):
 ACTIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
 
 
+class Scope(models.TextChoices):
+    """Which occurrences of a series a change, cancellation or decision covers, counted from one booking."""
+
+    OCCURRENCE = "occurrence", _("Only this occurrence")
+    FOLLOWING = "following", _("This and the following occurrences")
+    SERIES = "series", _("The whole series")
+
+
 class Visibility(models.TextChoices):
     INSTITUTION = "institution", _("My institution")
     CAMPUS = "campus", _("Everyone on the campus")

@@ -42,7 +42,7 @@ def notify(*, kind: str, booking: Booking, recipients: Iterable[User | None], re
 
 
 def booking_url(booking: Booking) -> str:
-    return f"{settings.KAMPUS_BASE_URL}{reverse('booking-detail', args=[booking.pk])}"
+    return f"{settings.KAMPUS_BASE_URL}{reverse('bookings:detail', args=[booking.pk])}"
 
 
 def send(notification: Notification) -> bool:

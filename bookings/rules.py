@@ -18,8 +18,9 @@ from django.utils.translation import gettext as _
 
 from bookings.errors import BookingRuleBroken
 from bookings.models import ACTIVE_STATUSES, Access, Booking, BookingPolicy, Closure
-from campus.models import Campus, Institution, Role, Room, User
-from campus.permissions import has_role, is_room_manager, membership_cover, valid_memberships
+from bookings.permissions import may_book_timetables, may_override
+from campus.models import Campus, Institution, Room, User
+from campus.permissions import membership_cover, works_front_desk_on
 
 # Kampus's defaults: permissive enough for a term's timetable.
 TIMETABLE_DAYS = 400
@@ -100,21 +101,6 @@ def is_owner_booking(room: Room, institution: Institution | None) -> bool:
     if room.owner_id is None:
         return institution is None
     return institution is not None and institution.pk == room.owner_id
-
-
-def may_override(user: User, room: Room) -> bool:
-    """Return whether ``user`` may override soft rules for ``room``: its facility managers or the campus's."""
-    return is_room_manager(user, room) or has_role(user, Role.FACILITY_MANAGER, campus_id=room.building.campus_id)
-
-
-def may_book_timetables(user: User, room: Room, institution: Institution | None) -> bool:
-    """Return whether ``user`` plans timetables: a facility manager or institution admin (up to 400 days)."""
-    if may_override(user, room):
-        return True
-    return institution is not None and (
-        has_role(user, Role.INSTITUTION_ADMIN, institution_id=institution.pk)
-        or has_role(user, Role.FACILITY_MANAGER, institution_id=institution.pk)
-    )
 
 
 @dataclass
@@ -234,11 +220,7 @@ def check_rules(
         )
     # The front desk books for other people all day: those bookings are not the desk's own quota.
     campus_id = room.building.campus_id
-    desk = (
-        valid_memberships(user)
-        .filter(Q(campus_id=campus_id) | Q(institution__campus_id=campus_id), role=Role.FRONT_DESK)
-        .exists()
-    )
+    desk = works_front_desk_on(user, campus_id)
     desk_for_others = desk and for_someone_else
     active = active_booking_count(user=user, now=now, exclude_booking_ids=exclude_booking_ids, only_own=desk)
     if not exclude_booking_ids and not desk_for_others and active + 1 > policy.max_active_bookings:

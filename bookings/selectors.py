@@ -15,10 +15,10 @@ from django.utils.translation import ngettext
 from bookings import rules
 from bookings.models import ACTIVE_STATUSES, Access, Booking, BookingBlock, BookingStatus, Closure
 from bookings.parts import room_parts
+from bookings.permissions import booking_reach, decided_by
 from bookings.visibility import Viewer
-from campus.models import Membership, Role, Room, User
+from campus.models import Room, User
 from campus.opening_hours import opening_calendar, opening_calendars
-from campus.permissions import valid_memberships
 
 MAX_AVAILABILITY_DAYS = 62
 BOOKED_ELSEWHERE = "you_are_booked_elsewhere"
@@ -60,18 +60,12 @@ def booking_list(
 def requests_to_decide(*, user: User, now: dt.datetime) -> QuerySet[Booking]:
     """Return the open requests that ``user`` decides (pending, not ended, not expired), oldest first, in one query.
 
-    The facility managers of a room's owner decide for its rooms, the campus's facility managers for
-    its shared rooms (as ``services`` allows them to); memberships valid on today's campus date.
+    The queue of the approvals page and the API alike; who decides what is ``permissions.decided_by``'s
+    answer, for memberships valid on today's date.
     """
-    if user.is_superuser:
-        decidable = Q()
-    elif not user.is_authenticated or not user.is_active:
+    decidable = decided_by(user, on=timezone.localdate(now))
+    if decidable is None:
         return Booking.objects.none()
-    else:
-        managing = Membership.objects.filter(user=user, role=Role.FACILITY_MANAGER).valid_on(timezone.localdate(now))
-        decidable = Q(room__owner_id__in=managing.filter(institution__isnull=False).values("institution_id")) | Q(
-            room__owner__isnull=True, campus_id__in=managing.filter(campus__isnull=False).values("campus_id")
-        )
     # A request expires at the latest when its booking starts: an expired one is no longer to decide.
     return (
         booking_list(statuses=[BookingStatus.PENDING])
@@ -221,36 +215,21 @@ def room_access_for(*, user: User, rooms: Sequence[Room]) -> dict[int, str]:
 
     ``Access.DIRECT`` (confirmed at once), ``Access.REQUEST`` (a facility manager decides) or
     ``Access.NONE`` (refused). The same decisions as ``services.booking_create``: the institution
-    ``services.resolve_institution`` picks, the owner's or others' access of the effective policy,
-    and direct booking for those who may override (``rules.may_override``). Two queries for any
+    ``permissions.resolve_institution`` picks, the owner's or others' access of the effective policy,
+    and direct booking for those who may override (``permissions.may_override``). Two queries for any
     number of rooms: the user's memberships and the policies. ``rooms`` need ``building`` loaded.
     """
     if not rooms:
         return {}
-    memberships = list(valid_memberships(user))
+    reach = booking_reach(user)
     policies = rules.effective_policies(rooms)
-    own = {m.institution_id: m.institution for m in memberships if m.institution_id}
-    managed_institutions = {
-        m.institution_id for m in memberships if m.institution_id and m.role == Role.FACILITY_MANAGER
-    }
-    managed_campuses = {m.campus_id for m in memberships if m.campus_id and m.role == Role.FACILITY_MANAGER}
-    desk_campuses = {m.campus_id for m in memberships if m.campus_id and m.role == Role.FRONT_DESK}
     access: dict[int, str] = {}
     for room in rooms:
-        campus_id = room.building.campus_id
-        if user.is_superuser or campus_id in managed_campuses or room.owner_id in managed_institutions:
+        if reach.may_override(room):
             access[room.pk] = Access.DIRECT
             continue
-        own_here = [institution for institution in own.values() if institution.campus_id == campus_id]
-        if len(own_here) == 1:
-            institution = own_here[0]
-        elif room.owner_id in own:
-            institution = own[room.owner_id]
-        elif campus_id in desk_campuses or own_here:
-            # The campus itself (front desk), or one of several institutions, none of them the owner:
-            # either way the booking is not the owner's unless the room is shared and booked for the campus.
-            institution = None if campus_id in desk_campuses else own_here[0]
-        else:
+        may_book, institution = reach.unchosen_institution(room)
+        if not may_book:
             access[room.pk] = Access.NONE  # not a member of any institution on this campus
             continue
         policy = policies[room.pk]

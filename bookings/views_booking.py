@@ -22,22 +22,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from bookings import rules, selectors, services
-from bookings.forms import (
-    DURATION_MINUTES,
-    BookingForm,
-    FindRoomForm,
-    Problem,
-    duration_words,
-    join_words,
-    long_date,
-    next_quarter_hour,
-    repeat_choice_from_rrule,
-    repeat_summary,
-    within_years,
-)
+from bookings import permissions, rules, selectors, services
+from bookings.forms.booking import DURATION_MINUTES, BookingForm, FindRoomForm, next_quarter_hour
+from bookings.forms.errors import Problem, add_domain_error
+from bookings.forms.repeat import repeat_choice_from_rrule, repeat_summary
+from bookings.forms.words import duration_words, join_words, long_date
 from bookings.models import Access, Booking, BookingStatus, Purpose
-from bookings.visibility import Viewer, viewer_for
+from bookings.permissions import Viewer, viewer_for
+from campus.dates import within_years
 from campus.exceptions import KampusError
 from campus.models import Room, User
 from campus.opening_hours import opening_calendar
@@ -112,7 +104,7 @@ def _search_url(query: QueryDict, start: dt.datetime, end: dt.datetime) -> str:
     params["date"] = start.date().isoformat()
     params["start"] = start.strftime("%H:%M")
     params["end"] = end.strftime("%H:%M")
-    return f"{reverse('find-room')}?{params.urlencode()}#results"
+    return f"{reverse('bookings:find-room')}?{params.urlencode()}#results"
 
 
 def _suggestions(
@@ -227,7 +219,7 @@ def _book_url(room: Room, start: dt.datetime, end: dt.datetime, now: dt.datetime
         return "", None
     ends = min(end, begins + dt.timedelta(hours=1))
     query = urlencode({"room": room.pk, "start": _local_minute(begins), "end": _local_minute(ends)})
-    return f"{reverse('booking-new')}?{query}", begins
+    return f"{reverse('bookings:new')}?{query}", begins
 
 
 def week_schedule(
@@ -373,7 +365,7 @@ def room_print(request: HttpRequest, pk: int) -> HttpResponse:
     """Render the printable door sign of a room's week; titles as an anonymous passer-by may see them."""
     room = _room_or_404(pk)
     context = _week_context(request, room, viewer=viewer_for(None), book_links=False)
-    context["room_url"] = request.build_absolute_uri(reverse("room-detail", args=[room.pk]))
+    context["room_url"] = request.build_absolute_uri(reverse("bookings:room-detail", args=[room.pk]))
     return render(request, "rooms/room_print.html", context)
 
 
@@ -401,7 +393,7 @@ def check_booking(form: BookingForm, user: User, now: dt.datetime) -> Check:
         kwargs = form.booking_kwargs(title_if_empty="…")
         check.result = services.booking_dry_run(booked_by=user, now=now, **kwargs)
     except KampusError as error:
-        check.problem = form.add_domain_error(error)
+        check.problem = add_domain_error(form, error)
     else:
         check.warnings = warnings_for(user, check.result, kwargs, made=False)
     return check
@@ -498,10 +490,10 @@ def booking_new(request: HttpRequest) -> HttpResponse:
                     kwargs = form.booking_kwargs()
                     result = services.booking_create(booked_by=request.user, now=now, **kwargs)
                 except KampusError as error:
-                    problem = form.add_domain_error(error)
+                    problem = add_domain_error(form, error)
                 else:
                     _announce(request, result, warnings_for(request.user, result, kwargs, made=True))
-                    return redirect("booking-detail", pk=result.first.pk)
+                    return redirect("bookings:detail", pk=result.first.pk)
             else:
                 check = check_booking(form, request.user, now)
                 problem = check.problem
@@ -561,7 +553,7 @@ def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
         series_summary = (repeat_summary(choice) if choice else None) or series.rrule
         occurrences = list(series.occurrences.select_related("room").order_by("start", "pk"))
     active = booking.status in (BookingStatus.PENDING, BookingStatus.CONFIRMED)
-    may_act = services.may_change(request.user, booking) and active
+    may_act = permissions.may_change(request.user, booking) and active
     context = {
         "booking": booking,
         "zone": booking.campus.time_zone,

@@ -1,7 +1,8 @@
 """Pages for facility managers and the front desk: approvals, closures and the day's bookings.
 
 Thin views over ``bookings.selectors`` and ``bookings.services``; the services decide who may
-approve, close or cancel, the pages only decide who may open them.
+approve, close or cancel, the pages only decide who may open them (``campus.permissions.page_access``)
+and which closures they show (``bookings.permissions``). The forms are ``bookings.forms.manage``'s.
 """
 
 from __future__ import annotations
@@ -11,44 +12,30 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from bookings import selectors, services
-from bookings.forms import CampusDateField
+from bookings import permissions, selectors, services
+from bookings.forms.errors import add_domain_error
+from bookings.forms.manage import ClosureForm, ConfirmCancelForm, DecisionForm
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, Closure
-from bookings.views_mine import DATE_INPUT, TIME_INPUTS, DomainForm, Entry, add_domain_error, series_label
-from bookings.visibility import viewer_for
+from bookings.permissions import viewer_for
+from bookings.views_mine import Entry, series_label
 from campus.dates import FIRST_YEAR, LAST_YEAR, within_years
 from campus.exceptions import KampusError
 from campus.exceptions import PermissionDenied as DomainPermissionDenied
-from campus.models import Building, Campus, Role, Room, User
-from campus.permissions import managed_scope, valid_memberships
+from campus.models import Building, Room, User
+from campus.permissions import manages_facilities, member_campuses, serves_front_desk
 
 # --- who may open the pages ----------------------------------------------------------------------
-
-
-def _held_roles(user: User) -> set[str]:
-    return set(valid_memberships(user).values_list("role", flat=True))
-
-
-def is_facility_manager(user: User) -> bool:
-    """Return whether ``user`` manages facilities anywhere (the same test as the navigation's)."""
-    return user.is_superuser or Role.FACILITY_MANAGER in _held_roles(user)
-
-
-def is_front_desk_or_manager(user: User) -> bool:
-    return user.is_superuser or bool({Role.FACILITY_MANAGER, Role.FRONT_DESK} & _held_roles(user))
 
 
 def _role_required(test: Callable[[User], bool]) -> Callable:
@@ -68,52 +55,11 @@ def _role_required(test: Callable[[User], bool]) -> Callable:
     return decorator
 
 
-facility_manager_required = _role_required(is_facility_manager)
-front_desk_required = _role_required(is_front_desk_or_manager)
-
-
-def _campuses_of(user: User) -> list[Campus]:
-    """Return the campuses where ``user`` holds a valid membership (every campus for superusers)."""
-    if user.is_superuser:
-        return list(Campus.objects.order_by("name"))
-    ids = {m.campus_id or m.institution.campus_id for m in valid_memberships(user)}
-    return list(Campus.objects.filter(pk__in=ids).order_by("name"))
+facility_manager_required = _role_required(manages_facilities)
+front_desk_required = _role_required(serves_front_desk)
 
 
 # --- approvals ---------------------------------------------------------------------------------------
-
-
-class DecisionForm(DomainForm):
-    """Approve or reject one request; for a series, one occurrence or the whole series."""
-
-    reason = forms.CharField(
-        label=gettext_lazy("Reason"),
-        required=False,
-        max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=gettext_lazy("Required when you reject, optional when you approve. The requester reads it."),
-    )
-
-    def __init__(self, *args: Any, booking: Booking, **kwargs: Any) -> None:
-        kwargs.setdefault("prefix", f"decide-{booking.pk}")
-        super().__init__(*args, **kwargs)
-        if booking.series_id:
-            self.fields["scope"] = forms.ChoiceField(
-                label=gettext_lazy("Decide for"),
-                choices=[
-                    (services.Scope.OCCURRENCE, gettext_lazy("This occurrence only")),
-                    (services.Scope.SERIES, gettext_lazy("The whole series")),
-                ],
-                initial=services.Scope.SERIES,
-                widget=forms.RadioSelect,
-            )
-            self.order_fields(["scope", "reason"])
-        # Optional to approve, required to reject: the help text says so, not an "(optional)" mark.
-        self.fields["reason"].hide_optional = True
-
-    @property
-    def scope(self) -> str:
-        return self.cleaned_data.get("scope") or services.Scope.OCCURRENCE
 
 
 def _render_approvals(request: HttpRequest, *, bound: DecisionForm | None = None, status: int = 200) -> HttpResponse:
@@ -172,7 +118,7 @@ def _decide(request: HttpRequest, pk: int, *, approve: bool) -> HttpResponse:
                     len(decided),
                 )
             messages.success(request, text % values)
-            return redirect("manage-approvals")
+            return redirect("manage:approvals")
     messages.error(request, _("The request was not decided: see the error below."))
     return _render_approvals(request, bound=form, status=422)
 
@@ -194,91 +140,9 @@ def approval_reject(request: HttpRequest, pk: int) -> HttpResponse:
 # --- closures ------------------------------------------------------------------------------------------
 
 
-class ClosureForm(DomainForm):
-    """Close a room or a whole building for a period; empty times mean whole days."""
-
-    target = forms.ChoiceField(label=gettext_lazy("What to close"))
-    start_date = CampusDateField(
-        label=gettext_lazy("First day"),
-        input_formats=[DATE_INPUT],
-        widget=forms.DateInput(attrs={"type": "date"}, format=DATE_INPUT),
-    )
-    start_time = forms.TimeField(
-        label=gettext_lazy("From (time)"),
-        required=False,
-        input_formats=TIME_INPUTS,
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-    )
-    end_date = CampusDateField(
-        label=gettext_lazy("Last day"),
-        input_formats=[DATE_INPUT],
-        widget=forms.DateInput(attrs={"type": "date"}, format=DATE_INPUT),
-    )
-    end_time = forms.TimeField(
-        label=gettext_lazy("Until (time)"),
-        required=False,
-        input_formats=TIME_INPUTS,
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-    )
-    reason = forms.CharField(
-        label=gettext_lazy("Reason"),
-        max_length=300,
-        help_text=gettext_lazy(
-            "For example: renovation, matriculation exams. The people whose bookings fall into it read it."
-        ),
-    )
-
-    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        institution_ids, campus_ids = managed_scope(user)
-        rooms = Room.objects.select_related("building__campus").order_by("building__code", "code")
-        buildings = Building.objects.select_related("campus").order_by("code")
-        if not user.is_superuser:
-            rooms = rooms.filter(Q(owner_id__in=institution_ids) | Q(building__campus_id__in=campus_ids))
-            buildings = buildings.filter(campus_id__in=campus_ids)
-        self.rooms = {room.pk: room for room in rooms}
-        self.buildings = {building.pk: building for building in buildings}
-        choices: list[Any] = [("", _("Choose a room or a building"))]
-        if self.buildings:
-            choices.append(
-                (
-                    _("Whole buildings"),
-                    [(f"building:{b.pk}", f"{b.code} {b.name}") for b in self.buildings.values()],
-                )
-            )
-        choices.append((_("Rooms"), [(f"room:{r.pk}", r.label) for r in self.rooms.values()]))
-        self.fields["target"].choices = choices
-        self.order_fields(["target", "start_date", "start_time", "end_date", "end_time", "reason"])
-
-    def clean_target(self) -> Room | Building:
-        kind, _sep, pk = self.cleaned_data["target"].partition(":")
-        found = (self.rooms if kind == "room" else self.buildings if kind == "building" else {}).get(
-            int(pk) if pk.isdigit() else 0
-        )
-        if found is None:
-            raise forms.ValidationError(_("Choose a room or a building from the list."))
-        return found
-
-    def closure_arguments(self) -> dict[str, Any]:
-        """Return the keyword arguments for ``services.closure_create`` (times in the campus zone)."""
-        data = self.cleaned_data
-        target = data["target"]
-        room = target if isinstance(target, Room) else None
-        building = target if isinstance(target, Building) else None
-        zone = (room.building.campus if room is not None else building.campus).zone
-        start = dt.datetime.combine(data["start_date"], data.get("start_time") or dt.time(0, 0), tzinfo=zone)
-        if data.get("end_time"):
-            end = dt.datetime.combine(data["end_date"], data["end_time"], tzinfo=zone)
-        else:
-            end = dt.datetime.combine(data["end_date"] + dt.timedelta(days=1), dt.time(0, 0), tzinfo=zone)
-        return {"room": room, "building": building, "start": start, "end": end, "reason": data["reason"]}
-
-
 def _closure_queryset(user: User):
     qs = Closure.objects.select_related("room__building__campus", "building__campus", "campus", "created_by")
-    if not user.is_superuser:
-        qs = qs.filter(campus__in=_campuses_of(user))
-    return qs
+    return qs.filter(permissions.visible_closures(user))
 
 
 @facility_manager_required
@@ -289,8 +153,6 @@ def closures(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 closure, affected = services.closure_create(actor=request.user, **form.closure_arguments())
-            except DomainPermissionDenied as error:
-                form.add_error(None, error.message)
             except KampusError as error:
                 add_domain_error(form, error)
             else:
@@ -303,7 +165,7 @@ def closures(request: HttpRequest) -> HttpResponse:
                     )
                     % {"count": len(affected)},
                 )
-                return redirect("manage-closure-detail", pk=closure.pk)
+                return redirect("manage:closure-detail", pk=closure.pk)
     else:
         today = timezone.localdate()
         form = ClosureForm(user=request.user, initial={"start_date": today, "end_date": today})
@@ -320,18 +182,11 @@ def closures(request: HttpRequest) -> HttpResponse:
     )
 
 
-class ConfirmCancelForm(DomainForm):
-    confirm = forms.BooleanField(
-        label=gettext_lazy("Yes, cancel these bookings and tell their bookers"),
-        error_messages={"required": gettext_lazy("Tick the box to confirm that the bookings are to be cancelled.")},
-    )
-
-
 def _closure_or_403(request: HttpRequest, pk: int) -> Closure:
     closure = get_object_or_404(
         Closure.objects.select_related("room__building__campus", "building__campus", "campus", "created_by"), pk=pk
     )
-    if not request.user.is_superuser and closure.campus not in _campuses_of(request.user):
+    if not permissions.may_see_closure(request.user, closure):
         raise PermissionDenied(_("This closure is on another campus."))
     return closure
 
@@ -392,7 +247,7 @@ def closure_cancel_bookings(request: HttpRequest, pk: int) -> HttpResponse:
         )
     else:
         messages.info(request, _("There were no bookings left to cancel."))
-    return redirect("manage-closure-detail", pk=closure.pk)
+    return redirect("manage:closure-detail", pk=closure.pk)
 
 
 # --- front desk -----------------------------------------------------------------------------------------
@@ -412,7 +267,7 @@ class BuildingDay:
 
 def _front_desk_day(request: HttpRequest) -> dict[str, Any]:
     """Return the context of the day list: the chosen campus and date, bookings by building and room."""
-    campuses = _campuses_of(request.user)
+    campuses = member_campuses(request.user)
     chosen = request.GET.get("campus", "")
     campus = next((c for c in campuses if str(c.pk) == chosen), campuses[0] if campuses else None)
     date_error = ""
@@ -447,7 +302,7 @@ def _front_desk_day(request: HttpRequest) -> dict[str, Any]:
         )
         viewer = viewer_for(request.user)
         now = timezone.now()
-        may_change = _may_change_cache(request.user)
+        may_change = permissions.change_checker(request.user)
         for booking in bookings:
             count += 1
             booking.display_title = viewer.display_title(booking)
@@ -477,27 +332,8 @@ def _front_desk_day(request: HttpRequest) -> dict[str, Any]:
         "count": count,
         "printed_at": timezone.now(),
         "print_query": "&".join(f"{k}={v}" for k, v in query.items()) + ("&all=1" if show_all else ""),
-        "front_desk_url": reverse("front-desk") + "?" + "&".join(f"{k}={v}" for k, v in query.items()),
+        "front_desk_url": reverse("manage:front-desk") + "?" + "&".join(f"{k}={v}" for k, v in query.items()),
     }
-
-
-def _may_change_cache(user: User) -> Callable[[Booking], bool]:
-    """Return ``services.may_change`` for ``user``, asked once per room for bookings of other people.
-
-    For a booking neither booked nor owned (as a series) by the user, the answer depends only on the
-    room and its campus, so a day list asks the service once per room instead of once per booking.
-    """
-    by_room: dict[int, bool] = {}
-
-    def may_change(booking: Booking) -> bool:
-        own = booking.booked_by_id == user.pk or (booking.series_id and booking.series.owner_id == user.pk)
-        if own:
-            return services.may_change(user, booking)
-        if booking.room_id not in by_room:
-            by_room[booking.room_id] = services.may_change(user, booking)
-        return by_room[booking.room_id]
-
-    return may_change
 
 
 @front_desk_required

@@ -1,7 +1,8 @@
 """Pages for one's own bookings: the list, and changing, cancelling, releasing and handing over a booking.
 
 Thin views: they read through ``bookings.selectors``, write through ``bookings.services`` and turn
-domain errors into form errors. Who may act is decided by ``services.may_change``.
+domain errors into form errors (``bookings.forms.errors``). Who may act is decided by
+``bookings.permissions``; the forms are ``bookings.forms.mine``'s.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -20,219 +20,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
-from bookings import recurrence, rules, selectors, services
-from bookings.errors import BookingRuleBroken, BookingStateError, SlotTaken
-from bookings.forms import RULE_FIELDS, CampusDateField, room_label
-from bookings.models import ACTIVE_STATUSES, Booking, BookingSeries, BookingStatus, Purpose, Visibility
+from bookings import permissions, recurrence, selectors, services
+from bookings.errors import BookingStateError
+from bookings.forms.errors import add_domain_error
+from bookings.forms.mine import BookingCancelForm, BookingEditForm, HandoverForm
+from bookings.models import ACTIVE_STATUSES, Booking, BookingSeries, BookingStatus
 from campus.exceptions import KampusError
 from campus.exceptions import PermissionDenied as DomainPermissionDenied
-from campus.models import Membership, Room, User
+from campus.models import User
 
 PAST_DAYS = 30
-DATE_INPUT = "%Y-%m-%d"
-TIME_INPUTS = ["%H:%M", "%H:%M:%S"]
-
-# Field names used by the services (and the API) → the names of the page forms' fields.
-FIELD_ALIASES = {"start": "start_time", "end": "end_time"}
-
-
-# --- forms and errors ------------------------------------------------------------------------------
-
-
-def add_domain_error(form: forms.Form, error: KampusError) -> None:
-    """Attach a domain error to ``form``: to the fields it names, else to the form as a whole."""
-    placed = False
-    for entry in error.extra.get("errors") or []:
-        name = str(entry.get("field", "")).removeprefix("body.").split(".")[0]
-        name = FIELD_ALIASES.get(name, name)
-        if name in form.fields:
-            form.add_error(name, str(entry.get("message", "")))
-            placed = True
-    if placed:
-        return
-    message = error.message
-    target: str | None = None
-    if isinstance(error, BookingRuleBroken):
-        target = RULE_FIELDS.get(error.rule)
-        allowed = error.allowed
-        if error.rule == "opening_hours" and isinstance(allowed, dict):
-            opens, closes = allowed["opens"], allowed["closes"]
-            message = " ".join(
-                [
-                    message,
-                    _("That day it is open %(opens)s–%(closes)s.") % {"opens": _clock(opens), "closes": _clock(closes)},
-                ]
-            )
-        if error.extra.get("can_override") and "override_reason" in form.fields:
-            form.add_error(
-                "override_reason", _("You may override this rule as a facility manager: give the reason here.")
-            )
-    elif isinstance(error, SlotTaken):
-        target = "start_time"
-    form.add_error(target if target in form.fields else None, message)
-
-
-def _clock(value: dt.datetime | dt.time) -> str:
-    if isinstance(value, dt.datetime):
-        value = timezone.localtime(value).time()
-    return value.strftime("%H:%M")
-
-
-class DomainForm(forms.Form):
-    """A page form whose fields get the error styling (``has-error``) of Kampus's stylesheet."""
-
-    error_css_class = "has-error"
-    required_css_class = "required"
-
-
-def _scope_field(*, initial: str = services.Scope.OCCURRENCE, with_following: bool = True) -> forms.ChoiceField:
-    choices = [(services.Scope.OCCURRENCE, gettext_lazy("Only this occurrence"))]
-    if with_following:
-        choices.append((services.Scope.FOLLOWING, gettext_lazy("This and the following occurrences")))
-    choices.append((services.Scope.SERIES, gettext_lazy("The whole series")))
-    return forms.ChoiceField(label=gettext_lazy("Apply to"), choices=choices, initial=initial, widget=forms.RadioSelect)
-
-
-class BookingEditForm(DomainForm):
-    """Change what a booking is, where and when; ``scope`` for series, ``override_reason`` for managers."""
-
-    title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
-    description = forms.CharField(
-        label=gettext_lazy("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
-    )
-    attendees = forms.IntegerField(label=gettext_lazy("Expected attendees"), min_value=1, required=False)
-    purpose = forms.ChoiceField(label=gettext_lazy("Purpose"), choices=Purpose.choices)
-    visibility = forms.ChoiceField(
-        label=gettext_lazy("Who sees the title"),
-        choices=Visibility.choices,
-        help_text=gettext_lazy("Others see only that the room is reserved."),
-    )
-    room = forms.ModelChoiceField(label=gettext_lazy("Room"), queryset=Room.objects.none())
-    date = CampusDateField(
-        label=gettext_lazy("Date"),
-        input_formats=[DATE_INPUT],
-        widget=forms.DateInput(attrs={"type": "date"}, format=DATE_INPUT),
-    )
-    start_time = forms.TimeField(
-        label=gettext_lazy("Start time"),
-        input_formats=TIME_INPUTS,
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-    )
-    end_time = forms.TimeField(
-        label=gettext_lazy("End time"),
-        input_formats=TIME_INPUTS,
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-    )
-    override_reason = forms.CharField(
-        label=gettext_lazy("Reason to override a booking rule"),
-        required=False,
-        max_length=500,
-        help_text=gettext_lazy(
-            "Only for facility managers, when a rule must give way. It is kept in the booking's history."
-        ),
-    )
-
-    def __init__(self, *args: Any, booking: Booking, may_override: bool, **kwargs: Any) -> None:
-        zone = booking.room.building.campus.zone
-        start, end = booking.start.astimezone(zone), booking.end.astimezone(zone)
-        kwargs.setdefault(
-            "initial",
-            {
-                "title": booking.title,
-                "description": booking.description,
-                "attendees": booking.attendees,
-                "purpose": booking.purpose,
-                "visibility": booking.visibility,
-                "room": booking.room_id,
-                "date": start.date(),
-                "start_time": start.time().replace(second=0, microsecond=0),
-                "end_time": end.time().replace(second=0, microsecond=0),
-                "scope": services.Scope.OCCURRENCE,
-            },
-        )
-        super().__init__(*args, **kwargs)
-        self.booking = booking
-        self.zone = zone
-        rooms = Room.objects.filter(building__campus_id=booking.room.building.campus_id).select_related("building")
-        self.fields["room"].queryset = rooms.filter(is_bookable=True) | rooms.filter(pk=booking.room_id)
-        self.fields["room"].label_from_instance = room_label
-        if booking.series_id:
-            self.fields["scope"] = _scope_field()
-        if not may_override:
-            del self.fields["override_reason"]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        start_time, end_time = data.get("start_time"), data.get("end_time")
-        if start_time and end_time and end_time <= start_time and self._moving(data):
-            self.add_error("end_time", _("The end must be after the start."))
-        return data
-
-    def _moving(self, data: dict[str, Any]) -> bool:
-        return any(name in self.changed_data for name in ("date", "start_time", "end_time"))
-
-    def update_arguments(self) -> dict[str, Any]:
-        """Return the keyword arguments for ``services.booking_update``: only what changed."""
-        data = self.cleaned_data
-        arguments: dict[str, Any] = {
-            name: data[name] for name in services.EDITABLE_FIELDS if name in self.fields and name in self.changed_data
-        }
-        if "description" in arguments:
-            arguments["description"] = arguments["description"] or ""
-        if "room" in self.changed_data:
-            arguments["room"] = data["room"]
-        if self._moving(data):
-            arguments["start"] = recurrence.local_moment(
-                data["date"], data["start_time"], self.zone, field="start_time"
-            )
-            arguments["end"] = recurrence.local_moment(data["date"], data["end_time"], self.zone, field="end_time")
-        arguments["scope"] = data.get("scope") or services.Scope.OCCURRENCE
-        arguments["override_reason"] = data.get("override_reason", "")
-        return arguments
-
-
-class BookingCancelForm(DomainForm):
-    reason = forms.CharField(
-        label=gettext_lazy("Reason"),
-        required=False,
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=gettext_lazy("If you cancel someone else's booking, they receive it by e-mail."),
-    )
-
-    def __init__(self, *args: Any, booking: Booking, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if booking.series_id:
-            self.fields["scope"] = _scope_field()
-            self.order_fields(["scope", "reason"])
-
-
-class HandoverForm(DomainForm):
-    to_user = forms.CharField(
-        label=gettext_lazy("New person responsible (username)"),
-        max_length=150,
-        help_text=gettext_lazy(
-            "Start typing a name or username; the list offers members of the booking's institution."
-        ),
-        widget=forms.TextInput(attrs={"list": "handover-members", "autocomplete": "off", "spellcheck": "false"}),
-    )
-    reason = forms.CharField(
-        label=gettext_lazy("Reason"),
-        required=False,
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=gettext_lazy("For example: a substitute teaches the course from now on. The new person reads it."),
-    )
-
-    def clean_to_user(self) -> User:
-        username = self.cleaned_data["to_user"].strip()
-        user = User.objects.filter(username__iexact=username, is_active=True).first()
-        if user is None:
-            raise forms.ValidationError(_("There is no active user %(username)s.") % {"username": username})
-        return user
 
 
 # --- helpers ----------------------------------------------------------------------------------------
@@ -248,7 +48,7 @@ def _booking_or_404(pk: int) -> Booking:
 def _changeable_booking(request: HttpRequest, pk: int) -> Booking:
     """Return the booking ``pk`` if the user may change it; 404 when missing, 403 when not allowed."""
     booking = _booking_or_404(pk)
-    if not services.may_change(request.user, booking):
+    if not permissions.may_change(request.user, booking):
         raise PermissionDenied(_("Only the booker, the room's facility managers or the front desk may do this."))
     return booking
 
@@ -260,7 +60,7 @@ def _next_url(request: HttpRequest) -> str:
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return candidate
-    return reverse("my-bookings")
+    return reverse("bookings:mine")
 
 
 def _is_open(booking: Booking, now: dt.datetime) -> bool:
@@ -384,7 +184,7 @@ def booking_edit(request: HttpRequest, pk: int) -> HttpResponse:
     context: dict[str, Any] = {"booking": booking, "next_url": _next_url(request), "conflicts": []}
     if not _is_open(booking, now):
         return render(request, "bookings/edit.html", context)
-    may_override = rules.may_override(request.user, booking.room)
+    may_override = permissions.may_override(request.user, booking.room)
     form_kwargs = {"booking": booking, "may_override": may_override}
     if request.method == "POST":
         form = BookingEditForm(request.POST, **form_kwargs)
@@ -399,9 +199,7 @@ def booking_edit(request: HttpRequest, pk: int) -> HttpResponse:
             except DomainPermissionDenied as error:
                 raise PermissionDenied(error.message) from error
             except KampusError as error:
-                add_domain_error(form, error)
-                if isinstance(error, SlotTaken):
-                    context["conflicts"] = error.conflicts
+                context["conflicts"] = add_domain_error(form, error).conflicts
             else:
                 messages.success(
                     request,
@@ -528,17 +326,6 @@ def booking_handover(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _handover_candidates(booking: Booking, now: dt.datetime) -> list[User]:
     """Return the active users who may take over ``booking``: valid members of its institution (or campus)."""
-    today = timezone.localdate(now, timezone=booking.room.building.campus.zone)
-    memberships = Membership.objects.valid_on(today)
-    if booking.institution_id is not None:
-        memberships = memberships.filter(institution_id=booking.institution_id)
-    else:
-        memberships = memberships.filter(campus_id=booking.campus_id) | memberships.filter(
-            institution__campus_id=booking.campus_id
-        )
     return list(
-        User.objects.filter(is_active=True, memberships__in=memberships)
-        .exclude(pk=booking.booked_by_id)
-        .distinct()
-        .order_by("last_name", "first_name", "username")
+        permissions.possible_holders(booking, on=timezone.localdate(now, timezone=booking.room.building.campus.zone))
     )

@@ -1,8 +1,9 @@
 """Admin for facility managers and institution admins.
 
-Who may do what is answered from memberships through campus.permissions, not from Django's model
-permissions: facility managers and institution admins hold none. ``ScopedAdminMixin`` turns
-each admin's ``rights()`` and ``scope_queryset()`` into Django's permission hooks; superusers may do
+Who may do what is answered from memberships through campus.permissions (``RoleScope``), not from
+Django's model permissions: facility managers and institution admins hold none. The admin keeps only
+the glue: ``ScopedAdminMixin`` turns each admin's ``rights()`` (the scope's answers as view, add,
+change and delete) and ``scope_queryset()`` into Django's permission hooks; superusers may do
 everything. The rules, in short:
 
 - a campus facility manager views, adds and changes the campus, its buildings, rooms, opening hours,
@@ -17,7 +18,6 @@ everything. The rules, in short:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from django import forms
@@ -26,7 +26,7 @@ from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectM
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core import exceptions as exceptions_django
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -36,6 +36,7 @@ from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
 from campus import exceptions, permissions, services
 from campus.dates import date_out_of_range_message, within_years
+from campus.forms import add_domain_error
 from campus.models import (
     Building,
     Campus,
@@ -49,6 +50,7 @@ from campus.models import (
     TermPeriod,
     User,
 )
+from campus.permissions import RoleScope
 
 VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
 ALL_RIGHTS = frozenset({VIEW, ADD, CHANGE, DELETE})
@@ -60,37 +62,14 @@ ROOM_AUTOCOMPLETE_MANAGED_ONLY: set[tuple[str, str, str]] = set()
 
 # --- Who may do what ---------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class AdminScope:
-    """Where the signed-in user holds an admin role today, from their valid memberships."""
-
-    is_superuser: bool
-    user_id: int | None
-    managed_campus_ids: frozenset[int]  # facility manager of the campus (its facility services)
-    managed_institution_ids: frozenset[int]  # facility manager of an institution
-    administered_institution_ids: frozenset[int]  # institution admin
-    campus_ids: frozenset[int]  # every campus where the user holds one of those roles
+AdminScope = RoleScope  # what the admin's ``rights()`` and ``scope_queryset()`` are given
 
 
-def admin_scope(request: HttpRequest) -> AdminScope:
-    """Return the user's admin scope, computed once per request."""
+def admin_scope(request: HttpRequest) -> RoleScope:
+    """Return the user's role scope (``permissions.role_scope``), computed once per request."""
     scope = getattr(request, "_kampus_admin_scope", None)
     if scope is None:
-        user = request.user
-        managed_institution_ids, managed_campus_ids = permissions.managed_scope(user)
-        administered_institution_ids = permissions.administered_institution_ids(user)
-        institution_campus_ids = Institution.objects.filter(
-            pk__in=[*managed_institution_ids, *administered_institution_ids]
-        ).values_list("campus_id", flat=True)
-        scope = AdminScope(
-            is_superuser=user.is_active and user.is_superuser,
-            user_id=user.pk,
-            managed_campus_ids=frozenset(managed_campus_ids),
-            managed_institution_ids=frozenset(managed_institution_ids),
-            administered_institution_ids=frozenset(administered_institution_ids),
-            campus_ids=frozenset([*managed_campus_ids, *institution_campus_ids]),
-        )
+        scope = permissions.role_scope(request.user)
         request._kampus_admin_scope = scope  # type: ignore[attr-defined]
     return scope
 
@@ -217,9 +196,8 @@ class CampusAdmin(ScopedAdminMixin, admin.ModelAdmin):
     inlines = [HolidayInline]
 
     def rights(self, scope: AdminScope, obj: Campus | None) -> frozenset[str]:
-        if obj is None:
-            return rights_when((bool(scope.campus_ids), {VIEW}), (bool(scope.managed_campus_ids), {CHANGE}))
-        return rights_when((obj.pk in scope.campus_ids, {VIEW}), (obj.pk in scope.managed_campus_ids, {CHANGE}))
+        campus_id = None if obj is None else obj.pk
+        return rights_when((scope.sees_campus(campus_id), {VIEW}), (scope.keeps_campus(campus_id), {CHANGE}))
 
     def scope_queryset(self, queryset: QuerySet[Campus], scope: AdminScope) -> QuerySet[Campus]:
         return queryset.filter(pk__in=scope.campus_ids)
@@ -233,21 +211,13 @@ class InstitutionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     search_fields = ["name", "short_code"]
 
     def rights(self, scope: AdminScope, obj: Institution | None) -> frozenset[str]:
-        visible = bool(scope.campus_ids) if obj is None else obj.campus_id in scope.campus_ids
-        return rights_when((visible, {VIEW}))
+        return rights_when((scope.sees_campus(None if obj is None else obj.campus_id), {VIEW}))
 
     def scope_queryset(self, queryset: QuerySet[Institution], scope: AdminScope) -> QuerySet[Institution]:
         return queryset.filter(campus_id__in=scope.campus_ids)
 
 
 # --- Buildings, rooms and equipment ----------------------------------------------------------
-
-
-def _campus_rights(scope: AdminScope, campus_id: int | None) -> frozenset[str]:
-    """Return the rights on a building-level thing (building, its hours) of ``campus_id`` (None: any)."""
-    if campus_id is None:
-        return rights_when((bool(scope.campus_ids), {VIEW}), (bool(scope.managed_campus_ids), {ADD, CHANGE}))
-    return rights_when((campus_id in scope.campus_ids, {VIEW}), (campus_id in scope.managed_campus_ids, {ADD, CHANGE}))
 
 
 class RoomInline(ParentRightsInline, admin.TabularInline):
@@ -265,7 +235,7 @@ class RoomInline(ParentRightsInline, admin.TabularInline):
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: Any):
         if db_field.name == "owner":
-            kwargs["queryset"] = _visible_institutions(request)
+            kwargs["queryset"] = admin_scope(request).visible_institutions()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -293,7 +263,8 @@ class BuildingAdmin(ScopedAdminMixin, admin.ModelAdmin):
     inlines = [RoomInline, BuildingOpeningHoursInline, OpeningHoursExceptionInline]
 
     def rights(self, scope: AdminScope, obj: Building | None) -> frozenset[str]:
-        return _campus_rights(scope, None if obj is None else obj.campus_id)
+        campus_id = None if obj is None else obj.campus_id
+        return rights_when((scope.sees_campus(campus_id), {VIEW}), (scope.keeps_campus(campus_id), {ADD, CHANGE}))
 
     def scope_queryset(self, queryset: QuerySet[Building], scope: AdminScope) -> QuerySet[Building]:
         return queryset.filter(campus_id__in=scope.campus_ids)
@@ -307,15 +278,8 @@ class BuildingAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: Any):
         if db_field.name == "campus" and not admin_scope(request).is_superuser:
-            kwargs["queryset"] = Campus.objects.filter(pk__in=admin_scope(request).managed_campus_ids)
+            kwargs["queryset"] = admin_scope(request).kept_campuses()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
-def _visible_institutions(request: HttpRequest) -> QuerySet[Institution]:
-    """Return the institutions whose rows the user sees: all for a superuser, else their campuses'."""
-    scope = admin_scope(request)
-    queryset = Institution.objects.order_by("name")
-    return queryset if scope.is_superuser else queryset.filter(campus_id__in=scope.campus_ids)
 
 
 class CapacityFilter(admin.SimpleListFilter):
@@ -410,7 +374,7 @@ class RoomAdminForm(forms.ModelForm):
         try:
             services.room_sections_check(room=self.instance, sections=self.cleaned_data["sections"], actor=self.actor)
         except exceptions.KampusError as error:
-            self.add_error("sections", error.message)
+            add_domain_error(self, error, field="sections")
             return
         if self.instance.pk and "sections" in self.changed_data:
             from bookings.signals import refuse_section_change_under_bookings  # the bookings app's guard
@@ -419,7 +383,7 @@ class RoomAdminForm(forms.ModelForm):
             try:
                 refuse_section_change_under_bookings(Room, self.instance, "pre_add", wanted)
             except exceptions.KampusError as error:
-                self.add_error("sections", error.message)
+                add_domain_error(self, error, field="sections")
 
     def _save_m2m(self) -> None:
         sections = self.cleaned_data.pop("sections", None)
@@ -454,19 +418,13 @@ class RoomAdmin(ScopedAdminMixin, admin.ModelAdmin):
     ]
 
     def rights(self, scope: AdminScope, obj: Room | None) -> frozenset[str]:
-        if obj is None:
-            return rights_when(
-                (bool(scope.campus_ids), {VIEW}),
-                (bool(scope.managed_campus_ids), {ADD, CHANGE}),
-                (bool(scope.managed_institution_ids), {CHANGE}),
-            )
-        # The campus's facility services keep its whole room inventory; an institution's facility managers
-        # keep the rooms it owns (whose bookings they also decide, see permissions.is_room_manager).
-        campus_id = obj.building.campus_id
+        # The campus's facility services keep its whole room inventory and add rooms; an institution's
+        # facility managers keep the rooms it owns (whose bookings they also decide).
+        campus_id = None if obj is None else obj.building.campus_id
         return rights_when(
-            (campus_id in scope.campus_ids, {VIEW}),
-            (campus_id in scope.managed_campus_ids, {ADD, CHANGE}),
-            (obj.owner_id is not None and obj.owner_id in scope.managed_institution_ids, {CHANGE}),
+            (scope.sees_campus(campus_id), {VIEW}),
+            (scope.keeps_campus(campus_id), {ADD, CHANGE}),
+            (scope.keeps_room(obj), {CHANGE}),
         )
 
     def scope_queryset(self, queryset: QuerySet[Room], scope: AdminScope) -> QuerySet[Room]:
@@ -479,7 +437,7 @@ class RoomAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Room | None = None) -> list[str]:
         scope = admin_scope(request)
         readonly = list(super().get_readonly_fields(request, obj))
-        if obj is not None and not scope.is_superuser and obj.building.campus_id not in scope.managed_campus_ids:
+        if obj is not None and not scope.keeps_campus(obj.building.campus_id):
             # An institution's facility manager runs its rooms but cannot move or give them away.
             readonly += ["building", "owner"]
         return readonly
@@ -487,9 +445,9 @@ class RoomAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: Any):
         scope = admin_scope(request)
         if db_field.name == "building" and not scope.is_superuser:
-            kwargs["queryset"] = Building.objects.filter(campus_id__in=scope.managed_campus_ids)
+            kwargs["queryset"] = scope.kept_buildings()
         elif db_field.name == "owner":
-            kwargs["queryset"] = _visible_institutions(request)
+            kwargs["queryset"] = admin_scope(request).visible_institutions()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_form(self, request: HttpRequest, obj: Room | None = None, change: bool = False, **kwargs: Any):
@@ -517,7 +475,8 @@ class EquipmentAdmin(ScopedAdminMixin, TranslationAdmin):
     prepopulated_fields = {"code": ["name"]}
 
     def rights(self, scope: AdminScope, obj: Equipment | None) -> frozenset[str]:
-        return rights_when((bool(scope.campus_ids), {VIEW}), (bool(scope.managed_campus_ids), {ADD, CHANGE}))
+        # One catalogue for every campus: any campus's facility managers add to it.
+        return rights_when((scope.sees_campus(None), {VIEW}), (scope.keeps_campus(None), {ADD, CHANGE}))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Equipment]:
         return super().get_queryset(request).annotate(room_count=Count("rooms"))
@@ -528,32 +487,6 @@ class EquipmentAdmin(ScopedAdminMixin, TranslationAdmin):
 
 
 # --- People ------------------------------------------------------------------------------------
-
-
-def _membership_scope(scope: AdminScope) -> Q:
-    """Return the memberships the user sees: their institutions' (admin) and their campus's (facility manager)."""
-    return (
-        Q(institution_id__in=scope.administered_institution_ids)
-        | Q(campus_id__in=scope.managed_campus_ids)
-        | Q(institution__campus_id__in=scope.managed_campus_ids)
-    )
-
-
-def _membership_rights(scope: AdminScope, obj: Membership | None) -> frozenset[str]:
-    """Institution admins run their institutions' memberships; campus facility managers view the campus's."""
-    if obj is None:
-        return rights_when(
-            (bool(scope.managed_campus_ids), {VIEW}),
-            (bool(scope.administered_institution_ids), ALL_RIGHTS),
-        )
-    institution_campus_id = obj.institution.campus_id if obj.institution_id else None
-    administered = obj.institution_id in scope.administered_institution_ids
-    return rights_when(
-        (obj.campus_id in scope.managed_campus_ids or institution_campus_id in scope.managed_campus_ids, {VIEW}),
-        (administered, {VIEW}),
-        # Their own memberships they only view (see permissions.may_manage_memberships_of).
-        (administered and obj.user_id != scope.user_id, ALL_RIGHTS),
-    )
 
 
 class ValidTodayFilter(admin.SimpleListFilter):
@@ -633,10 +566,10 @@ class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
     ordering = ["user__username", "role"]
 
     def rights(self, scope: AdminScope, obj: Membership | None) -> frozenset[str]:
-        return _membership_rights(scope, obj)
+        return rights_when((scope.sees_membership(obj), {VIEW}), (scope.runs_membership(obj), ALL_RIGHTS))
 
     def scope_queryset(self, queryset: QuerySet[Membership], scope: AdminScope) -> QuerySet[Membership]:
-        return queryset.filter(_membership_scope(scope))
+        return queryset.filter(scope.memberships())
 
     @admin.display(description=_("institution or campus"))
     def where(self, obj: Membership) -> str:
@@ -649,7 +582,7 @@ class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj: Membership | None = None) -> list[str]:
         scope = admin_scope(request)
         fields = ["user", "institution", "campus", "role", "valid_from", "valid_until"]
-        if not (scope.is_superuser or scope.managed_campus_ids):
+        if not scope.keeps_campus(None):
             # Institution admins grant roles at their institutions only, never at the campus.
             fields.remove("campus")
         return fields
@@ -658,7 +591,7 @@ class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
         scope = admin_scope(request)
         if not scope.is_superuser:
             if db_field.name == "institution":
-                kwargs["queryset"] = Institution.objects.filter(pk__in=scope.administered_institution_ids)
+                kwargs["queryset"] = scope.administered_institutions()
                 kwargs["required"] = True
             elif db_field.name == "user":
                 kwargs["queryset"] = self.admin_site.get_model_admin(User).get_queryset(request)
@@ -677,10 +610,7 @@ class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
         """Render and handle the page that imports an institution's members from a CSV file."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        scope = admin_scope(request)
-        institutions = Institution.objects.order_by("name")
-        if not scope.is_superuser:
-            institutions = institutions.filter(pk__in=scope.administered_institution_ids)
+        institutions = admin_scope(request).administered_institutions()
         errors: list[dict[str, Any]] = []
         if request.method == "POST":
             form = MembershipImportForm(request.POST, request.FILES, institutions=institutions)
@@ -694,7 +624,7 @@ class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
                     errors = list(error.extra.get("errors", []))
                     form.add_error(None, error.message)
                 except exceptions.PermissionDenied as error:
-                    form.add_error("institution", error.message)
+                    add_domain_error(form, error, field="institution")
                 else:
                     messages.success(request, _import_summary(result, institution))
                     changelist = reverse("admin:campus_membership_changelist")
@@ -727,10 +657,10 @@ class MembershipInline(ScopedAdminMixin, admin.TabularInline):
 
     def rights(self, scope: AdminScope, obj: User | None) -> frozenset[str]:
         # Memberships are granted on their own pages (or by import); here they are listed.
-        return rights_when((VIEW in _membership_rights(scope, None), {VIEW}))
+        return rights_when((scope.sees_membership(None), {VIEW}))
 
     def scope_queryset(self, queryset: QuerySet[Membership], scope: AdminScope) -> QuerySet[Membership]:
-        return queryset.filter(_membership_scope(scope))
+        return queryset.filter(scope.memberships())
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
         return super().get_queryset(request).select_related("institution", "campus")
@@ -751,14 +681,11 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
     inlines = [MembershipInline]
 
     def rights(self, scope: AdminScope, obj: User | None) -> frozenset[str]:
-        return rights_when((bool(scope.campus_ids), {VIEW}))
+        return rights_when((scope.sees_campus(None), {VIEW}))
 
     def scope_queryset(self, queryset: QuerySet[User], scope: AdminScope) -> QuerySet[User]:
         """Return the people of the user's campuses, and accounts that have no membership yet."""
-        at_campus = Membership.objects.filter(user=OuterRef("pk")).filter(
-            Q(campus_id__in=scope.campus_ids) | Q(institution__campus_id__in=scope.campus_ids)
-        )
-        return queryset.filter(Exists(at_campus) | ~Exists(Membership.objects.filter(user=OuterRef("pk"))))
+        return queryset.filter(scope.people())
 
     def get_fieldsets(self, request: HttpRequest, obj: User | None = None) -> list:
         if obj is not None and not admin_scope(request).is_superuser:
@@ -819,15 +746,14 @@ class TermPeriodAdmin(ScopedAdminMixin, TranslationAdmin):
     date_hierarchy = "start"
 
     def rights(self, scope: AdminScope, obj: Any) -> frozenset[str]:
-        own = scope.managed_institution_ids | scope.administered_institution_ids
         if obj is None:
-            return rights_when((bool(own or scope.managed_campus_ids), ALL_RIGHTS))
-        mine = obj.institution_id in own if obj.institution_id else obj.campus_id in scope.managed_campus_ids
-        return rights_when((mine, ALL_RIGHTS))
+            return rights_when((scope.keeps_term_calendar(), ALL_RIGHTS))
+        if obj.institution_id:
+            return rights_when((scope.keeps_term_calendar(institution_id=obj.institution_id), ALL_RIGHTS))
+        return rights_when((scope.keeps_term_calendar(campus_id=obj.campus_id), ALL_RIGHTS))
 
     def scope_queryset(self, queryset: QuerySet, scope: AdminScope) -> QuerySet:
-        own = scope.managed_institution_ids | scope.administered_institution_ids
-        return queryset.filter(Q(institution_id__in=own) | Q(campus_id__in=scope.managed_campus_ids))
+        return queryset.filter(scope.term_calendars())
 
     def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any):
         form_class = super().get_form(request, obj, **kwargs)
@@ -842,8 +768,7 @@ class TermPeriodAdmin(ScopedAdminMixin, TranslationAdmin):
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any):
         scope = admin_scope(request)
         if not scope.is_superuser and db_field.name == "institution":
-            own = scope.managed_institution_ids | scope.administered_institution_ids
-            kwargs["queryset"] = Institution.objects.filter(pk__in=own)
+            kwargs["queryset"] = Institution.objects.filter(pk__in=scope.term_calendar_institution_ids)
         if not scope.is_superuser and db_field.name == "campus":
-            kwargs["queryset"] = Campus.objects.filter(pk__in=scope.managed_campus_ids)
+            kwargs["queryset"] = scope.kept_campuses()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -1,13 +1,28 @@
-"""Who may do what: the one place services, pages, admin and API ask.
+"""Who may do what with people, institutions, rooms, memberships and term calendars.
 
-Roles come from memberships valid on the day asked about (campus-local date).
+The one place services, pages, admin and API ask; roles come from memberships valid on the day
+asked about (campus-local date). Questions about bookings (book for whom, change, decide,
+override, close, see titles and personal data) are ``bookings.permissions``'s, built on these:
+
+- who holds which role: ``valid_memberships``, ``has_role``, ``held_roles``, ``page_access``
+  (the navigation), ``manages_facilities``, ``serves_front_desk``, ``works_front_desk_on``,
+  ``member_campuses``;
+- booking under a membership: ``membership_cover``, ``require_booking_membership``,
+  ``require_campus_membership``, ``bookable_institutions``;
+- rooms: ``is_room_manager`` and ``room_deciders`` (who decides), ``may_manage_room`` and
+  ``managed_rooms`` (who keeps the inventory), ``may_set_booking_rules``;
+- memberships: ``may_manage_memberships_of``, ``may_import_members``;
+- term calendars: ``may_edit_term_calendar``;
+- the admin: ``may_use_admin``, and ``RoleScope`` (from ``role_scope``), which answers the admin's
+  questions about campuses, rooms, memberships and term calendars from one load of memberships.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,6 +30,8 @@ from campus.exceptions import PermissionDenied
 from campus.models import Building, Campus, Institution, Membership, Role, Room, User
 
 MANAGER_ROLES = (Role.FACILITY_MANAGER,)
+# Roles whose holders work in the admin (``may_use_admin``), so their users get ``is_staff``.
+ADMIN_ROLES = (Role.FACILITY_MANAGER, Role.INSTITUTION_ADMIN)
 
 
 def _today(room: Room | None = None) -> dt.date:
@@ -200,11 +217,214 @@ def managed_scope(user: User, *, on: dt.date | None = None) -> tuple[list[int], 
     return institution_ids, campus_ids
 
 
+def held_roles(user: User, *, on: dt.date | None = None) -> frozenset[str]:
+    """Return the roles ``user`` holds anywhere on ``on`` (today when not given), in one query."""
+    return frozenset(valid_memberships(user, on=on).values_list("role", flat=True))
+
+
+@dataclass(frozen=True)
+class PageAccess:
+    """Which staff pages a person reaches: what the navigation offers and the pages let in."""
+
+    is_facility_manager: bool = False  # approvals and closures
+    is_front_desk: bool = False  # the day's bookings (facility managers too)
+    may_use_admin: bool = False  # the admin site (facility managers and institution admins)
+
+
+def page_access(user: User) -> PageAccess:
+    """Return the staff pages ``user`` reaches, from one query (every one for a superuser)."""
+    if not user.is_authenticated:
+        return PageAccess()
+    held = held_roles(user)
+    manager = user.is_superuser or Role.FACILITY_MANAGER in held
+    return PageAccess(
+        is_facility_manager=manager,
+        is_front_desk=manager or Role.FRONT_DESK in held,
+        may_use_admin=manager or Role.INSTITUTION_ADMIN in held,
+    )
+
+
+def manages_facilities(user: User) -> bool:
+    """Return whether ``user`` is a facility manager anywhere (approvals and closures are for them)."""
+    return page_access(user).is_facility_manager
+
+
+def serves_front_desk(user: User) -> bool:
+    """Return whether ``user`` works at a front desk or manages facilities anywhere (the day list is for them)."""
+    return page_access(user).is_front_desk
+
+
+def works_front_desk_on(user: User, campus_id: int) -> bool:
+    """Return whether ``user`` works at a front desk of the campus or of one of its institutions."""
+    return (
+        valid_memberships(user)
+        .filter(Q(campus_id=campus_id) | Q(institution__campus_id=campus_id), role=Role.FRONT_DESK)
+        .exists()
+    )
+
+
+def member_campuses(user: User) -> list[Campus]:
+    """Return the campuses where ``user`` holds a valid membership, by name (every campus for a superuser)."""
+    if user.is_superuser:
+        return list(Campus.objects.order_by("name"))
+    ids = {m.campus_id or m.institution.campus_id for m in valid_memberships(user)}
+    return list(Campus.objects.filter(pk__in=ids).order_by("name"))
+
+
+def room_deciders(*, room: Room, on: dt.date) -> QuerySet[User]:
+    """Return the active users who decide for ``room`` on ``on`` (see ``is_room_manager``): the facility
+    managers of its owner, or of its campus when it is shared."""
+    if room.owner_id:
+        place = Q(memberships__institution_id=room.owner_id)
+    else:
+        place = Q(memberships__campus_id=room.building.campus_id)
+    valid = Membership.objects.valid_on(on).filter(role=Role.FACILITY_MANAGER)
+    return User.objects.filter(place, memberships__in=valid, is_active=True).distinct()
+
+
+def may_import_members(actor: User, *, institution_id: int) -> bool:
+    """Return whether ``actor`` imports the members of the institution: its admins, or an active superuser."""
+    return (actor.is_active and actor.is_superuser) or institution_id in administered_institution_ids(actor)
+
+
+@dataclass(frozen=True)
+class RoleScope:
+    """Where a person holds a managing role today, loaded once, and the questions the admin asks of it.
+
+    A question given None instead of an object asks about objects of the kind in general ("may they
+    see any campus?"). A superuser may do everything.
+    """
+
+    is_superuser: bool
+    user_id: int | None
+    managed_campus_ids: frozenset[int]  # facility manager of the campus (its facility services)
+    managed_institution_ids: frozenset[int]  # facility manager of an institution
+    administered_institution_ids: frozenset[int]  # institution admin
+    campus_ids: frozenset[int]  # every campus where the person holds one of those roles
+
+    def sees_campus(self, campus_id: int | None) -> bool:
+        """Return whether the person sees the campus's inventory and people (any campus, for None)."""
+        if self.is_superuser:
+            return True
+        return campus_id in self.campus_ids if campus_id is not None else bool(self.campus_ids)
+
+    def keeps_campus(self, campus_id: int | None) -> bool:
+        """Return whether the person is a facility manager of the campus: its buildings, hours and rooms."""
+        if self.is_superuser:
+            return True
+        return campus_id in self.managed_campus_ids if campus_id is not None else bool(self.managed_campus_ids)
+
+    def keeps_room(self, room: Room | None) -> bool:
+        """Return whether the person keeps ``room`` (see ``may_manage_room``); for None, whether they keep any."""
+        if self.is_superuser:
+            return True
+        if room is None:
+            return bool(self.managed_campus_ids or self.managed_institution_ids)
+        return room.building.campus_id in self.managed_campus_ids or (
+            room.owner_id is not None and room.owner_id in self.managed_institution_ids
+        )
+
+    def visible_institutions(self) -> QuerySet[Institution]:
+        """Return the institutions of the person's campuses, by name (all of them for a superuser)."""
+        queryset = Institution.objects.order_by("name")
+        return queryset if self.is_superuser else queryset.filter(campus_id__in=self.campus_ids)
+
+    def kept_buildings(self) -> QuerySet[Building]:
+        """Return the buildings of the campuses whose facility manager the person is."""
+        return (
+            Building.objects.all()
+            if self.is_superuser
+            else Building.objects.filter(campus_id__in=self.managed_campus_ids)
+        )
+
+    def kept_campuses(self) -> QuerySet[Campus]:
+        """Return the campuses whose facility manager the person is."""
+        return Campus.objects.all() if self.is_superuser else Campus.objects.filter(pk__in=self.managed_campus_ids)
+
+    def people(self) -> Q:
+        """Return the filter of the people the person sees: those of their campuses, and accounts without
+        any membership yet (so that a new account can be given one)."""
+        at_campus = Membership.objects.filter(user=OuterRef("pk")).filter(
+            Q(campus_id__in=self.campus_ids) | Q(institution__campus_id__in=self.campus_ids)
+        )
+        return Exists(at_campus) | ~Exists(Membership.objects.filter(user=OuterRef("pk")))
+
+    def memberships(self) -> Q:
+        """Return the filter of the memberships the person sees: their institutions' (institution admin)
+        and their campus's (facility manager)."""
+        return (
+            Q(institution_id__in=self.administered_institution_ids)
+            | Q(campus_id__in=self.managed_campus_ids)
+            | Q(institution__campus_id__in=self.managed_campus_ids)
+        )
+
+    def sees_membership(self, membership: Membership | None) -> bool:
+        """Return whether the person sees ``membership``: an admin of its institution or a facility manager
+        of its campus."""
+        if self.is_superuser:
+            return True
+        if membership is None:
+            return bool(self.managed_campus_ids or self.administered_institution_ids)
+        campus_id = membership.institution.campus_id if membership.institution_id else membership.campus_id
+        return campus_id in self.managed_campus_ids or membership.institution_id in self.administered_institution_ids
+
+    def runs_membership(self, membership: Membership | None) -> bool:
+        """Return whether the person grants, changes and ends ``membership``: an admin of its institution,
+        never of their own (see ``may_manage_memberships_of``)."""
+        if self.is_superuser:
+            return True
+        if membership is None:
+            return bool(self.administered_institution_ids)
+        return membership.institution_id in self.administered_institution_ids and membership.user_id != self.user_id
+
+    def administered_institutions(self) -> QuerySet[Institution]:
+        """Return the institutions whose members the person grants and imports, by name (all for a superuser)."""
+        queryset = Institution.objects.order_by("name")
+        return queryset if self.is_superuser else queryset.filter(pk__in=self.administered_institution_ids)
+
+    @property
+    def term_calendar_institution_ids(self) -> frozenset[int]:
+        """Return the institutions whose term calendars the person edits (its admins and facility managers)."""
+        return self.managed_institution_ids | self.administered_institution_ids
+
+    def keeps_term_calendar(self, *, institution_id: int | None = None, campus_id: int | None = None) -> bool:
+        """Return whether the person edits the calendar of the institution or the campus given (see
+        ``may_edit_term_calendar``); with neither, whether they edit any."""
+        if self.is_superuser:
+            return True
+        if institution_id is not None:
+            return institution_id in self.term_calendar_institution_ids
+        if campus_id is not None:
+            return campus_id in self.managed_campus_ids
+        return bool(self.term_calendar_institution_ids or self.managed_campus_ids)
+
+    def term_calendars(self) -> Q:
+        """Return the filter of the terms and breaks whose calendars the person edits."""
+        return Q(institution_id__in=self.term_calendar_institution_ids) | Q(campus_id__in=self.managed_campus_ids)
+
+
+def role_scope(user: User, *, on: dt.date | None = None) -> RoleScope:
+    """Return where ``user`` holds a managing role on ``on`` (today when not given), in three queries."""
+    managed_institution_ids, managed_campus_ids = managed_scope(user, on=on)
+    administered = administered_institution_ids(user, on=on)
+    institution_campus_ids = Institution.objects.filter(pk__in=[*managed_institution_ids, *administered]).values_list(
+        "campus_id", flat=True
+    )
+    return RoleScope(
+        is_superuser=user.is_active and user.is_superuser,
+        user_id=user.pk,
+        managed_campus_ids=frozenset(managed_campus_ids),
+        managed_institution_ids=frozenset(managed_institution_ids),
+        administered_institution_ids=frozenset(administered),
+        campus_ids=frozenset([*managed_campus_ids, *institution_campus_ids]),
+    )
+
+
 def may_use_admin(user: User) -> bool:
     """Return whether ``user`` should reach the Django admin (facility managers and institution admins)."""
     if user.is_superuser:
         return True
-    return valid_memberships(user).filter(role__in=[Role.FACILITY_MANAGER, Role.INSTITUTION_ADMIN]).exists()
+    return valid_memberships(user).filter(role__in=ADMIN_ROLES).exists()
 
 
 def may_edit_term_calendar(user: User, *, institution_id: int | None = None, campus_id: int | None = None) -> bool:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from campus.models import Building, Campus, Equipment, Institution, Membership, Role, Room, TermKind, TermPeriod, User
+from campus.models import Building, Campus, Equipment, Institution, Membership, Room, TermKind, TermPeriod, User
+from campus.permissions import room_deciders
 
 
 def default_campus_zone_name() -> str:
@@ -35,11 +37,8 @@ def institution_list() -> QuerySet[Institution]:
     return Institution.objects.select_related("campus").order_by("name")
 
 
-def building_list(*, campus_id: int | None = None) -> QuerySet[Building]:
-    qs = Building.objects.select_related("campus").order_by("campus__name", "code")
-    if campus_id is not None:
-        qs = qs.filter(campus_id=campus_id)
-    return qs
+def building_list() -> QuerySet[Building]:
+    return Building.objects.select_related("campus").order_by("campus__name", "code")
 
 
 def equipment_list() -> QuerySet[Equipment]:
@@ -67,13 +66,21 @@ def room_list(
         qs = qs.filter(kind=kind)
     if capacity_min is not None:
         qs = qs.filter(capacity__gte=capacity_min)
-    for code in equipment or []:
-        qs = qs.filter(equipment__code=code)
+    if equipment:
+        qs = qs.filter(room_has_equipment(equipment))
     if step_free is not None:
         qs = qs.filter(step_free=step_free)
     if bookable_only:
         qs = qs.filter(is_bookable=True)
-    return qs.distinct() if equipment else qs
+    return qs
+
+
+def room_has_equipment(codes: Iterable[str]) -> Q:
+    """Return the condition that a room has every equipment item of ``codes`` (no join: no duplicate rooms)."""
+    condition = Q()
+    for code in codes:
+        condition &= Q(Exists(Room.equipment.through.objects.filter(room_id=OuterRef("pk"), equipment__code=code)))
+    return condition
 
 
 def membership_list_for_user(*, user: User, on: dt.date | None = None) -> QuerySet[Membership]:
@@ -85,23 +92,13 @@ def membership_list_for_user(*, user: User, on: dt.date | None = None) -> QueryS
 
 
 def facility_managers_for_room(*, room: Room, on: dt.date) -> QuerySet[User]:
-    """Return the users who decide for ``room``: the owner's facility managers, or the campus's."""
-    if room.owner_id:
-        scope = Q(memberships__institution_id=room.owner_id)
-    else:
-        scope = Q(memberships__campus_id=room.building.campus_id)
-    valid = Membership.objects.valid_on(on).filter(role=Role.FACILITY_MANAGER)
-    return User.objects.filter(scope, memberships__in=valid, is_active=True).distinct()
+    """Return the users who decide for ``room`` (whom its requests notify); ``permissions.room_deciders`` answers."""
+    return room_deciders(room=room, on=on)
 
 
-def term_period_list(*, institution_id: int | None = None, campus_id: int | None = None) -> QuerySet[TermPeriod]:
-    """Return the terms and breaks of an institution's or the campus's calendar (both, unfiltered, if neither given)."""
-    periods = TermPeriod.objects.select_related("institution", "campus").order_by("start", "kind", "pk")
-    if institution_id is not None:
-        periods = periods.filter(institution_id=institution_id)
-    if campus_id is not None:
-        periods = periods.filter(campus_id=campus_id)
-    return periods
+def term_period_list() -> QuerySet[TermPeriod]:
+    """Return the terms and breaks of every calendar, in date order."""
+    return TermPeriod.objects.select_related("institution", "campus").order_by("start", "kind", "pk")
 
 
 def breaks_between(*, institution_id: int | None, campus_id: int, first: dt.date, last: dt.date) -> list[TermPeriod]:

@@ -36,8 +36,9 @@ from campus.models import (
     User,
 )
 from campus.permissions import (
-    administered_institution_ids,
+    ADMIN_ROLES,
     may_edit_term_calendar,
+    may_import_members,
     may_manage_memberships_of,
     may_manage_room,
 )
@@ -52,9 +53,6 @@ from campus.room_import import (
     csv_records,
     parse_iso_or_finnish_date,
 )
-
-# Roles whose holders work in the Django admin, so their users get ``is_staff``.
-ADMIN_ROLES = (Role.FACILITY_MANAGER, Role.INSTITUTION_ADMIN)
 
 
 @dataclass
@@ -350,7 +348,7 @@ def memberships_import_csv(*, institution: Institution, csv_text: str, actor: Us
     PermissionDenied unless ``actor`` is an active superuser or an admin of ``institution``, and
     CsvImportRefused listing every line-numbered error.
     """
-    if not (actor.is_active and actor.is_superuser) and institution.pk not in administered_institution_ids(actor):
+    if not may_import_members(actor, institution_id=institution.pk):
         raise PermissionDenied(
             _("Only the admins of %(institution)s may import its members.") % {"institution": institution}
         )

@@ -143,8 +143,8 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "campus:home"
+LOGOUT_REDIRECT_URL = "campus:home"
 
 # --- Sensors: the MQTT ingester (manage.py ingest_mqtt) and the checks of every reading ----------
 # docs/sensors.md. mqtt://[USER:PASSWORD@]HOST[:PORT] (mqtts:// for TLS).

@@ -12,7 +12,6 @@ urlpatterns = [
     path("i18n/setlang/", views_language.set_language, name="set_language"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("campus.urls_site")),
-    path("", include("campus.urls_pages")),
     path("", include("bookings.urls_booking")),
     path("", include("bookings.urls_manage")),
 ]

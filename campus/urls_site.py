@@ -1,10 +1,13 @@
-"""Site pages: accessibility statement, privacy notice, the profile, and the icon browsers ask for."""
+"""Site pages: the front page, accessibility statement, privacy notice, the profile, and the icon browsers ask for."""
 
 from django.urls import path
 
 from campus import views_profile, views_site
 
+app_name = "campus"
+
 urlpatterns = [
+    path("", views_site.home, name="home"),
     path("accessibility/", views_site.accessibility, name="accessibility"),
     path("privacy/", views_site.privacy, name="privacy"),
     path("favicon.ico", views_site.favicon, name="favicon"),

@@ -75,4 +75,4 @@ def token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404(_("You have no such token."))
     token_revoke(token=token)
     messages.success(request, _("The token %(name)s was revoked.") % {"name": token.name})
-    return redirect("profile")
+    return redirect("campus:profile")

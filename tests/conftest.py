@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg2
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import Client
 from django.utils import translation
 
+from api.tokens import token_create
+from bookings.models import Access, Booking, BookingPolicy, Visibility
 from campus.models import (
     Building,
     Campus,
@@ -27,6 +31,7 @@ from campus.models import (
     TermPeriod,
     User,
 )
+from tests.bookings.conftest import MONDAY, TUESDAY, at, book, next_weekday_after, today
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -232,11 +237,126 @@ def front_desk(joint_campus: JointCampus) -> User:
 
 
 @pytest.fixture
+def vocational_room(joint_campus: JointCampus) -> Room:
+    """A room of the vocational college in the lukio's building, so only its owner (not the building) differs."""
+    return Room.objects.create(
+        building=joint_campus.main_building,
+        code="A301",
+        name="Vocational classroom",
+        capacity=20,
+        owner=joint_campus.vocational,
+    )
+
+
+@pytest.fixture
+def lukio_colleague(joint_campus: JointCampus) -> User:
+    """A second teacher of the lukio, who sees what the lukio's teachers see."""
+    user = make_user("lukio.colleague", first_name="Kaisa", last_name="Kollega")
+    Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.STAFF)
+    return user
+
+
+@pytest.fixture
+def substitute(joint_campus: JointCampus) -> User:
+    """A substitute teacher at the lukio."""
+    user = make_user("lukio.substitute", first_name="Sami", last_name="Sijainen")
+    Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.STAFF)
+    return user
+
+
+@pytest.fixture
+def adult_staff(joint_campus: JointCampus) -> User:
+    user = make_user("adult.teacher", first_name="Outi", last_name="Opettaja")
+    Membership.objects.create(user=user, institution=joint_campus.adult, role=Role.STAFF)
+    return user
+
+
+@pytest.fixture
+def fm_of_vocational(joint_campus: JointCampus) -> User:
+    user = make_user("voc.fm", first_name="Veikko", last_name="Valvoja")
+    Membership.objects.create(user=user, institution=joint_campus.vocational, role=Role.FACILITY_MANAGER)
+    return user
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    """A superuser with no membership, who may do everything everywhere."""
+    return User.objects.create_superuser("root", "root@example.org", "pass-for-tests-1")
+
+
+@pytest.fixture
+def client_with_token() -> Callable[..., Client]:
+    """Return a factory of Django test clients that send a fresh personal token for the user given.
+
+    Keyword arguments are further request headers (``client_with_token(user, **{"Accept-Language": "en"})``).
+    """
+
+    def make(user: User, **headers: str) -> Client:
+        _, raw = token_create(user=user, name="tests")
+        return Client(headers={"Authorization": f"Bearer {raw}", **headers})
+
+    return make
+
+
+@pytest.fixture
+def requests_for_classroom(joint_campus: JointCampus) -> None:
+    """Other institutions only request the lukio's classroom; the lukio's facility managers decide."""
+    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
+
+
+@pytest.fixture
+def requests_for_auditorium(joint_campus: JointCampus) -> None:
+    """Institutions only request the shared auditorium; the campus's facility managers decide."""
+    BookingPolicy.objects.create(room=joint_campus.shared_auditorium, other_access=Access.REQUEST)
+
+
+@pytest.fixture
+def requests_needed(requests_for_classroom: None, requests_for_auditorium: None) -> None:
+    """Other institutions request the lukio's classroom; every institution requests the shared auditorium."""
+
+
+@pytest.fixture
 def monday() -> dt.date:
     """A Monday in the future (next week's at the latest)."""
-    from tests.bookings.conftest import MONDAY, next_weekday_after, today
-
     return next_weekday_after(today(), MONDAY)
+
+
+@pytest.fixture
+def tuesday() -> dt.date:
+    """A Tuesday ahead (next week's at the latest), when the main building is open 7–21."""
+    return next_weekday_after(today(), TUESDAY)
+
+
+@pytest.fixture
+def day() -> dt.date:
+    """A Tuesday two to three weeks ahead: inside every default window, outside any short notice."""
+    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
+
+
+@pytest.fixture
+def physics(joint_campus: JointCampus, lukio_staff: User, day: dt.date) -> Booking:
+    """The lukio teacher's physics lesson in the lab, 10–11 on ``day``."""
+    return book(lukio_staff, joint_campus.lab, at(day, 10), at(day, 11), title="Physics").first
+
+
+@pytest.fixture
+def open_day(joint_campus: JointCampus, lukio_staff: User, day: dt.date) -> Booking:
+    """A lukio teacher's public booking of the shared auditorium for a parents' association."""
+    booking = book(
+        lukio_staff,
+        joint_campus.shared_auditorium,
+        at(day, 10),
+        at(day, 11),
+        title="Open day",
+        description="Everyone welcome",
+        visibility=Visibility.PUBLIC,
+        attendees=40,
+        on_behalf_of_name="Maija Meikäläinen",
+        on_behalf_of_contact="maija@example.org",
+        on_behalf_of_organisation="Parents' association",
+    ).first
+    Booking.objects.filter(pk=booking.pk).update(decision_reason="Approved for the parents' evening")
+    return booking
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Bookings: create (one-off or recurring), list, read, change, cancel, release; room availability."""
 
 import datetime as dt
-from typing import Any
+from typing import Any, NoReturn
 
 import pydantic
 from django.db.models import QuerySet
@@ -28,7 +28,7 @@ from api.pagination import KampusPagination
 from api.parser import ObjectBodyParser
 from api.schemas import READ_ERRORS, WRITE_ERRORS, ConflictOut, ErrorOut
 from bookings import selectors, services
-from bookings.models import Booking
+from bookings.models import Booking, Scope
 from campus.exceptions import InvalidInput
 from campus.models import Institution, Room
 
@@ -130,19 +130,9 @@ def create_booking(request: HttpRequest, payload: BookingIn) -> Status:
 @paginate(KampusPagination)
 def list_bookings(request: HttpRequest, filters: Query[BookingFilter]) -> QuerySet[Booking]:
     """List bookings; titles of bookings you may not see are null."""
-    if filters.from_ and filters.to and filters.from_ >= filters.to:
-        message = _("`to` must be after `from`.")
-        raise InvalidInput(message, errors=[{"field": "to", "message": message}])
+    bookings = filters.filter(selectors.booking_list())
     request_viewer(request)
-    return selectors.booking_list(
-        room_id=filters.room,
-        building_id=filters.building,
-        institution_id=filters.institution,
-        booked_by=request.auth if filters.mine else None,
-        statuses=[str(s) for s in filters.status],
-        overlapping_from=filters.from_,
-        overlapping_to=filters.to,
-    ).select_related("campus")
+    return bookings.select_related("campus")
 
 
 @router.get("/bookings/{booking_id}", response={200: BookingOut, 404: ErrorOut, **READ_ERRORS})
@@ -177,14 +167,14 @@ def update_booking(request: HttpRequest, booking_id: int, payload: BookingUpdate
     return list(selectors.booking_list().select_related("campus").filter(pk__in=[b.pk for b in changed]))
 
 
-def _scope_from_body(request: HttpRequest) -> str:
+def _scope_from_body(request: HttpRequest) -> Scope:
     """Return ``scope`` from an optional JSON body (an empty body means one occurrence)."""
     if request.content_type != "application/json":
         # No JSON body (or a plain form post): one occurrence unless a form field says otherwise.
-        raw = request.POST.get("scope", services.Scope.OCCURRENCE)
-        return ScopeIn(scope=raw).scope if raw in services.Scope.ALL else _invalid_scope(raw)
+        raw = request.POST.get("scope", Scope.OCCURRENCE)
+        return Scope(raw) if raw in Scope.values else _invalid_scope()
     if not request.body.strip():
-        return services.Scope.OCCURRENCE
+        return Scope.OCCURRENCE
     try:
         body = ObjectBodyParser().parse_body(request)
     except ValueError as error:  # not JSON, or not an object: the same 400 as every other body
@@ -198,15 +188,19 @@ def _scope_from_body(request: HttpRequest) -> str:
         raise InvalidInput(_("The request has invalid fields."), errors=errors) from None
 
 
-def _invalid_scope(raw: str) -> str:
-    message = _("scope must be one of: %(scopes)s.") % {"scopes": ", ".join(services.Scope.ALL)}
+def _invalid_scope() -> NoReturn:
+    message = _("scope must be one of: %(scopes)s.") % {"scopes": ", ".join(Scope.values)}
     raise InvalidInput(message, errors=[{"field": "body.scope", "message": message}])
 
 
+# The body is optional, so ninja cannot declare it; the Scope it refers to is among the document's
+# components, where the other operations with a scope put it.
+_SCOPE_BODY_SCHEMA = ScopeIn.model_json_schema(ref_template="#/components/schemas/{model}")
+_SCOPE_BODY_SCHEMA.pop("$defs", None)
 _SCOPE_BODY = {
     "requestBody": {
         "required": False,
-        "content": {"application/json": {"schema": ScopeIn.model_json_schema()}},
+        "content": {"application/json": {"schema": _SCOPE_BODY_SCHEMA}},
     }
 }
 

@@ -2,11 +2,11 @@
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Query, Router
 from ninja.pagination import paginate
 
 from api.pagination import KampusPagination
-from api.schemas import READ_ERRORS, BuildingOut, CampusOut, EquipmentOut, InstitutionOut
+from api.schemas import READ_ERRORS, BuildingFilter, BuildingOut, CampusOut, EquipmentOut, InstitutionOut
 from campus import selectors
 from campus.models import Building, Campus, Equipment, Institution
 
@@ -29,9 +29,9 @@ def list_institutions(request: HttpRequest) -> QuerySet[Institution]:
 
 @router.get("/buildings", response={200: list[BuildingOut], **READ_ERRORS})
 @paginate(KampusPagination)
-def list_buildings(request: HttpRequest, campus: int | None = None) -> QuerySet[Building]:
+def list_buildings(request: HttpRequest, filters: Query[BuildingFilter]) -> QuerySet[Building]:
     """List buildings, of one campus when ``campus`` (an id) is given."""
-    return selectors.building_list(campus_id=campus)
+    return filters.filter(selectors.building_list())
 
 
 @router.get("/equipment", response={200: list[EquipmentOut], **READ_ERRORS})

@@ -3,12 +3,12 @@
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Status
+from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from api.pagination import KampusPagination
 from api.schemas import READ_ERRORS, WRITE_ERRORS, ErrorOut
-from api.term_schemas import TermIn, TermOut
+from api.term_schemas import TermFilter, TermIn, TermOut
 from campus import selectors, services
 from campus.models import Campus, Institution, TermPeriod
 
@@ -17,9 +17,9 @@ router = Router(tags=["terms"])
 
 @router.get("/terms", response={200: list[TermOut], **READ_ERRORS})
 @paginate(KampusPagination)
-def list_terms(request: HttpRequest, institution: int | None = None, campus: int | None = None) -> QuerySet[TermPeriod]:
+def list_terms(request: HttpRequest, filters: Query[TermFilter]) -> QuerySet[TermPeriod]:
     """List terms and breaks (dates included), of one institution's or the campus's calendar when given."""
-    return selectors.term_period_list(institution_id=institution, campus_id=campus)
+    return filters.filter(selectors.term_period_list())
 
 
 @router.post("/terms", response={201: TermOut, 404: ErrorOut, **WRITE_ERRORS})

@@ -24,7 +24,7 @@ from api.booking_schemas import (
 )
 from api.pagination import KampusPagination
 from api.schemas import READ_ERRORS, WRITE_ERRORS, ConflictOut, ErrorOut
-from bookings import rules, selectors, services
+from bookings import permissions, rules, selectors, services
 from bookings.models import Booking, BookingEvent, Closure
 from campus.exceptions import InvalidInput, PermissionDenied
 from campus.models import Building, Room, User
@@ -75,7 +75,7 @@ def booking_history(request: HttpRequest, booking_id: int) -> QuerySet[BookingEv
     Only people who may change the booking or see its personal details read its history.
     """
     booking = get_object_or_404(selectors.booking_list().select_related("campus"), pk=booking_id)
-    if not (services.may_change(request.auth, booking) or request_viewer(request).sees_details(booking)):
+    if not permissions.may_read_history(request.auth, booking, viewer=request_viewer(request)):
         raise PermissionDenied(_("You may not read the history of this booking."))
     timezone.activate(booking.campus.zone)  # its events' times in its campus's zone
     return BookingEvent.objects.filter(booking_id=booking.pk).order_by("at", "pk")

@@ -10,6 +10,7 @@ hand over), ``deciding`` (approve, reject, expire), ``closures``; under them the
 ``conflicts`` core and the ``checks`` that creating and moving share.
 """
 
+from bookings.models import Scope
 from bookings.parts import room_parts
 from bookings.permissions import may_change, resolve_institution
 from bookings.services.changing import (
@@ -24,7 +25,7 @@ from bookings.services.closures import closure_affected_bookings, closure_cancel
 from bookings.services.conflicts import active_overlaps_exist
 from bookings.services.creating import BookingResult, Skipped, booking_create, booking_dry_run, plan_booking
 from bookings.services.deciding import EXPIRED, booking_approve, booking_reject, requests_expire
-from bookings.services.locking import Scope, lock_bookings, lock_in_scope, sync_series_exceptions
+from bookings.services.locking import lock_bookings, lock_in_scope, sync_series_exceptions
 
 __all__ = [
     "EDITABLE_FIELDS",

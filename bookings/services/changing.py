@@ -23,7 +23,7 @@ from bookings.models import (
 )
 from bookings.notifications import notify
 from bookings.parts import blocked_until, room_parts
-from bookings.permissions import require_change_permission, require_change_permission_for_all
+from bookings.permissions import may_hold, require_change_permission, require_change_permission_for_all
 from bookings.services import conflicts
 from bookings.services.checks import (
     check_basic,
@@ -46,10 +46,7 @@ from bookings.visibility import viewer_for
 from campus.exceptions import InvalidInput
 from campus.models import Room, User
 from campus.opening_hours import opening_calendar
-from campus.permissions import (
-    valid_memberships,
-)
-from campus.selectors import facility_managers_for_room
+from campus.permissions import room_deciders
 
 EDITABLE_FIELDS = (
     "title",
@@ -166,9 +163,7 @@ def booking_update(
             notify(
                 kind=NotificationKind.REQUEST,
                 booking=first,
-                recipients=facility_managers_for_room(
-                    room=first.room, on=now.astimezone(first.room.building.campus.zone).date()
-                ),
+                recipients=room_deciders(room=first.room, on=now.astimezone(first.room.building.campus.zone).date()),
             )
     overridden = [t for t in targets if t.pk in verdicts and verdicts[t.pk].overridden]
     if overridden:
@@ -455,15 +450,7 @@ def booking_series_handover(
     if booking.booked_by_id == to_user.pk:
         message = _("%(user)s already holds this booking.") % {"user": to_user.username}
         raise InvalidInput(message, errors=[{"field": "to_user", "message": message}])
-    memberships = list(valid_memberships(to_user))
-    institution_ids = {m.institution_id for m in memberships if m.institution_id}
-    on_campus = any(
-        m.campus_id == booking.campus_id or (m.institution_id and m.institution.campus_id == booking.campus_id)
-        for m in memberships
-    )
-    if (booking.institution_id is None and not on_campus) or (
-        booking.institution_id is not None and booking.institution_id not in institution_ids
-    ):
+    if not may_hold(to_user, booking):
         raise handover_refused(booking, to_user.username)
     if not targets:
         raise BookingStateError(_("There is nothing left to hand over."))

@@ -16,6 +16,7 @@ from bookings.models import (
     ACTIVE_STATUSES,
     Booking,
     BookingSeries,
+    Scope,
 )
 from bookings.notifications import notify
 from bookings.parts import room_parts
@@ -24,13 +25,6 @@ from campus.exceptions import InvalidInput, NotFound
 from campus.models import Room, User
 
 logger = logging.getLogger(__name__)
-
-
-class Scope:
-    OCCURRENCE = "occurrence"
-    FOLLOWING = "following"
-    SERIES = "series"
-    ALL = (OCCURRENCE, FOLLOWING, SERIES)
 
 
 def lock_parts(*rooms: Room) -> None:
@@ -102,8 +96,8 @@ def lock_in_scope(
     Returns (the re-read booking, the locked targets). Every decision afterwards is taken on these
     rows, never on the caller's copy, so two concurrent changes cannot both act on one state.
     """
-    if scope not in Scope.ALL:
-        message = _("scope must be one of: %(scopes)s.") % {"scopes": ", ".join(Scope.ALL)}
+    if scope not in Scope.values:
+        message = _("scope must be one of: %(scopes)s.") % {"scopes": ", ".join(Scope.values)}
         raise InvalidInput(message, errors=[{"field": "scope", "message": message}])
     lock_series_of([booking.pk])
     anchor = (

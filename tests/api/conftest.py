@@ -1,27 +1,21 @@
-"""Fixtures for API tests: clients that carry a personal token or a browser session."""
+"""Helpers and fixtures for API tests: JSON requests and the lukio teacher's token client."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import pytest
 from django.test import Client
 
-from api.tokens import token_create
-from campus.models import User
-
 API = "/api/v1"
 
 
-@pytest.fixture
-def client_with_token() -> Callable[[User], Client]:
-    """Return a factory of Django test clients that send a fresh personal token for the user given."""
+def post(client: Client, path: str, body: dict | None = None, **headers: str):
+    """POST ``body`` as JSON to the API's ``path``, with ``headers``."""
+    return client.post(f"{API}{path}", body or {}, content_type="application/json", headers=headers)
 
-    def make(user: User) -> Client:
-        _, raw = token_create(user=user, name="tests")
-        return Client(headers={"Authorization": f"Bearer {raw}"})
 
-    return make
+def patch(client: Client, path: str, body: dict):
+    """PATCH ``body`` as JSON to the API's ``path``."""
+    return client.patch(f"{API}{path}", body, content_type="application/json")
 
 
 @pytest.fixture

@@ -2,23 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-import pytest
-
-from bookings.models import Booking
-from tests.bookings.conftest import TUESDAY, at, book, next_weekday_after, today
-
-
-@pytest.fixture
-def day(joint_campus) -> dt.date:
-    """A Tuesday ahead; the main building is open 7–21 then."""
-    return next_weekday_after(today(), TUESDAY)
-
-
-@pytest.fixture
-def physics(joint_campus, lukio_staff, day) -> Booking:
-    return book(lukio_staff, joint_campus.lab, at(day, 10), at(day, 11), title="Physics").first
+from tests.bookings.conftest import at
 
 
 def test_the_api_answers_created_with_a_warning(client_with_token, joint_campus, lukio_staff, day, physics):

@@ -14,19 +14,8 @@ API = "/api/v1"
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
 
 
-def next_weekday(weekday: int, *, weeks_ahead: int = 2) -> dt.date:
-    """Return the date of ``weekday`` (0 = Monday) at least ``weeks_ahead`` weeks from today."""
-    day = dt.date.today() + dt.timedelta(weeks=weeks_ahead)
-    return day + dt.timedelta(days=(weekday - day.weekday()) % 7)
-
-
 def at(day: dt.date, hour: int, minute: int = 0) -> str:
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=HELSINKI).isoformat()
-
-
-@pytest.fixture
-def tuesday() -> dt.date:
-    return next_weekday(1)
 
 
 @pytest.fixture
@@ -192,6 +181,35 @@ def test_list_filters_and_title_visibility(staff_api, voc_api, joint_campus, tue
     by_room = voc_api.get(f"{API}/bookings", {"room": joint_campus.lab.pk}).json()
     assert [item["title"] for item in by_room["items"]] == ["Open day"]
     assert voc_api.get(f"{API}/bookings", {"status": "cancelled"}).json()["count"] == 0
+
+
+def test_list_filters_by_building_institution_half_open_window_and_statuses(
+    staff_api, joint_campus, tuesday, lukio_staff
+):
+    for room in (joint_campus.classroom, joint_campus.lab):
+        post_booking(staff_api, room=room.pk, title="Lesson", start=at(tuesday, 8), end=at(tuesday, 9))
+
+    def count(**filters) -> int:
+        response = staff_api.get(f"{API}/bookings", filters)
+        assert response.status_code == 200, response.content
+        return response.json()["count"]
+
+    assert count(building=joint_campus.main_building.pk) == 2
+    assert count(building=joint_campus.workshop_building.pk) == 0
+    assert count(institution=joint_campus.lukio.pk) == 2
+    assert count(institution=joint_campus.vocational.pk) == 0
+    assert count(**{"from": at(tuesday, 8, 30), "to": at(tuesday, 8, 45)}) == 2
+    assert count(**{"from": at(tuesday, 9)}) == 0  # a booking ending at `from` does not overlap it
+    assert count(to=at(tuesday, 8)) == 0  # nor one starting at `to`
+    assert count(status=["cancelled", "confirmed"]) == 2
+    assert count(status=["pending"]) == 0
+
+
+def test_a_list_window_that_ends_before_it_starts_is_refused(staff_api, joint_campus, tuesday):
+    response = staff_api.get(f"{API}/bookings", {"from": at(tuesday, 9), "to": at(tuesday, 8)})
+
+    assert response.status_code == 422
+    assert [error["field"] for error in response.json()["errors"]] == ["to"]
 
 
 def test_list_has_no_n_plus_one_queries(staff_api, joint_campus, tuesday, django_assert_max_num_queries):

@@ -7,43 +7,10 @@ import datetime as dt
 import pytest
 
 from bookings.models import Booking, BookingStatus, Visibility
-from campus.models import Membership, Role
-from tests.bookings.conftest import TUESDAY, at, book, next_weekday_after, today
-from tests.conftest import make_user
+from tests.api.conftest import patch, post
+from tests.bookings.conftest import at, book
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def day() -> dt.date:
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
-
-
-@pytest.fixture
-def lukio_colleague(joint_campus):
-    user = make_user("lukio.colleague", first_name="Kaisa", last_name="Kollega")
-    Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.STAFF)
-    return user
-
-
-@pytest.fixture
-def open_day(joint_campus, lukio_staff, day) -> Booking:
-    """A lukio teacher's public booking of the shared auditorium for a parents' association."""
-    booking = book(
-        lukio_staff,
-        joint_campus.shared_auditorium,
-        at(day, 10),
-        at(day, 11),
-        title="Open day",
-        description="Everyone welcome",
-        visibility=Visibility.PUBLIC,
-        attendees=40,
-        on_behalf_of_name="Maija Meikäläinen",
-        on_behalf_of_contact="maija@example.org",
-        on_behalf_of_organisation="Parents' association",
-    ).first
-    Booking.objects.filter(pk=booking.pk).update(decision_reason="Approved for the parents' evening")
-    return booking
 
 
 @pytest.fixture
@@ -58,14 +25,6 @@ def hidden_lesson(joint_campus, lukio_staff, day) -> Booking:
         visibility=Visibility.INSTITUTION,
         attendees=18,
     ).first
-
-
-def patch(client, path: str, body: dict):
-    return client.patch(f"{API}{path}", body, content_type="application/json")
-
-
-def post(client, path: str, body: dict):
-    return client.post(f"{API}{path}", body, content_type="application/json")
 
 
 def field_errors(response) -> dict[str, str]:
@@ -308,11 +267,9 @@ def test_answers_to_a_token_are_not_kept_by_shared_caches(staff_api, joint_campu
 
 
 @pytest.mark.parametrize("body", ["[1]", "123", "null", '"occurrence"', "[]"])
-def test_a_body_that_is_not_a_json_object_changes_nothing(staff_api, lukio_staff, joint_campus, body):
+def test_a_body_that_is_not_a_json_object_changes_nothing(staff_api, lukio_staff, joint_campus, monday, body):
     from bookings.models import Booking, BookingStatus
-    from tests.bookings.conftest import at, book, next_weekday_after, today
 
-    monday = next_weekday_after(today(), 0)
     booking = book(lukio_staff, joint_campus.classroom, at(monday, 10), at(monday, 11)).first
 
     response = staff_api.post(f"/api/v1/bookings/{booking.pk}/cancel", body, content_type="application/json")
@@ -322,11 +279,9 @@ def test_a_body_that_is_not_a_json_object_changes_nothing(staff_api, lukio_staff
     assert Booking.objects.get(pk=booking.pk).status == BookingStatus.CONFIRMED
 
 
-def test_true_is_not_a_room_id(staff_api, joint_campus):
+def test_true_is_not_a_room_id(staff_api, joint_campus, monday):
     from bookings.models import Booking
-    from tests.bookings.conftest import at, next_weekday_after, today
 
-    monday = next_weekday_after(today(), 0)
     body = {"room": True, "title": "x", "start": at(monday, 10).isoformat(), "end": at(monday, 11).isoformat()}
 
     response = staff_api.post("/api/v1/bookings", body, content_type="application/json")

@@ -8,23 +8,11 @@ import pytest
 
 from bookings.models import Access, Booking, BookingPolicy, BookingStatus
 from campus.models import Membership, Role
+from tests.api.conftest import patch, post
 from tests.bookings.conftest import TUESDAY, at, book, next_weekday_after, today
 from tests.conftest import make_user
 
 API = "/api/v1"
-
-
-def post(client, path: str, body: dict | None = None):
-    return client.post(f"{API}{path}", body or {}, content_type="application/json")
-
-
-def patch(client, path: str, body: dict):
-    return client.patch(f"{API}{path}", body, content_type="application/json")
-
-
-@pytest.fixture
-def day() -> dt.date:
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
 
 
 @pytest.fixture
@@ -96,9 +84,8 @@ def test_an_ended_membership_cannot_book(client_with_token, joint_campus, lukio_
 
 
 def test_an_ended_facility_manager_cannot_decide_requests(
-    client_with_token, joint_campus, fm_of_lukio, vocational_staff, day
+    client_with_token, joint_campus, requests_for_classroom, fm_of_lukio, vocational_staff, day
 ):
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
     request = book(vocational_staff, joint_campus.classroom, at(day, 10), at(day, 11)).first
     client = client_with_token(fm_of_lukio)
     end_membership(fm_of_lukio, today() - dt.timedelta(days=1))

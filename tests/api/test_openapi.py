@@ -3,6 +3,7 @@
 import json
 
 import jsonschema_rs  # installed with schemathesis (dev extra)
+import pytest
 from django.test import Client
 
 from .conftest import API
@@ -58,3 +59,23 @@ def test_an_unparseable_body_answers_the_documented_400(db, staff_api):
 
     assert response.status_code == 400
     jsonschema_rs.validate(documented_body_schema(openapi, "/me/tokens", "post", 400), response.json())
+
+
+SCOPED_BODIES = [
+    ("/bookings/{booking_id}", "patch"),
+    ("/bookings/{booking_id}/cancel", "post"),
+    ("/approvals/{booking_id}/approve", "post"),
+    ("/approvals/{booking_id}/reject", "post"),
+]
+
+
+@pytest.mark.parametrize(("path", "method"), SCOPED_BODIES)
+def test_every_scoped_body_takes_the_one_scope_enum(db, path, method):
+    openapi = Client().get(f"{API}/openapi.json").json()
+    body = openapi["paths"][f"{API}{path}"][method]["requestBody"]["content"]["application/json"]["schema"]
+    schema = {**body, "components": openapi["components"]}
+
+    assert openapi["components"]["schemas"]["Scope"]["enum"] == ["occurrence", "following", "series"]
+    jsonschema_rs.validate(schema, {"scope": "following", "reason": "Full"})
+    with pytest.raises(jsonschema_rs.ValidationError):
+        jsonschema_rs.validate(schema, {"scope": "forever"})

@@ -12,8 +12,6 @@ requests with a documented 422, 403 or 409, which no schema can express.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -26,7 +24,7 @@ from api.api import api
 from api.tokens import token_create
 from bookings.models import BookingStatus
 from bookings.services import closure_create
-from tests.bookings.conftest import TUESDAY, at, book, next_weekday_after, today
+from tests.bookings.conftest import at, book
 
 # Small enough for CI (two cores), large enough to reach every status of every operation.
 EXAMPLES_PER_OPERATION = 25
@@ -50,9 +48,8 @@ def connection_kept_open():
 
 
 @pytest.fixture
-def tokens(on_postgres, connection_kept_open, joint_campus, lukio_staff, fm_of_lukio) -> dict[str, str]:
+def tokens(on_postgres, connection_kept_open, joint_campus, lukio_staff, fm_of_lukio, day) -> dict[str, str]:
     """A small campus with bookings, a request, a series and a closure; a token for each role."""
-    day = next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
     book(lukio_staff, joint_campus.classroom, at(day, 8), at(day, 9), title="Lesson")
     book(lukio_staff, joint_campus.lab, at(day, 10), at(day, 11), rrule="FREQ=WEEKLY;COUNT=3", title="Series")
     request = book(lukio_staff, joint_campus.shared_auditorium, at(day, 12), at(day, 13), title="Request").first

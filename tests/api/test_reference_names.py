@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from tests.api.conftest import API
-from tests.bookings.conftest import TUESDAY, at, next_weekday_after, today
+from tests.bookings.conftest import at
 from tests.campus.test_reference_translations import translate_reference_data
 
 
@@ -16,9 +16,8 @@ from tests.campus.test_reference_translations import translate_reference_data
     [("sv", "Videoprojektor", "Kristi himmelfärdsdag"), ("en", "Projector", "Ascension Day")],
 )
 def test_the_api_names_equipment_and_holidays_in_the_request_language(
-    joint_campus, client_with_token, lukio_staff, language, projector, holiday
+    joint_campus, client_with_token, lukio_staff, tuesday, language, projector, holiday
 ):
-    tuesday = next_weekday_after(today(), TUESDAY)
     translated = translate_reference_data(joint_campus, tuesday)
     client = client_with_token(lukio_staff)
     headers = {"Accept-Language": language}

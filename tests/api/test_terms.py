@@ -33,6 +33,33 @@ def test_the_api_lists_an_institutions_terms_and_breaks(client_with_token, lukio
     ]
 
 
+def test_the_api_lists_the_campus_calendar_apart_from_the_institutions(
+    client_with_token, lukio_staff, joint_campus, lukio_break
+):
+    shared = TermPeriod.objects.create(
+        campus=joint_campus.campus, kind=TermKind.BREAK, name="Campus closed", start=dt.date(2027, 1, 1),
+        end=dt.date(2027, 1, 2),
+    )  # fmt: skip
+
+    answer = client_with_token(lukio_staff).get(f"{API}/terms", {"campus": joint_campus.campus.pk})
+
+    assert [period["id"] for period in answer.json()["items"]] == [shared.pk]
+
+
+def test_asking_for_an_institutions_and_the_campus_calendar_at_once_is_refused_naming_both(
+    client_with_token, lukio_staff, joint_campus, lukio_break
+):
+    answer = client_with_token(lukio_staff).get(
+        f"{API}/terms",
+        {"institution": joint_campus.lukio.pk, "campus": joint_campus.campus.pk},
+        headers={"Accept-Language": "en"},
+    )
+
+    assert answer.status_code == 422
+    assert [error["field"] for error in answer.json()["errors"]] == ["institution", "campus"]
+    assert "institution or campus, not both" in answer.json()["detail"]
+
+
 def test_the_api_adds_a_term_for_its_admins_only(client_with_token, lukio_admin, lukio_staff, joint_campus):
     body = {
         "institution": joint_campus.lukio.pk,

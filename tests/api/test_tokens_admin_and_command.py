@@ -8,7 +8,6 @@ from django.test import Client
 
 from api.models import ApiToken
 from api.tokens import hash_token, token_create
-from campus.models import User
 
 from .conftest import API
 
@@ -32,11 +31,6 @@ def test_create_token_prints_the_token_as_its_last_line_and_it_authenticates(luk
 def test_create_token_refuses_an_unknown_user(db):
     with pytest.raises(CommandError, match="nobody"):
         call_command("create_token", "nobody", stdout=StringIO())
-
-
-@pytest.fixture
-def superuser(db) -> User:
-    return User.objects.create_superuser("root", "root@example.org", "pass-for-tests-1")
 
 
 def test_the_admin_revokes_selected_tokens(superuser, lukio_staff):

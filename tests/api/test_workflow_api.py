@@ -19,22 +19,10 @@ from bookings.models import (
     Closure,
 )
 from bookings.services import booking_cancel, booking_update, closure_create, requests_expire
-from campus.models import Membership, Role, User
+from tests.api.conftest import post
 from tests.bookings.conftest import HELSINKI, TUESDAY, at, book, next_weekday_after, today
-from tests.conftest import make_user
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def day() -> dt.date:
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
-
-
-@pytest.fixture
-def requests_needed(joint_campus) -> None:
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
-    BookingPolicy.objects.create(room=joint_campus.shared_auditorium, other_access=Access.REQUEST)
 
 
 @pytest.fixture
@@ -47,10 +35,6 @@ def lukio_request(requests_needed, joint_campus, vocational_staff, day) -> Booki
 def shared_request(requests_needed, joint_campus, lukio_staff, day) -> Booking:
     """A lukio teacher's pending request for the shared auditorium."""
     return book(lukio_staff, joint_campus.shared_auditorium, at(day, 12), at(day, 13), title="Concert").first
-
-
-def post(client, path: str, body: dict | None = None):
-    return client.post(f"{API}{path}", body or {}, content_type="application/json")
 
 
 def iso(value: dt.datetime) -> str:
@@ -201,6 +185,25 @@ def test_an_unknown_scope_is_refused_with_422(client_with_token, fm_of_lukio, lu
     assert [error["field"] for error in response.json()["errors"]] == ["body.scope"]
 
 
+@pytest.mark.parametrize(
+    ("scope", "message"), [("forever", "Give one of: 'occurrence', 'following', 'series'."), (5, "Give a text.")]
+)
+def test_an_unknown_scope_is_answered_with_the_scopes_to_choose_from(
+    client_with_token, fm_of_lukio, lukio_request, scope, message
+):
+    client = client_with_token(fm_of_lukio)
+    response = client.post(
+        f"{API}/approvals/{lukio_request.pk}/approve",
+        {"scope": scope},
+        content_type="application/json",
+        headers={"Accept-Language": "en"},
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"field": "body.scope", "message": message}]
+    assert Booking.objects.get(pk=lukio_request.pk).status == BookingStatus.PENDING
+
+
 # --- history -------------------------------------------------------------------------------------
 
 
@@ -254,13 +257,6 @@ def test_the_history_of_an_unknown_booking_answers_404(client_with_token, lukio_
 
 
 # --- handover ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def substitute(joint_campus) -> User:
-    user = make_user("lukio.substitute", first_name="Sami", last_name="Sijainen")
-    Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.STAFF)
-    return user
 
 
 def test_handing_a_series_over_answers_its_future_occurrences(
@@ -530,11 +526,8 @@ def test_a_request_through_the_api_answers_pending_with_its_expiry(
 
 
 def test_a_refused_handover_names_nobody_and_does_not_tell_who_has_an_account(
-    client_with_token, lukio_staff, vocational_staff, joint_campus
+    client_with_token, lukio_staff, vocational_staff, joint_campus, monday
 ):
-    from tests.bookings.conftest import at, book, next_weekday_after, today
-
-    monday = next_weekday_after(today(), 0)
     booking = book(lukio_staff, joint_campus.classroom, at(monday, 10), at(monday, 11)).first
     api = client_with_token(lukio_staff)
 

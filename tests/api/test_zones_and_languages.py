@@ -3,32 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import zoneinfo
 
 import pytest
 
 from bookings.models import Booking, BookingStatus
-from tests.bookings.conftest import TUESDAY, at, book, next_weekday_after, today
+from tests.bookings.conftest import at, book, today
 
-from .conftest import API
+from .conftest import API, post
 
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
-
-
-@pytest.fixture
-def day() -> dt.date:
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
 
 
 def assert_in_campus_zone(value: str) -> None:
     """Assert ``value`` is ISO 8601 with the offset Helsinki has at that instant (never Z or +00:00)."""
     moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     assert moment.utcoffset() == moment.astimezone(HELSINKI).utcoffset(), value
-
-
-def post(client, path: str, body: dict, **headers):
-    return client.post(f"{API}{path}", json.dumps(body), content_type="application/json", headers=headers)
 
 
 def test_every_time_of_a_booking_is_in_the_campus_zone(staff_api, joint_campus, day):

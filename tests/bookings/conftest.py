@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 from django.utils import timezone
 
-from bookings.models import ACTIVE_STATUSES, Booking, BookingBlock
+from bookings.models import ACTIVE_STATUSES, Access, Booking, BookingBlock, BookingPolicy
 from bookings.services import BookingResult, active_overlaps_exist, booking_create, room_parts
 from campus.models import Room, RoomKind, User
 
@@ -32,6 +32,11 @@ def at(day: dt.date, h: int, mi: int = 0) -> dt.datetime:
     return local(day.year, day.month, day.day, h, mi)
 
 
+def wall(day: dt.date, h: int, mi: int = 0) -> dt.datetime:
+    """Return a naive local wall-clock time, as ``local_starts`` gives them."""
+    return dt.datetime.combine(day, dt.time(h, mi))
+
+
 def in_helsinki(value: dt.datetime) -> dt.datetime:
     return value.astimezone(HELSINKI)
 
@@ -44,6 +49,12 @@ def today() -> dt.date:
 def next_weekday_after(day: dt.date, weekday: int) -> dt.date:
     """Return the first date strictly after ``day`` that falls on ``weekday`` (0 = Monday)."""
     return day + dt.timedelta(days=(weekday - day.weekday() - 1) % 7 + 1)
+
+
+def race_day() -> dt.date:
+    """Return a Tuesday three to four weeks ahead (the fixture's buildings open Mon–Fri 07–21), for the race tests."""
+    day = today() + dt.timedelta(days=21)
+    return day + dt.timedelta(days=(1 - day.weekday()) % 7)
 
 
 def last_sunday(year: int, month: int) -> dt.date:
@@ -157,6 +168,14 @@ def gym(joint_campus) -> Gym:
 
 
 @pytest.fixture
+def workshop(joint_campus) -> Room:
+    """A shared workshop in the workshop hall (the other building)."""
+    return Room.objects.create(
+        building=joint_campus.workshop_building, code="B10", name="Workshop", kind=RoomKind.WORKSHOP, capacity=16
+    )
+
+
+@pytest.fixture
 def buffered_room(joint_campus) -> Room:
     """A shared meeting room kept free for 15 minutes after each booking (for cleaning)."""
     return Room.objects.create(
@@ -168,3 +187,10 @@ def buffered_room(joint_campus) -> Room:
         owner=None,
         buffer_minutes=15,
     )
+
+
+@pytest.fixture
+def request_only_lab(joint_campus) -> Room:
+    """The chemistry lab, which other institutions only request; a request expires after 72 hours."""
+    BookingPolicy.objects.create(room=joint_campus.lab, other_access=Access.REQUEST, request_expiry_hours=72)
+    return joint_campus.lab

@@ -5,18 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.test import Client
 
 from bookings.models import Closure
-from campus.models import Room, User
+from campus.models import Room
+from tests.web.conftest import signed_in
 
 ADD = "/admin/bookings/closure/add/"
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def closure_form(*, room: Room | None = None, building=None) -> dict[str, str]:
@@ -30,13 +24,6 @@ def closure_form(*, room: Room | None = None, building=None) -> dict[str, str]:
         "end_1": "16:00",
         "reason": "Renovation",
     }
-
-
-@pytest.fixture
-def vocational_room(joint_campus) -> Room:
-    return Room.objects.create(
-        building=joint_campus.main_building, code="A301", name="Vocational", capacity=20, owner=joint_campus.vocational
-    )
 
 
 @pytest.mark.parametrize("target", ["other_institutions_room", "shared_room", "building"])

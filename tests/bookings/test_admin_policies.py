@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from bookings import policies
 from bookings.models import Access, BookingPolicy
 from campus.exceptions import PermissionDenied
-from campus.models import Room, User
+from campus.models import Room
+from tests.web.conftest import signed_in
 
 ADD = "/admin/bookings/bookingpolicy/add/"
 CHANGELIST = "/admin/bookings/bookingpolicy/"
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def policy_form(*, room: Room | None = None, building=None, campus=None, **fields: str) -> dict[str, str]:
@@ -38,17 +32,6 @@ def policy_form(*, room: Room | None = None, building=None, campus=None, **field
     }
     data.update(fields)
     return data
-
-
-@pytest.fixture
-def vocational_room(joint_campus) -> Room:
-    return Room.objects.create(
-        building=joint_campus.main_building,
-        code="A301",
-        name="Vocational classroom",
-        capacity=20,
-        owner=joint_campus.vocational,
-    )
 
 
 def form_errors(response) -> dict:

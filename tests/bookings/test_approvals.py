@@ -9,42 +9,16 @@ from django.utils import timezone
 
 from bookings import tasks
 from bookings.errors import BookingStateError, SlotTaken
-from bookings.models import Access, Booking, BookingAction, BookingBlock, BookingEvent, BookingPolicy, BookingStatus
+from bookings.models import Booking, BookingAction, BookingBlock, BookingEvent, BookingStatus
 from bookings.services import Scope, booking_approve, booking_reject, requests_expire
 from campus.exceptions import InvalidInput, PermissionDenied
 from campus.models import Membership, Role
-from tests.bookings.conftest import TUESDAY, at, book, error_fields, next_weekday_after, today
+from tests.bookings.conftest import at, book, error_fields, today
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.usefixtures("blocks_stay_consistent")
 
 WEEK = dt.timedelta(weeks=1)
-
-
-@pytest.fixture
-def day() -> dt.date:
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
-
-
-@pytest.fixture
-def requests_needed(joint_campus) -> None:
-    """Other institutions request the lukio's classroom; every institution requests the shared auditorium."""
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
-    BookingPolicy.objects.create(room=joint_campus.shared_auditorium, other_access=Access.REQUEST)
-
-
-@pytest.fixture
-def fm_of_vocational(joint_campus):
-    user = make_user("voc.fm", first_name="Veikko", last_name="Valvoja")
-    Membership.objects.create(user=user, institution=joint_campus.vocational, role=Role.FACILITY_MANAGER)
-    return user
-
-
-@pytest.fixture
-def adult_staff(joint_campus):
-    user = make_user("adult.teacher", first_name="Outi", last_name="Opettaja")
-    Membership.objects.create(user=user, institution=joint_campus.adult, role=Role.STAFF)
-    return user
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from bookings.errors import BookingStateError
 from bookings.models import (
-    Access,
     Booking,
     BookingAction,
     BookingEvent,
@@ -32,31 +31,13 @@ from bookings.services import (
     requests_expire,
 )
 from campus.exceptions import InvalidInput, PermissionDenied
-from campus.models import Membership, Role, User
-from tests.bookings.conftest import TUESDAY, at, book, error_fields, next_weekday_after, today
+from campus.models import Membership, Role
+from tests.bookings.conftest import at, book, error_fields, today
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.usefixtures("blocks_stay_consistent")
 
 WEEK = dt.timedelta(weeks=1)
-
-
-@pytest.fixture
-def day() -> dt.date:
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
-
-
-@pytest.fixture
-def substitute(joint_campus) -> User:
-    """A substitute teacher at the lukio."""
-    user = make_user("lukio.substitute", first_name="Sami", last_name="Sijainen")
-    Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.STAFF)
-    return user
-
-
-@pytest.fixture
-def requests_needed(joint_campus) -> None:
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
 
 
 def events_of(booking: Booking) -> list[BookingEvent]:
@@ -186,7 +167,7 @@ def test_a_direct_booking_records_a_create_event_with_the_actors_id(joint_campus
     assert dt.datetime.fromisoformat(event.after["start"]) == at(day, 10)
 
 
-def test_a_request_records_a_request_event(requests_needed, joint_campus, vocational_staff, day):
+def test_a_request_records_a_request_event(requests_for_classroom, joint_campus, vocational_staff, day):
     booking = book(vocational_staff, joint_campus.classroom, at(day, 10), at(day, 11)).first
 
     [event] = events_of(booking)
@@ -229,7 +210,7 @@ def test_a_cancellation_records_who_cancelled_and_why(joint_campus, lukio_staff,
 
 
 def test_approval_and_rejection_record_the_decider_and_the_reason(
-    requests_needed, joint_campus, vocational_staff, fm_of_lukio, day
+    requests_for_classroom, joint_campus, vocational_staff, fm_of_lukio, day
 ):
     approved = book(vocational_staff, joint_campus.classroom, at(day, 10), at(day, 11)).first
     rejected = book(vocational_staff, joint_campus.classroom, at(day, 12), at(day, 13)).first
@@ -246,7 +227,7 @@ def test_approval_and_rejection_record_the_decider_and_the_reason(
     assert rejection.after["decision_reason"] == "Exams"
 
 
-def test_expiry_records_an_event_without_an_actor(requests_needed, joint_campus, vocational_staff, day):
+def test_expiry_records_an_event_without_an_actor(requests_for_classroom, joint_campus, vocational_staff, day):
     booking = book(vocational_staff, joint_campus.classroom, at(day, 10), at(day, 11)).first
 
     requests_expire(now=booking.expires_at)

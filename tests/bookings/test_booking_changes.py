@@ -11,17 +11,13 @@ from bookings.models import Booking, BookingBlock, BookingStatus
 from bookings.services import Scope, active_overlaps_exist, booking_cancel, booking_release, booking_update
 from campus.exceptions import InvalidInput, PermissionDenied
 from campus.models import Holiday, Membership, Role
-from tests.bookings.conftest import at, book, error_fields, in_helsinki, local_starts, next_last_sunday
+from tests.bookings.conftest import at, book, error_fields, in_helsinki, local_starts, next_last_sunday, wall
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.usefixtures("blocks_stay_consistent")
 
 WEEK = dt.timedelta(weeks=1)
 DAY = dt.timedelta(days=1)
-
-
-def wall(day: dt.date, h: int, mi: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(h, mi))
 
 
 def fresh(bookings: list[Booking]) -> list[Booking]:
@@ -204,8 +200,14 @@ def test_time_shift_with_scope_following_moves_this_and_later_occurrences(lukio_
 def test_time_shift_of_the_series_frees_the_old_slots(joint_campus, lukio_staff, vocational_staff, weekly, monday):
     booking_update(booking=weekly[0], actor=lukio_staff, scope=Scope.SERIES, start=at(monday, 12), end=at(monday, 13))
 
-    for n in range(4):
-        book(vocational_staff, joint_campus.classroom, at(monday + n * WEEK, 10), at(monday + n * WEEK, 11))
+    freed = [
+        book(vocational_staff, joint_campus.classroom, at(monday + n * WEEK, 10), at(monday + n * WEEK, 11)).first
+        for n in range(4)
+    ]
+
+    assert [booking.status for booking in freed] == [BookingStatus.CONFIRMED] * 4
+    assert local_starts(freed) == [wall(monday + n * WEEK, 10) for n in range(4)]
+    assert local_starts(fresh(weekly)) == [wall(monday + n * WEEK, 12) for n in range(4)]
 
 
 def test_a_time_shift_that_clashes_once_moves_no_occurrence(joint_campus, lukio_staff, fm_of_lukio, weekly, monday):
@@ -480,13 +482,11 @@ def test_another_institutions_staff_may_not_change(joint_campus, lukio_staff, vo
 
 
 @pytest.mark.parametrize("action", ACTIONS)
-def test_a_colleague_who_did_not_book_may_not_change(joint_campus, lukio_staff, monday, action):
-    colleague = make_user("lukio.colleague")
-    Membership.objects.create(user=colleague, institution=joint_campus.lukio, role=Role.STAFF)
+def test_a_colleague_who_did_not_book_may_not_change(joint_campus, lukio_staff, lukio_colleague, monday, action):
     booking = book(lukio_staff, joint_campus.classroom, at(monday, 10), at(monday, 11)).first
 
     with pytest.raises(PermissionDenied):
-        action(booking, colleague, monday)
+        action(booking, lukio_colleague, monday)
 
 
 def test_an_institutions_facility_manager_may_not_change_bookings_of_shared_rooms(

@@ -29,7 +29,7 @@ from bookings.errors import SlotTaken
 from bookings.models import ACTIVE_STATUSES, Booking, BookingBlock
 from bookings.services import active_overlaps_exist, booking_create, conflicts
 from campus.models import Room, User
-from tests.bookings.conftest import Gym, assert_blocks_consistent, at, today
+from tests.bookings.conftest import Gym, assert_blocks_consistent, at, race_day
 
 REPO = Path(__file__).resolve().parents[2]
 WORKER = REPO / "bench" / "booking_race.py"
@@ -102,12 +102,6 @@ def summary(results: list[Result]) -> str:
         f"attempts={len(results)} winners={won} refused_by_check={by_check} "
         f"refused_by_constraint={by_constraint} other_errors={errors}"
     )
-
-
-def race_day() -> dt.date:
-    """A Tuesday three to four weeks ahead (the fixture's buildings open Mon–Fri 07–21)."""
-    day = today() + dt.timedelta(days=21)
-    return day + dt.timedelta(days=(1 - day.weekday()) % 7)
 
 
 def staggered(room: Room, first: dt.datetime, count: int = THREADS) -> list[Attempt]:

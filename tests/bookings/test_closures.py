@@ -19,32 +19,12 @@ from bookings.models import (
 )
 from bookings.services import closure_affected_bookings, closure_cancel_bookings, closure_create
 from campus.exceptions import InvalidInput, PermissionDenied
-from campus.models import Membership, Role, Room, RoomKind
-from tests.bookings.conftest import TUESDAY, at, book, error_fields, next_weekday_after, today
-from tests.conftest import make_user
+from campus.models import Room
+from tests.bookings.conftest import at, book, error_fields
 
 pytestmark = pytest.mark.usefixtures("blocks_stay_consistent")
 
 WEEK = dt.timedelta(weeks=1)
-
-
-@pytest.fixture
-def day() -> dt.date:
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
-
-
-@pytest.fixture
-def fm_of_vocational(joint_campus):
-    user = make_user("voc.fm", first_name="Veikko", last_name="Valvoja")
-    Membership.objects.create(user=user, institution=joint_campus.vocational, role=Role.FACILITY_MANAGER)
-    return user
-
-
-@pytest.fixture
-def workshop(joint_campus) -> Room:
-    return Room.objects.create(
-        building=joint_campus.workshop_building, code="B10", name="Workshop", kind=RoomKind.WORKSHOP, capacity=16
-    )
 
 
 def close_room(actor, room: Room, day: dt.date, *, reason: str = "Water damage", start: int = 7, end: int = 21):

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from bookings import recurrence
 from bookings.errors import BookingRuleBroken, BookingStateError, InvalidRecurrence, SlotTaken
-from bookings.models import Access, Booking, BookingPolicy, BookingSeries, BookingStatus, Notification
+from bookings.models import Booking, BookingPolicy, BookingSeries, BookingStatus, Notification
 from bookings.services import Scope, booking_cancel, booking_update
 from campus.exceptions import InvalidInput
 from tests.bookings.conftest import HELSINKI, at, book, error_fields, in_helsinki, next_last_sunday, today
@@ -96,12 +96,6 @@ def test_skip_conflicts_never_keeps_occurrences_that_overlap_through_a_long_buff
 
 
 # --- 4. requests expire at the latest when they start -----------------------------------------------
-
-
-@pytest.fixture
-def request_only_lab(joint_campus):
-    BookingPolicy.objects.create(room=joint_campus.lab, other_access=Access.REQUEST, request_expiry_hours=72)
-    return joint_campus.lab
 
 
 def test_a_request_for_this_afternoon_expires_when_it_starts(request_only_lab, vocational_staff):
@@ -333,7 +327,7 @@ def test_the_booking_forms_check_answers_while_another_writer_holds_the_database
 
         def check() -> None:
             response = client.post(
-                reverse("booking-new"),
+                reverse("bookings:new"),
                 {
                     "title": "Maths 2B",
                     "room": str(joint_campus.classroom.pk),
@@ -478,7 +472,7 @@ def test_the_booking_form_refuses_a_time_the_clocks_skip_with_a_form_error(joint
     }  # fmt: skip
 
     for action in ("book", "check"):
-        response = client.post(reverse("booking-new"), {**form, "action": action})
+        response = client.post(reverse("bookings:new"), {**form, "action": action})
         assert response.status_code == 200
         assert "does not exist" in response.content.decode()
     assert not Booking.objects.exists()

@@ -20,18 +20,16 @@ from django.db import connection
 from bookings.errors import BookingStateError, SlotTaken
 from bookings.models import (
     ACTIVE_STATUSES,
-    Access,
     Booking,
     BookingAction,
     BookingEvent,
-    BookingPolicy,
     BookingStatus,
     Notification,
     NotificationKind,
 )
 from bookings.services import booking_approve, booking_cancel, booking_create, booking_reject, booking_release
 from campus.models import Membership, Role, Room, RoomKind, User
-from tests.bookings.conftest import Gym, assert_blocks_consistent, at, today
+from tests.bookings.conftest import Gym, assert_blocks_consistent, at, race_day
 from tests.conftest import make_user
 
 ROUNDS = 10
@@ -77,11 +75,6 @@ def describe(outcomes: list[Outcome]) -> str:
     return "; ".join(f"{o.label}: {'won' if o.won else f'{type(o.error).__name__}: {o.error}'}" for o in outcomes)
 
 
-def race_tuesday() -> dt.date:
-    day = today() + dt.timedelta(days=21)
-    return day + dt.timedelta(days=(1 - day.weekday()) % 7)
-
-
 def people(joint_campus, count: int) -> list[User]:
     """Return ``count`` different teachers of the upper-secondary school."""
     users = []
@@ -111,7 +104,7 @@ def _new_gym(building, round_: int) -> Gym:
 
 def test_people_racing_for_halls_and_their_sections_queue_and_are_refused_cleanly(joint_campus):
     racers = people(joint_campus, 12)
-    day = race_tuesday()
+    day = race_day()
     # Several rounds, each on a hall of its own: a missing part lock shows as a deadlock in some of them.
     for round_ in range(ROUNDS):
         gym = _new_gym(joint_campus.main_building, round_)
@@ -153,15 +146,9 @@ def test_people_racing_for_halls_and_their_sections_queue_and_are_refused_cleanl
 # --- 2. concurrent cancel, release and decisions ----------------------------------------------------
 
 
-@pytest.fixture
-def request_only_lab(joint_campus):
-    BookingPolicy.objects.create(room=joint_campus.lab, other_access=Access.REQUEST)
-    return joint_campus.lab
-
-
 def _started_request(lab, booker: User) -> tuple[Booking, dt.datetime]:
     """Return a pending request that began ten minutes before the returned moment."""
-    day = race_tuesday()
+    day = race_day()
     made = booking_create(
         room=lab,
         booked_by=booker,

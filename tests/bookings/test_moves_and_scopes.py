@@ -8,20 +8,15 @@ import pytest
 
 from bookings import services
 from bookings.errors import BookingRuleBroken, SlotTaken
-from bookings.models import Access, Booking, BookingPolicy, BookingStatus, Notification, NotificationKind
+from bookings.models import Booking, BookingPolicy, BookingStatus, Notification, NotificationKind
 from campus.exceptions import InvalidInput, PermissionDenied
-from campus.models import Building, Campus, Membership, Role, Room
-from tests.bookings.conftest import TUESDAY, at, book, next_weekday_after, today
-from tests.conftest import make_user
+from campus.models import Building, Campus, Room
+from tests.bookings.conftest import at, book
 
 
-@pytest.fixture
-def day() -> dt.date:
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
-
-
-def test_moving_into_a_request_only_room_makes_the_booking_a_request(joint_campus, vocational_staff, fm_of_lukio, day):
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
+def test_moving_into_a_request_only_room_makes_the_booking_a_request(
+    joint_campus, requests_for_classroom, vocational_staff, fm_of_lukio, day
+):
     booking = book(vocational_staff, joint_campus.shared_auditorium, at(day, 10), at(day, 11)).first
     assert booking.status == BookingStatus.CONFIRMED
 
@@ -34,10 +29,8 @@ def test_moving_into_a_request_only_room_makes_the_booking_a_request(joint_campu
     assert Notification.objects.filter(booking=booking, kind=NotificationKind.REQUEST, recipient=fm_of_lukio).exists()
 
 
-def test_a_series_wide_cancel_needs_permission_on_every_occurrence(joint_campus, lukio_staff, day):
+def test_a_series_wide_cancel_needs_permission_on_every_occurrence(joint_campus, lukio_staff, fm_of_vocational, day):
     series = book(lukio_staff, joint_campus.classroom, at(day, 10), at(day, 11), rrule="FREQ=WEEKLY;COUNT=3").bookings
-    voc_fm = make_user("voc.fm")
-    Membership.objects.create(user=voc_fm, institution=joint_campus.vocational, role=Role.FACILITY_MANAGER)
     workshop = Room.objects.create(
         building=joint_campus.workshop_building,
         code="B1",
@@ -49,9 +42,9 @@ def test_a_series_wide_cancel_needs_permission_on_every_occurrence(joint_campus,
     series[2].refresh_from_db()
 
     with pytest.raises(PermissionDenied):
-        services.booking_cancel(booking=series[2], actor=voc_fm, scope="series")
+        services.booking_cancel(booking=series[2], actor=fm_of_vocational, scope="series")
     assert Booking.objects.filter(pk__in=[b.pk for b in series], status=BookingStatus.CONFIRMED).count() == 3
-    services.booking_cancel(booking=series[2], actor=voc_fm, scope="occurrence")  # its own room: allowed
+    services.booking_cancel(booking=series[2], actor=fm_of_vocational, scope="occurrence")  # its own room: allowed
 
 
 def test_a_booking_cannot_move_to_another_campus(joint_campus, lukio_staff, day):

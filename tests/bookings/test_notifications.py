@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 from django_q.conf import Conf
 
 from bookings import tasks
-from bookings.models import Access, Booking, BookingPolicy, Notification, NotificationKind
+from bookings.models import Booking, Notification, NotificationKind
 from bookings.services import (
     Scope,
     booking_approve,
@@ -24,27 +24,16 @@ from bookings.services import (
     requests_expire,
 )
 from campus.models import Membership, Role, User
-from tests.bookings.conftest import TUESDAY, at, book, next_weekday_after, today
+from tests.bookings.conftest import at, book
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.usefixtures("blocks_stay_consistent")
-
-
-@pytest.fixture
-def day() -> dt.date:
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
 
 
 @pytest.fixture(autouse=True)
 def _tasks_run_inline(monkeypatch):
     """Run django-q2 tasks in the calling process, so that a queued e-mail is sent at once."""
     monkeypatch.setattr(Conf, "SYNC", True)
-
-
-@pytest.fixture
-def requests_needed(joint_campus) -> None:
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
-    BookingPolicy.objects.create(room=joint_campus.shared_auditorium, other_access=Access.REQUEST)
 
 
 @pytest.fixture

@@ -27,17 +27,13 @@ from tests.bookings.conftest import (
     local_starts,
     next_last_sunday,
     today,
+    wall,
 )
 
 pytestmark = pytest.mark.usefixtures("blocks_stay_consistent")
 
 WEEK = dt.timedelta(weeks=1)
 DAY = dt.timedelta(days=1)
-
-
-def wall(day: dt.date, h: int, mi: int = 0) -> dt.datetime:
-    """Return a naive local wall-clock time, as ``local_starts`` gives them."""
-    return dt.datetime.combine(day, dt.time(h, mi))
 
 
 # --- daylight-saving time ----------------------------------------------------------------------

@@ -18,7 +18,7 @@ from tests.conftest import make_user
 
 
 @pytest.fixture
-def old_and_new(joint_campus, lukio_staff):
+def old_and_new(joint_campus, lukio_staff, tuesday):
     """A weekly series three years ago (booked back then) and a booking next week."""
     long_ago = next_weekday_after(today() - dt.timedelta(days=3 * 365), TUESDAY)
     old = services.booking_create(
@@ -34,8 +34,8 @@ def old_and_new(joint_campus, lukio_staff):
         room=joint_campus.classroom,
         booked_by=lukio_staff,
         title="New lesson",
-        start=at(next_weekday_after(today(), TUESDAY), 10),
-        end=at(next_weekday_after(today(), TUESDAY), 11),
+        start=at(tuesday, 10),
+        end=at(tuesday, 11),
     )
     Notification.objects.create(recipient=lukio_staff, kind=NotificationKind.APPROVED, booking=new.first)
     return old, new

@@ -11,26 +11,12 @@ from bookings.errors import BookingRuleBroken, SlotTaken
 from bookings.models import Access, Booking, BookingAction, BookingBlock, BookingEvent, BookingPolicy, BookingStatus
 from bookings.rules import DEFAULT_POLICY, EffectivePolicy, effective_policy
 from bookings.services import booking_cancel, closure_create
-from campus.models import Membership, Role, Room, RoomKind
-from tests.bookings.conftest import HELSINKI, TUESDAY, at, book, next_weekday_after, today
-from tests.conftest import make_user
+from campus.models import Room
+from tests.bookings.conftest import HELSINKI, TUESDAY, at, book, next_weekday_after
 
 pytestmark = pytest.mark.usefixtures("blocks_stay_consistent")
 
 WEEK = dt.timedelta(weeks=1)
-
-
-@pytest.fixture
-def day() -> dt.date:
-    """A Tuesday two to three weeks ahead: inside every default window, outside any short notice."""
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
-
-
-@pytest.fixture
-def fm_of_vocational(joint_campus):
-    user = make_user("voc.fm", first_name="Veikko", last_name="Valvoja")
-    Membership.objects.create(user=user, institution=joint_campus.vocational, role=Role.FACILITY_MANAGER)
-    return user
 
 
 def room_policy(room: Room, **rules) -> BookingPolicy:
@@ -55,11 +41,8 @@ def test_without_any_policy_a_room_has_kampus_defaults(joint_campus):
     assert (policy.owner_window_days, policy.other_window_days, policy.request_expiry_hours) == (365, 180, 72)
 
 
-def test_a_campus_policy_applies_to_every_room_of_the_campus(joint_campus):
+def test_a_campus_policy_applies_to_every_room_of_the_campus(joint_campus, workshop):
     BookingPolicy.objects.create(campus=joint_campus.campus, max_duration_minutes=120, other_access=Access.REQUEST)
-    workshop = Room.objects.create(
-        building=joint_campus.workshop_building, code="B10", name="Workshop", kind=RoomKind.WORKSHOP, capacity=16
-    )
 
     for room in (joint_campus.classroom, joint_campus.lab, joint_campus.shared_auditorium, workshop):
         policy = effective_policy(room)
@@ -68,12 +51,9 @@ def test_a_campus_policy_applies_to_every_room_of_the_campus(joint_campus):
         assert policy.min_duration_minutes == DEFAULT_POLICY.min_duration_minutes
 
 
-def test_a_building_policy_overrides_the_campus_policy_for_its_rooms_only(joint_campus):
+def test_a_building_policy_overrides_the_campus_policy_for_its_rooms_only(joint_campus, workshop):
     BookingPolicy.objects.create(campus=joint_campus.campus, max_duration_minutes=120, min_notice_minutes=60)
     BookingPolicy.objects.create(building=joint_campus.main_building, max_duration_minutes=90)
-    workshop = Room.objects.create(
-        building=joint_campus.workshop_building, code="B10", name="Workshop", kind=RoomKind.WORKSHOP, capacity=16
-    )
 
     in_main = effective_policy(joint_campus.classroom)
     assert (in_main.max_duration_minutes, in_main.min_notice_minutes) == (90, 60)
@@ -216,6 +196,11 @@ def test_quota_counts_each_person_separately(joint_campus, lukio_staff, vocation
     book(lukio_staff, joint_campus.classroom, at(day, 10), at(day, 11))
 
     book(vocational_staff, joint_campus.classroom, at(day, 12), at(day, 13))
+
+    assert [(b.booked_by, b.status) for b in Booking.objects.order_by("start")] == [
+        (lukio_staff, BookingStatus.CONFIRMED),
+        (vocational_staff, BookingStatus.CONFIRMED),
+    ]
 
 
 def test_more_attendees_than_the_room_holds_are_refused_as_over_capacity(joint_campus, lukio_staff, day):

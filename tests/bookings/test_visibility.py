@@ -21,20 +21,6 @@ TITLE = "Parents' evening"
 
 
 @pytest.fixture
-def lukio_colleague(joint_campus):
-    user = make_user("lukio.colleague")
-    Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.STAFF)
-    return user
-
-
-@pytest.fixture
-def adult_staff(joint_campus):
-    user = make_user("adult.teacher")
-    Membership.objects.create(user=user, institution=joint_campus.adult, role=Role.STAFF)
-    return user
-
-
-@pytest.fixture
 def stranger(joint_campus):
     """A staff member of an institution on another campus."""
     campus = Campus.objects.create(name="Other campus")
@@ -134,11 +120,10 @@ def test_an_expired_membership_no_longer_shows_titles(joint_campus, lukio_staff,
     assert viewer_for(former).title_of(booking) is None
 
 
-def test_a_superuser_sees_every_title(joint_campus, lukio_staff, monday):
-    admin = make_user("root", is_superuser=True, is_staff=True)
+def test_a_superuser_sees_every_title(joint_campus, lukio_staff, superuser, monday):
     booking = lukio_booking(joint_campus, lukio_staff, monday, Visibility.INSTITUTION)
 
-    assert viewer_for(admin).title_of(booking) == TITLE
+    assert viewer_for(superuser).title_of(booking) == TITLE
 
 
 def test_a_booking_for_the_campus_itself_is_hidden_from_the_institutions(

@@ -15,17 +15,12 @@ from django.test.utils import CaptureQueriesContext
 from campus.admin_site import KampusAdminSite
 from campus.models import Building, Campus, Institution, InstitutionKind, Membership, OpeningHours, Role, Room, User
 from tests.conftest import JointCampus, make_user
+from tests.web.conftest import signed_in
 
 ROOMS = "/admin/campus/room/"
 BUILDINGS = "/admin/campus/building/"
 MEMBERSHIPS = "/admin/campus/membership/"
 IMPORT = "/admin/campus/membership/import/"
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def changelist_codes(response) -> set[str]:
@@ -217,9 +212,7 @@ def test_rooms_and_buildings_of_another_campus_are_out_of_scope(campus_fm, joint
     assert client.get(f"{BUILDINGS}{far_room.building_id}/change/").status_code == 302
 
 
-def test_a_superuser_sees_every_campus(joint_campus, other_campus):
-    superuser = User.objects.create_superuser("root", "root@example.org", "pass-for-tests-1")
-
+def test_a_superuser_sees_every_campus(joint_campus, other_campus, superuser):
     assert "K1" in changelist_codes(signed_in(superuser).get(ROOMS))
 
 
@@ -530,24 +523,12 @@ def test_an_institution_admin_cannot_import_into_another_institution(lukio_admin
 # --- Sections of a divisible room (only rooms the person manages) -------------------------------
 
 
-@pytest.fixture
-def vocational_room_in_main_building(joint_campus: JointCampus) -> Room:
-    """A room of the vocational college in the lukio's building, so only its owner (not the building) differs."""
-    return Room.objects.create(
-        building=joint_campus.main_building,
-        code="A301",
-        name="Vocational classroom",
-        capacity=20,
-        owner=joint_campus.vocational,
-    )
-
-
 def section_choices(page) -> set[str]:
     return {room.code for room in page.context["adminform"].form.fields["sections"].queryset}
 
 
 def test_the_room_editor_offers_an_institution_facility_manager_only_their_own_rooms_as_sections(
-    fm_of_lukio, joint_campus, vocational_room_in_main_building
+    fm_of_lukio, joint_campus, vocational_room
 ):
     page = signed_in(fm_of_lukio).get(f"{ROOMS}{joint_campus.classroom.pk}/change/")
 
@@ -557,9 +538,9 @@ def test_the_room_editor_offers_an_institution_facility_manager_only_their_own_r
 
 @pytest.mark.parametrize("section_name", ["vocational_room", "shared_auditorium"])
 def test_an_institution_facility_manager_cannot_make_a_room_they_do_not_manage_a_section(
-    fm_of_lukio, joint_campus, vocational_room_in_main_building, section_name
+    fm_of_lukio, joint_campus, vocational_room, section_name
 ):
-    section = vocational_room_in_main_building if section_name == "vocational_room" else joint_campus.shared_auditorium
+    section = vocational_room if section_name == "vocational_room" else joint_campus.shared_auditorium
     client = signed_in(fm_of_lukio)
     url = f"{ROOMS}{joint_campus.classroom.pk}/change/"
     data = form_data(client.get(url))
@@ -584,14 +565,12 @@ def test_an_institution_facility_manager_makes_their_own_room_a_section(fm_of_lu
     assert list(joint_campus.classroom.sections.all()) == [joint_campus.lab]
 
 
-def test_a_campus_facility_manager_may_combine_any_room_of_the_campus(
-    campus_fm, joint_campus, vocational_room_in_main_building
-):
+def test_a_campus_facility_manager_may_combine_any_room_of_the_campus(campus_fm, joint_campus, vocational_room):
     client = signed_in(campus_fm)
     url = f"{ROOMS}{joint_campus.shared_auditorium.pk}/change/"
     page = client.get(url)
     data = form_data(page)
-    data.update({"sections": [str(joint_campus.classroom.pk), str(vocational_room_in_main_building.pk)]})
+    data.update({"sections": [str(joint_campus.classroom.pk), str(vocational_room.pk)]})
 
     response = client.post(url, {**data, "_save": "Save"})
 
@@ -672,11 +651,9 @@ def test_an_import_cannot_change_the_importers_own_memberships(lukio_admin, join
     assert not Membership.objects.filter(user=lukio_admin, role=Role.FACILITY_MANAGER).exists()
 
 
-def test_a_superuser_may_change_their_own_memberships(joint_campus):
-    root = User.objects.create_superuser("root", "root@example.org", "pass-for-tests-1")
-
-    response = signed_in(root).post(
-        f"{MEMBERSHIPS}add/", {"user": root.pk, "institution": joint_campus.lukio.pk, "role": Role.STAFF}
+def test_a_superuser_may_change_their_own_memberships(joint_campus, superuser):
+    response = signed_in(superuser).post(
+        f"{MEMBERSHIPS}add/", {"user": superuser.pk, "institution": joint_campus.lukio.pk, "role": Role.STAFF}
     )
 
     assert response.status_code == 302

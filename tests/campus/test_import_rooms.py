@@ -8,19 +8,10 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import translation
 
 from campus.models import Room, RoomKind
 from campus.room_import import CsvImportRefused, RoomRow, room_rows_parse
 from campus.services import rooms_import
-
-
-@pytest.fixture(autouse=True)
-def _messages_in_english():
-    """Check the English messages whatever LANGUAGE_CODE the installation uses."""
-    with translation.override("en"):
-        yield
-
 
 HEADER = "building,code,name,kind,capacity,floor,area_m2,equipment,step_free,owner,sections,description"
 GOOD_FILE = f"""{HEADER}

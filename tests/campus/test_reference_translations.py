@@ -14,12 +14,7 @@ from django.urls import reverse
 from bookings import services
 from bookings.models import Closure
 from campus.models import Equipment, Holiday, OpeningHoursException, User
-from tests.bookings.conftest import TUESDAY, at, next_weekday_after, today
-
-
-@pytest.fixture
-def tuesday() -> dt.date:
-    return next_weekday_after(today(), TUESDAY)
+from tests.bookings.conftest import at
 
 
 @pytest.fixture
@@ -58,7 +53,7 @@ def room_page(user: User, language: str, room, week: dt.date) -> str:
     user.save(update_fields=["preferred_language"])
     client = Client()
     client.force_login(user)
-    response = client.get(reverse("room-detail", args=[room.pk]), {"week": week.isoformat()})
+    response = client.get(reverse("bookings:room-detail", args=[room.pk]), {"week": week.isoformat()})
     assert response.status_code == 200
     return response.content.decode()
 
@@ -107,7 +102,7 @@ def test_a_closure_reason_is_shown_in_the_readers_language_or_as_typed(joint_cam
     campus_fm.save(update_fields=["preferred_language"])
     client = Client()
     client.force_login(campus_fm)
-    url = reverse("manage-closure-detail", args=[closure.pk])
+    url = reverse("manage:closure-detail", args=[closure.pk])
 
     assert "Lattian hionta" in client.get(url).content.decode(), "no Swedish reason yet: the one typed"
 
@@ -115,10 +110,9 @@ def test_a_closure_reason_is_shown_in_the_readers_language_or_as_typed(joint_cam
     assert "Golvslipning" in client.get(url).content.decode()
 
 
-def test_the_admin_edits_a_name_per_language(joint_campus):
-    admin_user = User.objects.create_superuser("root", "root@example.org", "pass-for-tests-1")
+def test_the_admin_edits_a_name_per_language(joint_campus, superuser):
     client = Client(headers={"accept-language": "en"})
-    client.force_login(admin_user)
+    client.force_login(superuser)
 
     equipment_page = client.get(reverse("admin:campus_equipment_change", args=[joint_campus.projector.pk]))
     campus_page = client.get(reverse("admin:campus_campus_change", args=[joint_campus.campus.pk]))

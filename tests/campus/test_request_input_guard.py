@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pytest
 from django.test import Client
 
-from api.tokens import token_create
 from bookings.models import Booking, BookingStatus
-from tests.bookings.conftest import TUESDAY, at, book, next_weekday_after, today
+from tests.api.conftest import post
+from tests.bookings.conftest import at, book
 
 API = "/api/v1"
 NUL_MESSAGE = "Text may not contain NUL characters"
-
-
-@pytest.fixture
-def day() -> dt.date:
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
 
 
 @pytest.fixture
@@ -27,17 +21,15 @@ def lesson(joint_campus, lukio_staff, day) -> Booking:
 
 
 @pytest.fixture
-def api(lukio_staff) -> Client:
-    _, raw = token_create(user=lukio_staff, name="tests")
-    client = Client(headers={"Authorization": f"Bearer {raw}", "Accept-Language": "en"})
+def api(client_with_token, lukio_staff) -> Client:
+    client = client_with_token(lukio_staff, **{"Accept-Language": "en"})
     client.raise_request_exception = False
     return client
 
 
 @pytest.fixture
-def fm_api(fm_of_lukio) -> Client:
-    _, raw = token_create(user=fm_of_lukio, name="tests")
-    client = Client(headers={"Authorization": f"Bearer {raw}", "Accept-Language": "en"})
+def fm_api(client_with_token, fm_of_lukio) -> Client:
+    client = client_with_token(fm_of_lukio, **{"Accept-Language": "en"})
     client.raise_request_exception = False
     return client
 
@@ -48,10 +40,6 @@ def browser(lukio_staff) -> Client:
     client.raise_request_exception = False
     client.force_login(lukio_staff)
     return client
-
-
-def post_json(client: Client, path: str, body: dict):
-    return client.post(f"{API}{path}", json.dumps(body), content_type="application/json")
 
 
 def assert_refused_field(response, field: str) -> None:
@@ -81,7 +69,7 @@ def test_a_nul_in_a_booking_title_is_refused(on_postgres, api, joint_campus, day
         "end": at(day, 13).isoformat(),
     }
 
-    assert_refused_field(post_json(api, "/bookings", body), "body.title")
+    assert_refused_field(post(api, "/bookings", body), "body.title")
     assert not Booking.objects.exists()
 
 
@@ -94,7 +82,7 @@ def test_a_nul_in_a_nested_field_is_refused_with_its_path(on_postgres, api, join
         "on_behalf_of": {"name": "Maija\x00"},
     }
 
-    assert_refused_field(post_json(api, "/bookings", body), "body.on_behalf_of.name")
+    assert_refused_field(post(api, "/bookings", body), "body.on_behalf_of.name")
 
 
 def test_a_nul_in_a_changed_title_is_refused(on_postgres, api, lesson):
@@ -104,16 +92,16 @@ def test_a_nul_in_a_changed_title_is_refused(on_postgres, api, lesson):
 
 
 def test_a_nul_in_a_token_name_is_refused(on_postgres, api):
-    assert_refused_field(post_json(api, "/me/tokens", {"name": "laptop\x00"}), "body.name")
+    assert_refused_field(post(api, "/me/tokens", {"name": "laptop\x00"}), "body.name")
 
 
 def test_a_nul_in_a_handover_username_is_refused(on_postgres, api, lesson):
-    assert_refused_field(post_json(api, f"/bookings/{lesson.pk}/handover", {"to_user": "\x00"}), "body.to_user")
+    assert_refused_field(post(api, f"/bookings/{lesson.pk}/handover", {"to_user": "\x00"}), "body.to_user")
 
 
 def test_a_nul_in_a_rejection_reason_is_refused(on_postgres, fm_api, lesson):
     Booking.objects.filter(pk=lesson.pk).update(status=BookingStatus.PENDING)
-    response = post_json(fm_api, f"/approvals/{lesson.pk}/reject", {"reason": "no\x00"})
+    response = post(fm_api, f"/approvals/{lesson.pk}/reject", {"reason": "no\x00"})
 
     assert_refused_field(response, "body.reason")
     assert Booking.objects.get(pk=lesson.pk).status == BookingStatus.PENDING
@@ -122,7 +110,7 @@ def test_a_nul_in_a_rejection_reason_is_refused(on_postgres, fm_api, lesson):
 def test_a_nul_in_a_closure_reason_is_refused(on_postgres, fm_api, joint_campus, day):
     body = {"room": joint_campus.classroom.pk, "start": at(day, 8).isoformat(), "end": at(day, 9).isoformat()}
 
-    assert_refused_field(post_json(fm_api, "/closures", {**body, "reason": "\x00"}), "body.reason")
+    assert_refused_field(post(fm_api, "/closures", {**body, "reason": "\x00"}), "body.reason")
 
 
 def test_a_nul_in_a_form_body_to_the_api_is_refused(on_postgres, api, lesson):

@@ -34,13 +34,6 @@ from campus.models import (
 DEMO_DOC = Path(__file__).resolve().parents[2] / "docs" / "demo.md"
 
 
-@pytest.fixture(autouse=True)
-def _messages_in_english():
-    """Check the English messages whatever LANGUAGE_CODE the installation uses."""
-    with translation.override("en"):
-        yield
-
-
 def seed() -> str:
     stdout = StringIO()
     call_command("seed_demo", stdout=stdout)

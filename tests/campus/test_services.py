@@ -5,19 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import translation
 
 from campus.exceptions import InvalidInput, PermissionDenied
 from campus.models import Holiday, Membership, Role, Room
 from campus.services import campus_sync_holidays, membership_end, membership_grant, room_sections_set
 from tests.conftest import make_user
-
-
-@pytest.fixture(autouse=True)
-def _messages_in_english():
-    """Check the English messages whatever LANGUAGE_CODE the installation uses."""
-    with translation.override("en"):
-        yield
 
 
 def test_grant_creates_a_membership_and_regranting_updates_its_dates(joint_campus):
@@ -177,11 +169,7 @@ def test_sync_holidays_refuses_an_unknown_country(joint_campus):
 # --- Sections of a divisible room ---------------------------------------------------------------
 
 
-def test_sections_set_refuses_a_room_the_actor_does_not_manage(joint_campus, fm_of_lukio):
-    vocational_room = Room.objects.create(
-        building=joint_campus.main_building, code="A301", name="Vocational", capacity=20, owner=joint_campus.vocational
-    )
-
+def test_sections_set_refuses_a_room_the_actor_does_not_manage(joint_campus, fm_of_lukio, vocational_room):
     for foreign in (vocational_room, joint_campus.shared_auditorium):
         with pytest.raises(PermissionDenied) as refused:
             room_sections_set(room=joint_campus.classroom, sections=[joint_campus.lab, foreign], actor=fm_of_lukio)

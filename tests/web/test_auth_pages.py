@@ -13,7 +13,6 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from campus.models import User
-from tests.conftest import make_user
 
 PASSWORD = "pass-for-tests-1"
 NEW_PASSWORD = "Lumihiutale-Kevät-2031"
@@ -64,11 +63,6 @@ def assert_described_by_existing_ids(page: Tags, field: dict[str, str]) -> list[
     return described_by
 
 
-@pytest.fixture
-def teacher(joint_campus) -> User:
-    return make_user("liisa.lehtonen", first_name="Liisa", last_name="Lehtonen")
-
-
 # --- Signing in ----------------------------------------------------------------------------------
 
 
@@ -96,13 +90,13 @@ def test_signing_in_goes_to_the_front_page(teacher):
     response = client.post(reverse("login"), {"username": "liisa.lehtonen", "password": PASSWORD})
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("home")
+    assert response["Location"] == reverse("campus:home")
     assert client.session[SESSION_KEY] == str(teacher.pk)
 
 
 def test_signing_in_returns_to_the_page_asked_for(teacher):
     client = english()
-    asked_for = reverse("my-bookings")
+    asked_for = reverse("bookings:mine")
 
     page = client.get(reverse("login"), {"next": asked_for})
     response = client.post(reverse("login"), {"username": "liisa.lehtonen", "password": PASSWORD, "next": asked_for})
@@ -152,7 +146,7 @@ def test_signing_out_is_a_post_and_returns_to_the_front_page(teacher):
 
     assert refused.status_code == 405
     assert response.status_code == 302
-    assert response["Location"] == reverse("home")
+    assert response["Location"] == reverse("campus:home")
     assert SESSION_KEY not in client.session
 
 
@@ -160,7 +154,7 @@ def test_every_page_offers_signing_out_as_a_form(teacher):
     client = english()
     client.force_login(teacher)
 
-    page = Tags(client.get(reverse("accessibility")).text)
+    page = Tags(client.get(reverse("campus:accessibility")).text)
 
     assert page.one("form", action=reverse("logout"))["method"] == "post"
 

@@ -10,27 +10,10 @@ from django.urls import reverse
 from bookings import selectors
 from bookings.models import Booking, BookingStatus
 from bookings.services import booking_cancel
-from campus.models import OpeningHours
 from tests.bookings.conftest import at, book
 from tests.web.conftest import client_for
 
-
-@pytest.fixture(autouse=True)
-def always_open(joint_campus):
-    building = joint_campus.main_building
-    OpeningHours.objects.filter(building=building).delete()
-    for weekday in range(7):
-        OpeningHours.objects.create(building=building, weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59))
-
-
-@pytest.fixture
-def day(tuesday) -> dt.date:
-    return tuesday
-
-
-@pytest.fixture
-def physics(joint_campus, lukio_staff, day) -> Booking:
-    return book(lukio_staff, joint_campus.lab, at(day, 10), at(day, 11), title="Physics").first
+pytestmark = pytest.mark.usefixtures("always_open")
 
 
 def form_data(joint_campus, day: dt.date, **changes) -> dict[str, str]:
@@ -82,7 +65,9 @@ def test_the_lookup_leaves_out_the_bookings_being_made(joint_campus, lukio_staff
 
 
 def test_check_warns_of_a_booking_elsewhere_at_the_same_time(joint_campus, lukio_staff, day, physics):
-    response = client_for(lukio_staff).post(reverse("booking-new"), {**form_data(joint_campus, day), "action": "check"})
+    response = client_for(lukio_staff).post(
+        reverse("bookings:new"), {**form_data(joint_campus, day), "action": "check"}
+    )
 
     html = response.content.decode()
     assert "Check: this can be booked" in html
@@ -93,13 +78,13 @@ def test_check_warns_of_a_booking_elsewhere_at_the_same_time(joint_campus, lukio
 
 
 def test_the_live_preview_warns_too(joint_campus, lukio_staff, day, physics):
-    html = client_for(lukio_staff).post(reverse("booking-preview"), form_data(joint_campus, day)).content.decode()
+    html = client_for(lukio_staff).post(reverse("bookings:preview"), form_data(joint_campus, day)).content.decode()
     assert "You are already booked elsewhere at the same time" in html
 
 
 def test_booking_anyway_books_and_then_warns(joint_campus, lukio_staff, day, physics):
     client = client_for(lukio_staff)
-    response = client.post(reverse("booking-new"), {**form_data(joint_campus, day), "action": "book"}, follow=True)
+    response = client.post(reverse("bookings:new"), {**form_data(joint_campus, day), "action": "book"}, follow=True)
 
     assert Booking.objects.get(title="Maths").status == BookingStatus.CONFIRMED
     html = response.content.decode()
@@ -109,7 +94,7 @@ def test_booking_anyway_books_and_then_warns(joint_campus, lukio_staff, day, phy
 
 def test_no_warning_without_an_overlap(joint_campus, lukio_staff, day, physics):
     data = form_data(joint_campus, day, start_time="11:00", end_time="12:00")
-    html = client_for(lukio_staff).post(reverse("booking-new"), {**data, "action": "check"}).content.decode()
+    html = client_for(lukio_staff).post(reverse("bookings:new"), {**data, "action": "check"}).content.decode()
     assert "Check: this can be booked" in html
     assert "booked elsewhere" not in html
 
@@ -117,6 +102,6 @@ def test_no_warning_without_an_overlap(joint_campus, lukio_staff, day, physics):
 def test_booking_for_someone_else_warns_of_nothing(joint_campus, front_desk, day):
     book(front_desk, joint_campus.lab, at(day, 10), at(day, 11), title="Own errand")
     data = form_data(joint_campus, day, on_behalf_of_name="Visiting lecturer", institution="campus")
-    html = client_for(front_desk).post(reverse("booking-new"), {**data, "action": "check"}).content.decode()
+    html = client_for(front_desk).post(reverse("bookings:new"), {**data, "action": "check"}).content.decode()
     assert "Check: this can be booked" in html
     assert "booked elsewhere" not in html

@@ -13,7 +13,6 @@ from django.utils import formats, translation
 from bookings import recurrence
 from bookings.forms import RepeatChoice, repeat_choice_from_rrule, repeat_rule, repeat_summary
 from bookings.models import (
-    Access,
     Booking,
     BookingEvent,
     BookingPolicy,
@@ -48,7 +47,7 @@ def form_data(room, day: dt.date, start: str = "10:00", end: str = "11:00", **fi
     }
 
 
-def post(client: Client, data: dict, name: str = "booking-new"):
+def post(client: Client, data: dict, name: str = "bookings:new"):
     return client.post(reverse(name), data)
 
 
@@ -154,14 +153,14 @@ def test_a_stored_series_rule_reads_back_as_the_same_summary():
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client, joint_campus):
-    for response in (client.get(reverse("booking-new")), client.post(reverse("booking-preview"))):
+    for response in (client.get(reverse("bookings:new")), client.post(reverse("bookings:preview"))):
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("login"))
 
 
 def test_the_form_is_prefilled_from_the_link(joint_campus, lukio_staff, tuesday):
     response = client_for(lukio_staff).get(
-        reverse("booking-new"),
+        reverse("bookings:new"),
         {"room": joint_campus.lab.pk, "start": f"{tuesday.isoformat()}T13:15", "end": f"{tuesday.isoformat()}T14:45"},
     )
     html = response.content.decode()
@@ -181,7 +180,7 @@ def test_a_one_off_booking_is_confirmed_and_shown(joint_campus, lukio_staff, tue
     response = post(client, form_data(joint_campus.classroom, tuesday, attendees="24"))
     booking = Booking.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == reverse("booking-detail", args=[booking.pk])
+    assert response["Location"] == reverse("bookings:detail", args=[booking.pk])
     assert (booking.title, booking.attendees, booking.institution) == ("Maths 2B", 24, joint_campus.lukio)
     assert (booking.start, booking.end) == (at(tuesday, 10), at(tuesday, 11))
     page = client.get(response["Location"]).content.decode()
@@ -189,8 +188,9 @@ def test_a_one_off_booking_is_confirmed_and_shown(joint_campus, lukio_staff, tue
     assert '<span class="badge status-confirmed">Confirmed</span>' in page
 
 
-def test_a_request_says_it_waits_for_approval(joint_campus, vocational_staff, fm_of_lukio, tuesday):
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
+def test_a_request_says_it_waits_for_approval(
+    joint_campus, requests_for_classroom, vocational_staff, fm_of_lukio, tuesday
+):
     client = client_for(vocational_staff)
     response = post(client, form_data(joint_campus.classroom, tuesday))
     assert Booking.objects.get().status == BookingStatus.PENDING
@@ -298,12 +298,6 @@ def test_a_repeat_needs_an_end(joint_campus, lukio_staff, tuesday):
     assert 'href="#id_until"' in html
 
 
-@pytest.fixture
-def requests_for_classroom(joint_campus):
-    """Other institutions only request the lukio's classroom, so a real booking would notify its managers."""
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
-
-
 def series_over_a_holiday(joint_campus, tuesday: dt.date) -> dict:
     """Return the form of three weekly lessons from ``tuesday``; the second falls on a holiday."""
     Holiday.objects.create(campus=joint_campus.campus, date=tuesday + dt.timedelta(weeks=1), name="Sports day")
@@ -345,7 +339,7 @@ def test_the_live_preview_returns_a_fragment_and_writes_nothing(
     data = series_over_a_holiday(joint_campus, tuesday)
     data.pop("action")
     data["title"] = ""  # not needed to see whether it can be booked
-    response = post(client_for(vocational_staff), data, name="booking-preview")
+    response = post(client_for(vocational_staff), data, name="bookings:preview")
     html = response.content.decode()
     assert response.status_code == 200
     assert "<html" not in html
@@ -356,9 +350,9 @@ def test_the_live_preview_returns_a_fragment_and_writes_nothing(
 
 
 def test_the_live_preview_asks_for_the_basics_first(joint_campus, lukio_staff):
-    response = post(client_for(lukio_staff), {"title": "x"}, name="booking-preview")
+    response = post(client_for(lukio_staff), {"title": "x"}, name="bookings:preview")
     assert "Fill in the room, the date and the times" in response.content.decode()
-    assert client_for(lukio_staff).get(reverse("booking-preview")).status_code == 405
+    assert client_for(lukio_staff).get(reverse("bookings:preview")).status_code == 405
 
 
 def test_errors_are_summarised_and_linked_to_their_fields(joint_campus, lukio_staff, tuesday):
@@ -372,7 +366,7 @@ def test_errors_are_summarised_and_linked_to_their_fields(joint_campus, lukio_st
 
 
 def test_staff_book_only_for_their_institution(joint_campus, lukio_staff):
-    html = client_for(lukio_staff).get(reverse("booking-new")).content.decode()
+    html = client_for(lukio_staff).get(reverse("bookings:new")).content.decode()
     assert f'<option value="{joint_campus.lukio.pk}" selected>Otava Upper Secondary</option>' in html
     assert "Otava Vocational College" not in html
     assert "The campus itself" not in html
@@ -381,7 +375,7 @@ def test_staff_book_only_for_their_institution(joint_campus, lukio_staff):
 
 def test_the_front_desk_books_for_any_institution_on_someones_behalf(joint_campus, front_desk, tuesday):
     client = client_for(front_desk)
-    html = client.get(reverse("booking-new")).content.decode()
+    html = client.get(reverse("bookings:new")).content.decode()
     for name in ("Otava Upper Secondary", "Otava Vocational College", "Otava Adult Education Centre"):
         assert name in html
     assert "The campus itself (facility services)" in html
@@ -416,7 +410,7 @@ def test_the_override_reason_is_only_for_facility_managers_of_the_room(
     joint_campus, lukio_staff, fm_of_lukio, campus_fm
 ):
     def page(user, room) -> str:
-        return client_for(user).get(reverse("booking-new"), {"room": room.pk}).content.decode()
+        return client_for(user).get(reverse("bookings:new"), {"room": room.pk}).content.decode()
 
     assert 'id="id_override_reason"' not in page(lukio_staff, joint_campus.classroom)
     own = page(fm_of_lukio, joint_campus.classroom)
@@ -427,7 +421,7 @@ def test_the_override_reason_is_only_for_facility_managers_of_the_room(
 
 
 def test_visibility_choices_explain_who_sees_the_title(joint_campus, lukio_staff):
-    html = client_for(lukio_staff).get(reverse("booking-new")).content.decode()
+    html = client_for(lukio_staff).get(reverse("bookings:new")).content.decode()
     assert "Everyone signed in on the campus sees the title." in html
     assert "also on the printed door sign" in html
     assert "Everyone else sees only that the room is “Reserved”." in html
@@ -443,18 +437,18 @@ def test_the_visibility_chosen_is_kept(joint_campus, lukio_staff, tuesday):
 
 def test_a_booking_page_needs_sign_in_and_a_missing_one_is_not_found(client, joint_campus, lukio_staff, tuesday):
     booking = book(lukio_staff, joint_campus.classroom, at(tuesday, 10), at(tuesday, 11)).first
-    response = client.get(reverse("booking-detail", args=[booking.pk]))
+    response = client.get(reverse("bookings:detail", args=[booking.pk]))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
-    assert client_for(lukio_staff).get(reverse("booking-detail", args=[booking.pk + 1000])).status_code == 404
+    assert client_for(lukio_staff).get(reverse("bookings:detail", args=[booking.pk + 1000])).status_code == 404
 
 
 def test_a_booking_page_shows_details_to_those_who_see_the_title(joint_campus, lukio_staff, vocational_staff, tuesday):
     booking = book(
         lukio_staff, joint_campus.classroom, at(tuesday, 10), at(tuesday, 11), title="Parents' evening"
     ).first
-    own = client_for(lukio_staff).get(reverse("booking-detail", args=[booking.pk]))
-    other = client_for(vocational_staff).get(reverse("booking-detail", args=[booking.pk]))
+    own = client_for(lukio_staff).get(reverse("bookings:detail", args=[booking.pk]))
+    other = client_for(vocational_staff).get(reverse("bookings:detail", args=[booking.pk]))
     assert own.status_code == other.status_code == 200
     own_html, other_html = own.content.decode(), other.content.decode()
     assert "Parents&#x27; evening" in own_html
@@ -464,15 +458,15 @@ def test_a_booking_page_shows_details_to_those_who_see_the_title(joint_campus, l
     assert "Liisa Lehtonen" not in other_html
     assert "Reserved" in other_html
     for html in (own_html, other_html):
-        assert reverse("room-detail", args=[joint_campus.classroom.pk]) in html
+        assert reverse("bookings:room-detail", args=[joint_campus.classroom.pk]) in html
         assert f"{clock(10)}–{clock(11)}" in html
 
 
 def test_the_booker_gets_links_to_change_and_cancel_others_do_not(joint_campus, lukio_staff, vocational_staff, tuesday):
     booking = book(lukio_staff, joint_campus.classroom, at(tuesday, 10), at(tuesday, 11)).first
-    own = client_for(lukio_staff).get(reverse("booking-detail", args=[booking.pk])).content.decode()
-    other = client_for(vocational_staff).get(reverse("booking-detail", args=[booking.pk])).content.decode()
-    for name in ("booking-edit", "booking-cancel"):
+    own = client_for(lukio_staff).get(reverse("bookings:detail", args=[booking.pk])).content.decode()
+    other = client_for(vocational_staff).get(reverse("bookings:detail", args=[booking.pk])).content.decode()
+    for name in ("bookings:edit", "bookings:cancel"):
         assert reverse(name, args=[booking.pk]) in own
         assert reverse(name, args=[booking.pk]) not in other
-    assert reverse("booking-release", args=[booking.pk]) not in own  # it has not started
+    assert reverse("bookings:release", args=[booking.pk]) not in own  # it has not started

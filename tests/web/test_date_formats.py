@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import formats, translation
 
-from campus.models import OpeningHours
 from tests.bookings.conftest import at, book, today
+from tests.web.conftest import client_for
 
 DAY = dt.date(2026, 12, 4)
 
@@ -36,17 +35,12 @@ def test_english_weeks_start_on_monday():
         assert formats.get_format("FIRST_DAY_OF_WEEK") == 1
 
 
-def test_an_english_page_shows_the_day_before_the_month(joint_campus, lukio_staff):
-    building = joint_campus.main_building
-    OpeningHours.objects.filter(building=building).delete()
-    for weekday in range(7):
-        OpeningHours.objects.create(building=building, weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59))
+def test_an_english_page_shows_the_day_before_the_month(joint_campus, always_open, lukio_staff):
     day = today() + dt.timedelta(days=3)
     booking = book(lukio_staff, joint_campus.classroom, at(day, 10), at(day, 11), title="Maths").first
-    client = Client(headers={"accept-language": "en"})
-    client.force_login(lukio_staff)
+    client = client_for(lukio_staff)
 
-    html = client.get(reverse("booking-detail", args=[booking.pk])).content.decode()
+    html = client.get(reverse("bookings:detail", args=[booking.pk])).content.decode()
 
     month = day.strftime("%b")
     assert f"{day.day} {month} {day.year}" in html

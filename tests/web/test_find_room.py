@@ -22,7 +22,7 @@ from tests.web.conftest import client_for
 
 def search(client: Client, day: dt.date, start: str = "10:00", **params) -> str:
     query = {"date": day.isoformat(), "start": start, "duration": "60", **params}
-    response = client.get(reverse("find-room"), query)
+    response = client.get(reverse("bookings:find-room"), query)
     assert response.status_code == 200
     return response.content.decode()
 
@@ -33,13 +33,13 @@ def result_room_ids(html: str) -> list[int]:
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client, joint_campus):
-    response = client.get(reverse("find-room"))
+    response = client.get(reverse("bookings:find-room"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
 
 
 def test_staff_see_the_search_form_with_the_equipment_catalogue(joint_campus, lukio_staff):
-    response = client_for(lukio_staff).get(reverse("find-room"))
+    response = client_for(lukio_staff).get(reverse("bookings:find-room"))
     html = response.content.decode()
     assert response.status_code == 200
     assert 'name="date"' in html
@@ -151,7 +151,7 @@ def test_an_end_time_replaces_the_duration(joint_campus, lukio_staff, tuesday):
 def test_one_click_book_books_the_room_and_shows_the_booking(joint_campus, lukio_staff, tuesday):
     client = client_for(lukio_staff)
     response = client.post(
-        reverse("booking-new"),
+        reverse("bookings:new"),
         {
             "confirm": "1",
             "room": joint_campus.classroom.pk,
@@ -164,7 +164,7 @@ def test_one_click_book_books_the_room_and_shows_the_booking(joint_campus, lukio
     )
     booking = Booking.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == reverse("booking-detail", args=[booking.pk])
+    assert response["Location"] == reverse("bookings:detail", args=[booking.pk])
     assert (booking.room, booking.title, booking.attendees) == (joint_campus.classroom, "Team meeting", 12)
     assert booking.start == at(tuesday, 10)
     assert booking.end == at(tuesday, 11)
@@ -177,7 +177,7 @@ def test_one_click_book_books_the_room_and_shows_the_booking(joint_campus, lukio
 def test_a_refused_one_click_book_shows_the_booking_form_with_the_reason(joint_campus, lukio_staff, tuesday):
     book(lukio_staff, joint_campus.classroom, at(tuesday, 10), at(tuesday, 11), title="Taken meanwhile")
     response = client_for(lukio_staff).post(
-        reverse("booking-new"),
+        reverse("bookings:new"),
         {
             "confirm": "1",
             "room": joint_campus.classroom.pk,
@@ -206,13 +206,8 @@ def room_card(html: str, label: str) -> str:
     return html[start : min(ends)]
 
 
-@pytest.fixture
-def auditorium_by_request(joint_campus) -> None:
-    BookingPolicy.objects.create(room=joint_campus.shared_auditorium, other_access=Access.REQUEST)
-
-
 def test_results_say_before_booking_which_rooms_take_a_request(
-    joint_campus, lukio_staff, tuesday, auditorium_by_request
+    joint_campus, lukio_staff, tuesday, requests_for_auditorium
 ):
     html = search(client_for(lukio_staff), tuesday)
 
@@ -225,7 +220,7 @@ def test_results_say_before_booking_which_rooms_take_a_request(
 
 
 def test_the_campus_facility_manager_books_the_shared_room_at_once(
-    joint_campus, campus_fm, tuesday, auditorium_by_request
+    joint_campus, campus_fm, tuesday, requests_for_auditorium
 ):
     auditorium = room_card(search(client_for(campus_fm), tuesday), "A001 Auditorium")
     assert "Booked at once" in auditorium
@@ -287,7 +282,7 @@ def test_the_one_click_booking_asks_for_the_purpose_instead_of_assuming_a_meetin
 
 def test_a_one_click_booking_without_a_purpose_asks_for_it(joint_campus, lukio_staff, tuesday):
     response = client_for(lukio_staff).post(
-        reverse("booking-new"),
+        reverse("bookings:new"),
         {
             "confirm": "1",
             "room": joint_campus.classroom.pk,
@@ -303,7 +298,7 @@ def test_a_one_click_booking_without_a_purpose_asks_for_it(joint_campus, lukio_s
 
 def test_a_one_click_booking_keeps_the_chosen_purpose(joint_campus, lukio_staff, tuesday):
     client_for(lukio_staff).post(
-        reverse("booking-new"),
+        reverse("bookings:new"),
         {
             "confirm": "1",
             "room": joint_campus.classroom.pk,

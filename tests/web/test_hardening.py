@@ -12,41 +12,9 @@ from django.urls import reverse
 
 from bookings import services
 from bookings.models import Booking, Visibility
-from campus.models import Membership, Role
 from campus.security import ContentSecurityPolicyMiddleware
-from tests.bookings.conftest import TUESDAY, at, book, next_weekday_after, today
-from tests.conftest import make_user
+from tests.bookings.conftest import at, book, today
 from tests.web.conftest import client_for
-
-
-@pytest.fixture
-def day() -> dt.date:
-    return next_weekday_after(today() + dt.timedelta(days=14), TUESDAY)
-
-
-@pytest.fixture
-def lukio_colleague(joint_campus):
-    user = make_user("lukio.colleague", first_name="Kaisa", last_name="Kollega")
-    Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.STAFF)
-    return user
-
-
-@pytest.fixture
-def open_day(joint_campus, lukio_staff, day) -> Booking:
-    """A lukio teacher's public booking of the shared auditorium for a parents' association."""
-    booking = book(
-        lukio_staff,
-        joint_campus.shared_auditorium,
-        at(day, 10),
-        at(day, 11),
-        title="Open day",
-        visibility=Visibility.PUBLIC,
-        on_behalf_of_name="Maija Meikäläinen",
-        on_behalf_of_contact="maija@example.org",
-        on_behalf_of_organisation="Parents' association",
-    ).first
-    Booking.objects.filter(pk=booking.pk).update(decision_reason="Approved for the parents' evening")
-    return booking
 
 
 @pytest.fixture
@@ -76,7 +44,7 @@ PEOPLE = [
 
 
 def test_a_public_booking_shows_another_institution_its_title_but_not_its_people(vocational_staff, open_day):
-    page = client_for(vocational_staff).get(reverse("booking-detail", args=[open_day.pk])).content.decode()
+    page = client_for(vocational_staff).get(reverse("bookings:detail", args=[open_day.pk])).content.decode()
 
     assert "Open day" in page
     assert [person for person in PEOPLE if person in page] == []
@@ -85,17 +53,19 @@ def test_a_public_booking_shows_another_institution_its_title_but_not_its_people
 
 @pytest.mark.parametrize("who", ["lukio_staff", "lukio_colleague", "front_desk"])
 def test_the_booker_the_institution_and_the_front_desk_see_the_people_of_a_booking(request, open_day, who):
-    page = client_for(request.getfixturevalue(who)).get(reverse("booking-detail", args=[open_day.pk]))
+    page = client_for(request.getfixturevalue(who)).get(reverse("bookings:detail", args=[open_day.pk]))
 
     assert [person for person in PEOPLE if person not in page.content.decode()] == []
 
 
 def test_the_day_list_names_the_booker_only_to_those_who_see_the_details(fm_of_lukio, front_desk, welding, day):
-    url = f"{reverse('front-desk')}?date={day.isoformat()}"
+    url = f"{reverse('manage:front-desk')}?date={day.isoformat()}"
 
     manager = client_for(fm_of_lukio).get(url).content.decode()
     desk = client_for(front_desk).get(url).content.decode()
-    printed = client_for(fm_of_lukio).get(f"{reverse('front-desk-print')}?date={day.isoformat()}").content.decode()
+    printed = (
+        client_for(fm_of_lukio).get(f"{reverse('manage:front-desk-print')}?date={day.isoformat()}").content.decode()
+    )
 
     assert "Welding show" in manager
     assert "Ville Virtanen" not in manager
@@ -111,7 +81,7 @@ def test_a_closure_names_the_bookers_only_to_those_who_see_the_details(
     closure, _affected = services.closure_create(
         actor=campus_fm, building=joint_campus.main_building, start=at(day, 0), end=at(day, 23), reason="Fire drill"
     )
-    url = reverse("manage-closure-detail", args=[closure.pk])
+    url = reverse("manage:closure-detail", args=[closure.pk])
 
     manager = client_for(fm_of_lukio).get(url).content.decode()
     campus_manager = client_for(campus_fm).get(url).content.decode()
@@ -125,7 +95,7 @@ def test_a_closure_names_the_bookers_only_to_those_who_see_the_details(
 
 
 @pytest.mark.parametrize("week", ["0001-01-01", "9999-12-31"])
-@pytest.mark.parametrize("page", ["room-detail", "room-print"])
+@pytest.mark.parametrize("page", ["bookings:room-detail", "bookings:room-print"])
 def test_a_room_week_far_outside_the_years_shows_this_week(lukio_staff, joint_campus, page, week):
     response = client_for(lukio_staff).get(f"{reverse(page, args=[joint_campus.classroom.pk])}?week={week}")
 
@@ -135,7 +105,7 @@ def test_a_room_week_far_outside_the_years_shows_this_week(lukio_staff, joint_ca
 
 
 @pytest.mark.parametrize("date", ["0001-01-01", "9999-12-31"])
-@pytest.mark.parametrize("page", ["front-desk", "front-desk-print"])
+@pytest.mark.parametrize("page", ["manage:front-desk", "manage:front-desk-print"])
 def test_a_front_desk_day_far_outside_the_years_shows_today_and_says_so(front_desk, page, date):
     response = client_for(front_desk).get(f"{reverse(page)}?date={date}")
 
@@ -146,14 +116,14 @@ def test_a_front_desk_day_far_outside_the_years_shows_today_and_says_so(front_de
 
 @pytest.mark.parametrize("start", ["9999-12-31T23:30", "0001-01-01T00:00"])
 def test_a_booking_form_prefilled_far_outside_the_years_starts_from_now(lukio_staff, start):
-    response = client_for(lukio_staff).get(f"{reverse('booking-new')}?start={start}")
+    response = client_for(lukio_staff).get(f"{reverse('bookings:new')}?start={start}")
 
     assert response.status_code == 200
     assert response.context["form"].initial["date"] >= today()
 
 
 def test_a_room_search_far_outside_the_years_is_a_form_error(lukio_staff, joint_campus):
-    response = client_for(lukio_staff).get(f"{reverse('find-room')}?date=9999-12-31&start=23:00&duration=60")
+    response = client_for(lukio_staff).get(f"{reverse('bookings:find-room')}?date=9999-12-31&start=23:00&duration=60")
 
     assert response.status_code == 200
     assert "between 1900 and 2200" in response.context["form"].errors["date"][0]
@@ -168,7 +138,7 @@ def test_a_closure_far_outside_the_years_is_a_form_error(campus_fm, joint_campus
         "reason": "Renovation",
     }
 
-    response = client_for(campus_fm).post(reverse("manage-closures"), body)
+    response = client_for(campus_fm).post(reverse("manage:closures"), body)
 
     assert response.status_code == 422
     errors = response.context["form"].errors
@@ -183,7 +153,7 @@ def cache_directives(response) -> set[str]:
     return {part.strip() for part in response.get("Cache-Control", "").split(",") if part.strip()}
 
 
-@pytest.mark.parametrize("page", ["home", "my-bookings", "find-room", "front-desk"])
+@pytest.mark.parametrize("page", ["campus:home", "bookings:mine", "bookings:find-room", "manage:front-desk"])
 def test_signed_in_pages_are_kept_by_no_cache(front_desk, page):
     response = client_for(front_desk).get(reverse(page))
 
@@ -192,7 +162,7 @@ def test_signed_in_pages_are_kept_by_no_cache(front_desk, page):
 
 
 def test_pages_for_everyone_are_left_to_the_caches(db):
-    response = Client().get(reverse("accessibility"))
+    response = Client().get(reverse("campus:accessibility"))
 
     assert response.status_code == 200
     assert "no-store" not in cache_directives(response)

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from bookings import selectors
-from bookings.models import Access, BookingPolicy
 from bookings.services import booking_approve
-from campus.models import OpeningHours
 from tests.bookings.conftest import book
 from tests.web.conftest import client_for, tomorrow
 
-
-@pytest.fixture(autouse=True)
-def requests_everywhere(joint_campus):
-    """Open the main building round the clock; other institutions only request the classroom and the auditorium."""
-    building = joint_campus.main_building
-    OpeningHours.objects.filter(building=building).delete()
-    for weekday in range(7):
-        OpeningHours.objects.create(building=building, weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59))
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
-    BookingPolicy.objects.create(room=joint_campus.shared_auditorium, other_access=Access.REQUEST)
+pytestmark = pytest.mark.usefixtures("always_open", "requests_needed")
 
 
 @pytest.fixture
@@ -45,23 +32,23 @@ def waiting(joint_campus, vocational_staff, lukio_staff, fm_of_lukio):
 
 
 def test_an_institutions_facility_manager_sees_the_requests_for_its_rooms(fm_of_lukio, waiting):
-    html = client_for(fm_of_lukio).get(reverse("home")).content.decode()
+    html = client_for(fm_of_lukio).get(reverse("campus:home")).content.decode()
     assert "2 requests waiting for your decision" in html
-    assert f'href="{reverse("manage-approvals")}"' in html
+    assert f'href="{reverse("manage:approvals")}"' in html
 
 
 def test_the_campus_facility_manager_sees_the_requests_for_shared_rooms(campus_fm, waiting):
-    html = client_for(campus_fm).get(reverse("home")).content.decode()
+    html = client_for(campus_fm).get(reverse("campus:home")).content.decode()
     assert "1 request waiting for your decision" in html
 
 
 def test_with_nothing_waiting_the_page_says_so(fm_of_lukio):
-    html = client_for(fm_of_lukio).get(reverse("home")).content.decode()
+    html = client_for(fm_of_lukio).get(reverse("campus:home")).content.decode()
     assert "No requests are waiting for your decision." in html
 
 
 def test_staff_see_no_count(lukio_staff, waiting):
-    html = client_for(lukio_staff).get(reverse("home")).content.decode()
+    html = client_for(lukio_staff).get(reverse("campus:home")).content.decode()
     assert "waiting for your decision" not in html
 
 
@@ -70,5 +57,5 @@ def test_the_count_is_one_query_and_agrees_with_the_queue(django_assert_num_quer
     with django_assert_num_queries(1):
         count = selectors.requests_to_decide_count(user=fm_of_lukio, now=now)
     assert count == 2
-    queue = client_for(fm_of_lukio).get(reverse("manage-approvals"))
+    queue = client_for(fm_of_lukio).get(reverse("manage:approvals"))
     assert len(queue.context["entries"]) == count

@@ -8,30 +8,14 @@ import pytest
 from django.urls import reverse
 
 from bookings import services
-from bookings.models import Access, Booking, BookingPolicy, BookingStatus, Closure, Visibility
-from campus.models import OpeningHours
+from bookings.models import Booking, BookingStatus, Closure, Visibility
 from tests.bookings.conftest import at, book, today
 from tests.web.conftest import client_for, tomorrow
 
-MANAGER_PAGES = ["manage-approvals", "manage-closures"]
-FRONT_DESK_PAGES = ["front-desk", "front-desk-print"]
+pytestmark = pytest.mark.usefixtures("always_open")
 
-
-@pytest.fixture(autouse=True)
-def always_open(joint_campus):
-    """Open both buildings round the clock every day, so that tests run at any hour and weekday."""
-    for building in (joint_campus.main_building, joint_campus.workshop_building):
-        OpeningHours.objects.filter(building=building).delete()
-        for weekday in range(7):
-            OpeningHours.objects.create(
-                building=building, weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59)
-            )
-
-
-@pytest.fixture
-def requests_for_classroom(joint_campus) -> None:
-    """Other institutions only request the lukio's classroom; the lukio's facility managers decide."""
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
+MANAGER_PAGES = ["manage:approvals", "manage:closures"]
+FRONT_DESK_PAGES = ["manage:front-desk", "manage:front-desk-print"]
 
 
 @pytest.fixture
@@ -52,7 +36,7 @@ def closure(joint_campus, campus_fm) -> Closure:
 
 def test_anonymous_visitors_are_sent_to_sign_in(client, closure):
     for url in [reverse(name) for name in MANAGER_PAGES + FRONT_DESK_PAGES] + [
-        reverse("manage-closure-detail", args=[closure.pk])
+        reverse("manage:closure-detail", args=[closure.pk])
     ]:
         response = client.get(url)
         assert response.status_code == 302, url
@@ -63,12 +47,12 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, closure):
 def test_staff_and_institution_admins_are_forbidden(request, closure, name):
     client = client_for(request.getfixturevalue(name))
     for url in [reverse(page) for page in MANAGER_PAGES + FRONT_DESK_PAGES] + [
-        reverse("manage-closure-detail", args=[closure.pk])
+        reverse("manage:closure-detail", args=[closure.pk])
     ]:
         assert client.get(url).status_code == 403, url
-    assert client.post(reverse("manage-approve", args=[1])).status_code == 403
+    assert client.post(reverse("manage:approve", args=[1])).status_code == 403
     assert (
-        client.post(reverse("manage-closure-cancel-bookings", args=[closure.pk]), {"confirm": "on"}).status_code == 403
+        client.post(reverse("manage:closure-cancel-bookings", args=[closure.pk]), {"confirm": "on"}).status_code == 403
     )
 
 
@@ -86,8 +70,8 @@ def test_facility_managers_reach_every_manage_page(request, closure, name):
     for page in MANAGER_PAGES + FRONT_DESK_PAGES:
         response = client.get(reverse(page))
         assert response.status_code == 200, page
-    assert client.get(reverse("manage-closure-detail", args=[closure.pk])).status_code == 200
-    html = client.get(reverse("manage-approvals")).content.decode()
+    assert client.get(reverse("manage:closure-detail", args=[closure.pk])).status_code == 200
+    html = client.get(reverse("manage:approvals")).content.decode()
     assert reverse("admin:campus_room_changelist") in html
     assert reverse("admin:bookings_bookingpolicy_changelist") in html
     assert reverse("admin:bookings_closure_changelist") in html
@@ -110,7 +94,7 @@ def test_the_queue_shows_the_requests_the_manager_decides(
         rrule="FREQ=WEEKLY;COUNT=4",
     )
 
-    response = client_for(fm_of_lukio).get(reverse("manage-approvals"))
+    response = client_for(fm_of_lukio).get(reverse("manage:approvals"))
 
     entries = response.context["entries"]
     assert [(entry.first.title, entry.count) for entry in entries] == [("Welding theory", 1), ("Weekly course", 4)]
@@ -118,16 +102,16 @@ def test_the_queue_shows_the_requests_the_manager_decides(
     assert html.count("Weekly course</h2>") == 1
     assert "4 occurrences waiting" in html
     assert "weekly series" in html
-    assert reverse("booking-detail", args=[entries[0].first.pk]) in html
+    assert reverse("bookings:detail", args=[entries[0].first.pk]) in html
     # The classroom is the lukio's: the campus's facility managers do not decide its requests.
-    assert client_for(campus_fm).get(reverse("manage-approvals")).context["entries"] == []
+    assert client_for(campus_fm).get(reverse("manage:approvals")).context["entries"] == []
 
 
 def test_approve_a_single_request(joint_campus, vocational_staff, fm_of_lukio, requests_for_classroom):
     booking = book(vocational_staff, joint_campus.classroom, tomorrow(14), tomorrow(15), title="Welding theory").first
     client = client_for(fm_of_lukio)
 
-    response = client.post(reverse("manage-approve", args=[booking.pk]), {f"decide-{booking.pk}-reason": ""})
+    response = client.post(reverse("manage:approve", args=[booking.pk]), {f"decide-{booking.pk}-reason": ""})
 
     assert response.status_code == 302
     assert Booking.objects.get(pk=booking.pk).status == BookingStatus.CONFIRMED
@@ -138,7 +122,7 @@ def test_reject_needs_a_reason(joint_campus, vocational_staff, fm_of_lukio, requ
     booking = book(vocational_staff, joint_campus.classroom, tomorrow(14), tomorrow(15)).first
     client = client_for(fm_of_lukio)
 
-    refused = client.post(reverse("manage-reject", args=[booking.pk]), {f"decide-{booking.pk}-reason": "  "})
+    refused = client.post(reverse("manage:reject", args=[booking.pk]), {f"decide-{booking.pk}-reason": "  "})
 
     assert refused.status_code == 422
     html = refused.content.decode()
@@ -148,7 +132,7 @@ def test_reject_needs_a_reason(joint_campus, vocational_staff, fm_of_lukio, requ
     assert Booking.objects.get(pk=booking.pk).status == BookingStatus.PENDING
 
     response = client.post(
-        reverse("manage-reject", args=[booking.pk]), {f"decide-{booking.pk}-reason": "The room is needed for exams."}
+        reverse("manage:reject", args=[booking.pk]), {f"decide-{booking.pk}-reason": "The room is needed for exams."}
     )
 
     assert response.status_code == 302
@@ -168,7 +152,7 @@ def test_approve_a_series_by_occurrence_or_whole(
     prefix = f"decide-{result.first.pk}"
 
     response = client_for(fm_of_lukio).post(
-        reverse("manage-approve", args=[result.first.pk]), {f"{prefix}-scope": scope, f"{prefix}-reason": ""}
+        reverse("manage:approve", args=[result.first.pk]), {f"{prefix}-scope": scope, f"{prefix}-reason": ""}
     )
 
     assert response.status_code == 302
@@ -184,7 +168,7 @@ def test_reject_a_whole_series(joint_campus, vocational_staff, fm_of_lukio, requ
     )
     prefix = f"decide-{result.first.pk}"
     client_for(fm_of_lukio).post(
-        reverse("manage-reject", args=[result.first.pk]), {f"{prefix}-scope": "series", f"{prefix}-reason": "Full"}
+        reverse("manage:reject", args=[result.first.pk]), {f"{prefix}-scope": "series", f"{prefix}-reason": "Full"}
     )
     assert set(Booking.objects.filter(series=result.series).values_list("status", flat=True)) == {
         BookingStatus.REJECTED
@@ -195,7 +179,7 @@ def test_a_manager_cannot_decide_for_another_owners_room(
     joint_campus, vocational_staff, campus_fm, requests_for_classroom
 ):
     booking = book(vocational_staff, joint_campus.classroom, tomorrow(14), tomorrow(15)).first
-    response = client_for(campus_fm).post(reverse("manage-approve", args=[booking.pk]))
+    response = client_for(campus_fm).post(reverse("manage:approve", args=[booking.pk]))
     assert response.status_code == 403
     assert Booking.objects.get(pk=booking.pk).status == BookingStatus.PENDING
 
@@ -209,7 +193,7 @@ def test_the_approvals_queue_runs_a_fixed_number_of_queries(
         book(vocational_staff, joint_campus.classroom, tomorrow(hour), tomorrow(hour + 1), title=f"Request {hour}")
     client = client_for(fm_of_lukio)
     with django_assert_max_num_queries(9):
-        response = client.get(reverse("manage-approvals"))
+        response = client.get(reverse("manage:approvals"))
     assert len(response.context["entries"]) == 5
 
 
@@ -222,11 +206,11 @@ def test_close_a_building_list_the_affected_and_cancel_them_all(joint_campus, lu
     book(vocational_staff, joint_campus.lab, at(day, 12), at(day, 13), title="Lab safety")
     client = client_for(campus_fm)
 
-    form_page = client.get(reverse("manage-closures")).content.decode()
+    form_page = client.get(reverse("manage:closures")).content.decode()
     assert f'value="building:{joint_campus.main_building.pk}"' in form_page
 
     response = client.post(
-        reverse("manage-closures"),
+        reverse("manage:closures"),
         {
             "target": f"building:{joint_campus.main_building.pk}",
             "start_date": day.isoformat(),
@@ -237,22 +221,22 @@ def test_close_a_building_list_the_affected_and_cancel_them_all(joint_campus, lu
 
     closure = Closure.objects.get(reason="Water damage")
     assert response.status_code == 302
-    assert response["Location"] == reverse("manage-closure-detail", args=[closure.pk])
+    assert response["Location"] == reverse("manage:closure-detail", args=[closure.pk])
     assert (closure.start, closure.end) == (at(day, 0), at(day + dt.timedelta(days=1), 0))
     detail = client.get(response["Location"]).content.decode()
     assert "2 bookings fall into the closure" in detail
     assert "Maths 1A" in detail
     assert "Lab safety" in detail
     assert "Liisa Lehtonen" in detail
-    listing = client.get(reverse("manage-closures"))
+    listing = client.get(reverse("manage:closures"))
     assert [c.affected_count for c in listing.context["closures"]] == [2]
 
-    unconfirmed = client.post(reverse("manage-closure-cancel-bookings", args=[closure.pk]))
+    unconfirmed = client.post(reverse("manage:closure-cancel-bookings", args=[closure.pk]))
     assert unconfirmed.status_code == 422
     assert "Tick the box" in unconfirmed.content.decode()
     assert Booking.objects.get(pk=booking.pk).status == BookingStatus.CONFIRMED
 
-    done = client.post(reverse("manage-closure-cancel-bookings", args=[closure.pk]), {"confirm": "on"})
+    done = client.post(reverse("manage:closure-cancel-bookings", args=[closure.pk]), {"confirm": "on"})
 
     assert done.status_code == 302
     assert set(Booking.objects.values_list("status", flat=True)) == {BookingStatus.CANCELLED}
@@ -262,7 +246,7 @@ def test_close_a_building_list_the_affected_and_cancel_them_all(joint_campus, lu
 def test_a_closure_form_error_is_linked_to_its_field(joint_campus, campus_fm):
     day = today() + dt.timedelta(days=3)
     response = client_for(campus_fm).post(
-        reverse("manage-closures"),
+        reverse("manage:closures"),
         {
             "target": f"room:{joint_campus.lab.pk}",
             "start_date": day.isoformat(),
@@ -282,12 +266,12 @@ def test_a_closure_form_error_is_linked_to_its_field(joint_campus, campus_fm):
 def test_an_institutions_manager_closes_only_its_rooms(joint_campus, fm_of_lukio):
     day = today() + dt.timedelta(days=3)
     client = client_for(fm_of_lukio)
-    page = client.get(reverse("manage-closures")).content.decode()
+    page = client.get(reverse("manage:closures")).content.decode()
     assert f'value="room:{joint_campus.classroom.pk}"' in page
     assert f'value="building:{joint_campus.main_building.pk}"' not in page
     assert f'value="room:{joint_campus.shared_auditorium.pk}"' not in page
     response = client.post(
-        reverse("manage-closures"),
+        reverse("manage:closures"),
         {
             "target": f"building:{joint_campus.main_building.pk}",
             "start_date": day.isoformat(),
@@ -298,7 +282,7 @@ def test_an_institutions_manager_closes_only_its_rooms(joint_campus, fm_of_lukio
     assert response.status_code == 422
     assert not Closure.objects.exists()
     response = client.post(
-        reverse("manage-closures"),
+        reverse("manage:closures"),
         {
             "target": f"room:{joint_campus.classroom.pk}",
             "start_date": day.isoformat(),
@@ -341,7 +325,7 @@ def day_of_bookings(joint_campus, lukio_staff, vocational_staff, front_desk):
 
 def test_the_front_desk_sees_every_title_of_the_day_by_room(front_desk, day_of_bookings):
     client = client_for(front_desk)
-    response = client.get(reverse("front-desk"), {"date": (today() + dt.timedelta(days=1)).isoformat()})
+    response = client.get(reverse("manage:front-desk"), {"date": (today() + dt.timedelta(days=1)).isoformat()})
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -354,23 +338,23 @@ def test_the_front_desk_sees_every_title_of_the_day_by_room(front_desk, day_of_b
     assert rooms == ["A001", "A101"]
     auditorium = response.context["buildings"][0].rooms[0].bookings
     assert [b.title for b in auditorium] == ["Secret staff meeting", "Choir rehearsal"]
-    assert reverse("booking-new") in html
-    assert reverse("front-desk-print") in html
+    assert reverse("bookings:new") in html
+    assert reverse("manage:front-desk-print") in html
 
     with_cancelled = client.get(
-        reverse("front-desk"), {"date": (today() + dt.timedelta(days=1)).isoformat(), "all": "1"}
+        reverse("manage:front-desk"), {"date": (today() + dt.timedelta(days=1)).isoformat(), "all": "1"}
     )
     assert "Dropped lab" in with_cancelled.content.decode()
 
-    printable = client.get(reverse("front-desk-print"), {"date": (today() + dt.timedelta(days=1)).isoformat()})
+    printable = client.get(reverse("manage:front-desk-print"), {"date": (today() + dt.timedelta(days=1)).isoformat()})
     assert printable.status_code == 200
     assert "Secret staff meeting" in printable.content.decode()
 
 
 def test_the_day_list_defaults_to_today_and_survives_a_bad_date(front_desk):
     client = client_for(front_desk)
-    assert client.get(reverse("front-desk")).context["day"] == today()
-    response = client.get(reverse("front-desk"), {"date": "not-a-date"})
+    assert client.get(reverse("manage:front-desk")).context["day"] == today()
+    response = client.get(reverse("manage:front-desk"), {"date": "not-a-date"})
     assert response.status_code == 200
     assert response.context["day"] == today()
     assert "is not a date" in response.content.decode()
@@ -378,7 +362,7 @@ def test_the_day_list_defaults_to_today_and_survives_a_bad_date(front_desk):
 
 def test_an_institutions_manager_does_not_see_other_institutions_private_titles(fm_of_lukio, day_of_bookings):
     response = client_for(fm_of_lukio).get(
-        reverse("front-desk"), {"date": (today() + dt.timedelta(days=1)).isoformat()}
+        reverse("manage:front-desk"), {"date": (today() + dt.timedelta(days=1)).isoformat()}
     )
     html = response.content.decode()
     assert "Maths 1A" in html

@@ -6,32 +6,15 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from bookings import services
 from bookings.models import Access, Booking, BookingPolicy, BookingStatus, Visibility
-from campus.models import Membership, OpeningHours, Role, User
+from campus.models import Membership, Role, User
 from tests.bookings.conftest import HELSINKI, at, book, today
 from tests.conftest import make_user
-from tests.web.conftest import client_for, tomorrow
+from tests.web.conftest import client_for, running_booking, tomorrow
 
-
-@pytest.fixture(autouse=True)
-def always_open(joint_campus):
-    """Open the main building round the clock every day, so that tests run at any hour and weekday."""
-    building = joint_campus.main_building
-    OpeningHours.objects.filter(building=building).delete()
-    for weekday in range(7):
-        OpeningHours.objects.create(building=building, weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59))
-
-
-def running_booking(user: User, room, title: str = "Running lesson") -> Booking:
-    """Book ``room`` so that the booking is running now (created as if a while ago)."""
-    now = timezone.now().astimezone(HELSINKI)
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    start = max(now - dt.timedelta(minutes=20), midnight).replace(second=0, microsecond=0)
-    end = min(start + dt.timedelta(minutes=40), midnight.replace(hour=23, minute=59, second=59))
-    return book(user, room, start, end, title=title, now=start - dt.timedelta(minutes=5)).first
+pytestmark = pytest.mark.usefixtures("always_open")
 
 
 def past_booking(user: User, room, title: str = "Last week's lesson") -> Booking:
@@ -46,25 +29,19 @@ def lukio_substitute(joint_campus) -> User:
     return user
 
 
-@pytest.fixture
-def requests_for_auditorium(joint_campus) -> None:
-    """Institutions only request the shared auditorium; the campus's facility managers decide."""
-    BookingPolicy.objects.create(room=joint_campus.shared_auditorium, other_access=Access.REQUEST)
-
-
 # --- access -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["booking-edit", "booking-cancel", "booking-release", "booking-handover"])
+@pytest.mark.parametrize("name", ["bookings:edit", "bookings:cancel", "bookings:release", "bookings:handover"])
 def test_anonymous_visitors_are_sent_to_sign_in(client, joint_campus, lukio_staff, name):
     booking = book(lukio_staff, joint_campus.classroom, tomorrow(10), tomorrow(11)).first
-    for url in (reverse("my-bookings"), reverse(name, args=[booking.pk])):
+    for url in (reverse("bookings:mine"), reverse(name, args=[booking.pk])):
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("login"))
 
 
-@pytest.mark.parametrize("name", ["booking-edit", "booking-cancel", "booking-release", "booking-handover"])
+@pytest.mark.parametrize("name", ["bookings:edit", "bookings:cancel", "bookings:release", "bookings:handover"])
 def test_someone_elses_booking_is_forbidden_and_a_missing_one_not_found(
     joint_campus, lukio_staff, vocational_staff, name
 ):
@@ -76,7 +53,7 @@ def test_someone_elses_booking_is_forbidden_and_a_missing_one_not_found(
     assert Booking.objects.get(pk=booking.pk).status == BookingStatus.CONFIRMED
 
 
-@pytest.mark.parametrize("name", ["booking-edit", "booking-cancel", "booking-release", "booking-handover"])
+@pytest.mark.parametrize("name", ["bookings:edit", "bookings:cancel", "bookings:release", "bookings:handover"])
 def test_the_front_desk_may_open_every_booking_page(joint_campus, lukio_staff, front_desk, name):
     booking = book(lukio_staff, joint_campus.classroom, tomorrow(10), tomorrow(11)).first
     assert client_for(front_desk).get(reverse(name, args=[booking.pk])).status_code == 200
@@ -95,7 +72,7 @@ def test_my_bookings_lists_upcoming_waiting_and_past(
     services.booking_cancel(booking=cancelled, actor=lukio_staff)
     book(vocational_staff, joint_campus.lab, tomorrow(8), tomorrow(9), title="Someone else's")
 
-    response = client_for(lukio_staff).get(reverse("my-bookings"))
+    response = client_for(lukio_staff).get(reverse("bookings:mine"))
 
     assert response.status_code == 200
     sections = {key: [entry.first.title for entry in entries] for key, _h, _i, entries in response.context["sections"]}
@@ -110,8 +87,8 @@ def test_my_bookings_lists_upcoming_waiting_and_past(
     assert "Waiting for a decision until" in html
     assert "Pending approval" in html
     assert "Cancelled" in html
-    assert reverse("booking-cancel", args=[Booking.objects.get(title="Maths 1A").pk]) in html
-    assert reverse("booking-edit", args=[cancelled.pk]) not in html
+    assert reverse("bookings:cancel", args=[Booking.objects.get(title="Maths 1A").pk]) in html
+    assert reverse("bookings:edit", args=[cancelled.pk]) not in html
 
 
 def test_past_holds_only_ended_bookings_and_future_cancelled_ones_have_their_own_section(
@@ -137,7 +114,7 @@ def test_past_holds_only_ended_bookings_and_future_cancelled_ones_have_their_own
     )
     services.booking_cancel(booking=series.bookings[1], actor=lukio_staff)
 
-    response = client_for(lukio_staff).get(reverse("my-bookings"))
+    response = client_for(lukio_staff).get(reverse("bookings:mine"))
 
     sections = {key: [entry.first.title for entry in entries] for key, _h, _i, entries in response.context["sections"]}
     assert sections["upcoming"] == ["Weekly"]
@@ -159,18 +136,18 @@ def test_a_series_is_shown_once_with_its_count_and_expands(joint_campus, lukio_s
     )
     client = client_for(lukio_staff)
 
-    response = client.get(reverse("my-bookings"))
+    response = client.get(reverse("bookings:mine"))
     html = response.content.decode()
     assert html.count('<h3 class="booking-title">Chemistry</h3>') == 1
     assert "weekly series" in html
     assert "Show all 5 occurrences" in html
     assert f'id="series-upcoming-{result.series.pk}">' in html  # closed
 
-    expanded = client.get(reverse("my-bookings"), {"series": result.series.pk}).content.decode()
+    expanded = client.get(reverse("bookings:mine"), {"series": result.series.pk}).content.decode()
     assert f'id="series-upcoming-{result.series.pk}" open>' in expanded
-    assert reverse("booking-handover", args=[result.first.pk]) in expanded
+    assert reverse("bookings:handover", args=[result.first.pk]) in expanded
     for occurrence in result.bookings:
-        assert reverse("booking-cancel", args=[occurrence.pk]) in expanded
+        assert reverse("bookings:cancel", args=[occurrence.pk]) in expanded
 
 
 def test_my_bookings_runs_a_fixed_number_of_queries(django_assert_max_num_queries, joint_campus, lukio_staff):
@@ -181,15 +158,15 @@ def test_my_bookings_runs_a_fixed_number_of_queries(django_assert_max_num_querie
     past_booking(lukio_staff, joint_campus.lab)
     client = client_for(lukio_staff)
     with django_assert_max_num_queries(6):
-        response = client.get(reverse("my-bookings"))
+        response = client.get(reverse("bookings:mine"))
     assert response.status_code == 200
 
 
 def test_a_running_booking_offers_release(joint_campus, lukio_staff):
     booking = running_booking(lukio_staff, joint_campus.classroom)
-    html = client_for(lukio_staff).get(reverse("my-bookings")).content.decode()
+    html = client_for(lukio_staff).get(reverse("bookings:mine")).content.decode()
     assert "Running now" in html
-    assert reverse("booking-release", args=[booking.pk]) in html
+    assert reverse("bookings:release", args=[booking.pk]) in html
 
 
 # --- cancel -------------------------------------------------------------------------------------------
@@ -207,14 +184,14 @@ def test_cancel_with_each_scope(joint_campus, lukio_staff, scope, cancelled_inde
     second = result.bookings[1]
     client = client_for(lukio_staff)
 
-    page = client.get(reverse("booking-cancel", args=[second.pk])).content.decode()
+    page = client.get(reverse("bookings:cancel", args=[second.pk])).content.decode()
     assert 'name="scope"' in page
     assert "This and the following occurrences" in page
 
-    response = client.post(reverse("booking-cancel", args=[second.pk]), {"scope": scope, "reason": "Course moved"})
+    response = client.post(reverse("bookings:cancel", args=[second.pk]), {"scope": scope, "reason": "Course moved"})
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("my-bookings")
+    assert response["Location"] == reverse("bookings:mine")
     statuses = [b.status for b in Booking.objects.filter(series=result.series).order_by("start")]
     assert [i for i, status in enumerate(statuses) if status == BookingStatus.CANCELLED] == cancelled_indexes
     followed = client.get(response["Location"]).content.decode()
@@ -224,27 +201,29 @@ def test_cancel_with_each_scope(joint_campus, lukio_staff, scope, cancelled_inde
 def test_cancelling_a_single_booking_asks_no_scope_and_returns_to_next(joint_campus, lukio_staff, front_desk):
     booking = book(lukio_staff, joint_campus.classroom, tomorrow(10), tomorrow(11)).first
     client = client_for(front_desk)
-    page = client.get(reverse("booking-cancel", args=[booking.pk]), {"next": reverse("front-desk")}).content.decode()
+    page = client.get(
+        reverse("bookings:cancel", args=[booking.pk]), {"next": reverse("manage:front-desk")}
+    ).content.decode()
     assert 'name="scope"' not in page
     response = client.post(
-        reverse("booking-cancel", args=[booking.pk]), {"reason": "Fire drill", "next": reverse("front-desk")}
+        reverse("bookings:cancel", args=[booking.pk]), {"reason": "Fire drill", "next": reverse("manage:front-desk")}
     )
-    assert response["Location"] == reverse("front-desk")
+    assert response["Location"] == reverse("manage:front-desk")
     assert Booking.objects.get(pk=booking.pk).status == BookingStatus.CANCELLED
 
 
 def test_an_unsafe_next_is_ignored(joint_campus, lukio_staff):
     booking = book(lukio_staff, joint_campus.classroom, tomorrow(10), tomorrow(11)).first
     response = client_for(lukio_staff).post(
-        reverse("booking-cancel", args=[booking.pk]), {"next": "https://evil.example/"}
+        reverse("bookings:cancel", args=[booking.pk]), {"next": "https://evil.example/"}
     )
-    assert response["Location"] == reverse("my-bookings")
+    assert response["Location"] == reverse("bookings:mine")
 
 
 def test_an_ended_booking_cannot_be_cancelled(joint_campus, lukio_staff):
     booking = past_booking(lukio_staff, joint_campus.classroom)
     client = client_for(lukio_staff)
-    response = client.post(reverse("booking-cancel", args=[booking.pk]))
+    response = client.post(reverse("bookings:cancel", args=[booking.pk]))
     assert response.status_code == 200
     assert "nothing to cancel" in response.content.decode()
     assert Booking.objects.get(pk=booking.pk).status == BookingStatus.CONFIRMED
@@ -256,9 +235,9 @@ def test_an_ended_booking_cannot_be_cancelled(joint_campus, lukio_staff):
 def test_release_of_a_running_booking(joint_campus, lukio_staff):
     booking = running_booking(lukio_staff, joint_campus.classroom)
     client = client_for(lukio_staff)
-    assert "we finished" in client.get(reverse("booking-release", args=[booking.pk])).content.decode()
+    assert "we finished" in client.get(reverse("bookings:release", args=[booking.pk])).content.decode()
 
-    response = client.post(reverse("booking-release", args=[booking.pk]))
+    response = client.post(reverse("bookings:release", args=[booking.pk]))
 
     assert response.status_code == 302
     booking.refresh_from_db()
@@ -269,11 +248,11 @@ def test_release_of_a_running_booking(joint_campus, lukio_staff):
 def test_release_before_the_start_says_to_cancel_instead(joint_campus, lukio_staff):
     booking = book(lukio_staff, joint_campus.classroom, tomorrow(10), tomorrow(11)).first
     client = client_for(lukio_staff)
-    page = client.get(reverse("booking-release", args=[booking.pk])).content.decode()
+    page = client.get(reverse("bookings:release", args=[booking.pk])).content.decode()
     assert "has not started yet" in page
-    assert reverse("booking-cancel", args=[booking.pk]) in page
+    assert reverse("bookings:cancel", args=[booking.pk]) in page
 
-    response = client.post(reverse("booking-release", args=[booking.pk]))
+    response = client.post(reverse("bookings:release", args=[booking.pk]))
 
     assert response.status_code == 409
     assert "has not started yet" in response.content.decode()
@@ -303,13 +282,13 @@ def edit_data(booking: Booking, **changes) -> dict:
 def test_edit_moves_a_booking(joint_campus, lukio_staff):
     booking = book(lukio_staff, joint_campus.classroom, tomorrow(10), tomorrow(11), title="Maths").first
     client = client_for(lukio_staff)
-    page = client.get(reverse("booking-edit", args=[booking.pk])).content.decode()
+    page = client.get(reverse("bookings:edit", args=[booking.pk])).content.decode()
     assert 'value="Maths"' in page
     assert 'name="scope"' not in page
     assert "override_reason" not in page
 
     response = client.post(
-        reverse("booking-edit", args=[booking.pk]),
+        reverse("bookings:edit", args=[booking.pk]),
         edit_data(booking, title="Maths exam", start_time="12:00", end_time="13:30", room=joint_campus.lab.pk),
     )
 
@@ -332,7 +311,7 @@ def test_edit_shows_a_conflict_as_an_error_without_private_titles(joint_campus, 
     )
 
     response = client_for(lukio_staff).post(
-        reverse("booking-edit", args=[booking.pk]), edit_data(booking, start_time="12:30", end_time="13:30")
+        reverse("bookings:edit", args=[booking.pk]), edit_data(booking, start_time="12:30", end_time="13:30")
     )
 
     assert response.status_code == 200
@@ -351,7 +330,7 @@ def test_edit_shows_a_conflict_as_an_error_without_private_titles(joint_campus, 
 def test_edit_reports_a_broken_rule_at_its_field(joint_campus, lukio_staff):
     booking = book(lukio_staff, joint_campus.classroom, tomorrow(10), tomorrow(11)).first
     response = client_for(lukio_staff).post(
-        reverse("booking-edit", args=[booking.pk]), edit_data(booking, attendees=31, start_time="10:30")
+        reverse("bookings:edit", args=[booking.pk]), edit_data(booking, attendees=31, start_time="10:30")
     )
     html = response.content.decode()
     assert response.status_code == 200
@@ -366,7 +345,7 @@ def test_edit_of_a_whole_series(joint_campus, lukio_staff):
         lukio_staff, joint_campus.classroom, first, first + dt.timedelta(hours=1), rrule="FREQ=WEEKLY;COUNT=3"
     )
     response = client_for(lukio_staff).post(
-        reverse("booking-edit", args=[result.bookings[1].pk]),
+        reverse("bookings:edit", args=[result.bookings[1].pk]),
         edit_data(result.bookings[1], title="Chemistry 2B", scope="series"),
     )
     assert response.status_code == 302
@@ -375,7 +354,7 @@ def test_edit_of_a_whole_series(joint_campus, lukio_staff):
 
 def test_a_facility_manager_sees_the_override_field(joint_campus, lukio_staff, fm_of_lukio):
     booking = book(lukio_staff, joint_campus.classroom, tomorrow(10), tomorrow(11)).first
-    page = client_for(fm_of_lukio).get(reverse("booking-edit", args=[booking.pk])).content.decode()
+    page = client_for(fm_of_lukio).get(reverse("bookings:edit", args=[booking.pk])).content.decode()
     assert 'name="override_reason"' in page
 
 
@@ -388,18 +367,18 @@ def test_handover_of_a_series_to_a_colleague(joint_campus, lukio_staff, lukio_su
         lukio_staff, joint_campus.classroom, first, first + dt.timedelta(hours=1), rrule="FREQ=WEEKLY;COUNT=3"
     )
     client = client_for(lukio_staff)
-    page = client.get(reverse("booking-handover", args=[result.first.pk])).content.decode()
+    page = client.get(reverse("bookings:handover", args=[result.first.pk])).content.decode()
     assert '<option value="lukio.sub">Sami Sijainen</option>' in page
     assert "voc.teacher" not in page
 
-    refused = client.post(reverse("booking-handover", args=[result.first.pk]), {"to_user": "voc.teacher"})
+    refused = client.post(reverse("bookings:handover", args=[result.first.pk]), {"to_user": "voc.teacher"})
     assert refused.status_code == 200
     assert "is not a member of" in refused.content.decode()
-    unknown = client.post(reverse("booking-handover", args=[result.first.pk]), {"to_user": "nobody"})
+    unknown = client.post(reverse("bookings:handover", args=[result.first.pk]), {"to_user": "nobody"})
     assert "There is no active user nobody" in unknown.content.decode()
 
     response = client.post(
-        reverse("booking-handover", args=[result.first.pk]), {"to_user": "lukio.sub", "reason": "Substitute"}
+        reverse("bookings:handover", args=[result.first.pk]), {"to_user": "lukio.sub", "reason": "Substitute"}
     )
 
     assert response.status_code == 302

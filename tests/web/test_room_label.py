@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.core import mail
 from django.urls import reverse
@@ -11,21 +9,13 @@ from django_q.conf import Conf
 
 from api.tokens import token_create
 from bookings import services
-from bookings.models import Access, BookingPolicy
-from campus.models import OpeningHours
 from tests.bookings.conftest import book
 from tests.web.conftest import client_for, tomorrow
 
+pytestmark = pytest.mark.usefixtures("always_open")
+
 LABEL = "A101 Classroom 101"
 OLD_LABELS = ("A A101", "A-A101")
-
-
-@pytest.fixture(autouse=True)
-def always_open(joint_campus):
-    building = joint_campus.main_building
-    OpeningHours.objects.filter(building=building).delete()
-    for weekday in range(7):
-        OpeningHours.objects.create(building=building, weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59))
 
 
 def assert_labelled(text: str) -> None:
@@ -44,30 +34,30 @@ def test_booking_pages_label_the_room_by_code_and_name(joint_campus, lukio_staff
     booking = book(lukio_staff, joint_campus.classroom, tomorrow(10), tomorrow(11), title="Maths").first
     client = client_for(lukio_staff)
     for url in (
-        reverse("my-bookings"),
-        reverse("booking-detail", args=[booking.pk]),
-        reverse("booking-edit", args=[booking.pk]),
-        reverse("booking-cancel", args=[booking.pk]),
+        reverse("bookings:mine"),
+        reverse("bookings:detail", args=[booking.pk]),
+        reverse("bookings:edit", args=[booking.pk]),
+        reverse("bookings:cancel", args=[booking.pk]),
     ):
         assert_labelled(client.get(url).content.decode())
 
 
-def test_the_approval_queue_and_closures_label_the_room_by_code_and_name(joint_campus, vocational_staff, fm_of_lukio):
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
+def test_the_approval_queue_and_closures_label_the_room_by_code_and_name(
+    joint_campus, requests_for_classroom, vocational_staff, fm_of_lukio
+):
     book(vocational_staff, joint_campus.classroom, tomorrow(10), tomorrow(11), title="Request")
     services.closure_create(
         actor=fm_of_lukio, room=joint_campus.classroom, start=tomorrow(15), end=tomorrow(16), reason="Paint"
     )
     client = client_for(fm_of_lukio)
-    assert_labelled(client.get(reverse("manage-approvals")).content.decode())
-    assert_labelled(client.get(reverse("manage-closures")).content.decode())
+    assert_labelled(client.get(reverse("manage:approvals")).content.decode())
+    assert_labelled(client.get(reverse("manage:closures")).content.decode())
 
 
 def test_e_mails_label_the_room_by_code_and_name(
-    monkeypatch, joint_campus, vocational_staff, fm_of_lukio, django_capture_on_commit_callbacks
+    monkeypatch, joint_campus, requests_for_classroom, vocational_staff, fm_of_lukio, django_capture_on_commit_callbacks
 ):
     monkeypatch.setattr(Conf, "SYNC", True)
-    BookingPolicy.objects.create(room=joint_campus.classroom, other_access=Access.REQUEST)
     with django_capture_on_commit_callbacks(execute=True):
         book(vocational_staff, joint_campus.classroom, tomorrow(10), tomorrow(11), title="Request")
     assert mail.outbox

@@ -17,27 +17,27 @@ from tests.bookings.conftest import HELSINKI, at, book, today
 from tests.web.conftest import client_for
 
 
-def room_page(client: Client, room, day: dt.date, name: str = "room-detail") -> str:
+def room_page(client: Client, room, day: dt.date, name: str = "bookings:room-detail") -> str:
     response = client.get(reverse(name, args=[room.pk]), {"week": day.isoformat()})
     assert response.status_code == 200
     return response.content.decode()
 
 
-@pytest.mark.parametrize("name", ["room-detail", "room-print"])
+@pytest.mark.parametrize("name", ["bookings:room-detail", "bookings:room-print"])
 def test_anonymous_visitors_are_sent_to_sign_in(client, joint_campus, name):
     response = client.get(reverse(name, args=[joint_campus.classroom.pk]))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
 
 
-@pytest.mark.parametrize("name", ["room-detail", "room-print"])
+@pytest.mark.parametrize("name", ["bookings:room-detail", "bookings:room-print"])
 def test_a_missing_room_is_not_found(joint_campus, lukio_staff, name):
     assert client_for(lukio_staff).get(reverse(name, args=[999999])).status_code == 404
 
 
 def test_the_room_page_shows_facts_accessibility_and_rules_in_words(joint_campus, vocational_staff):
     BookingPolicy.objects.create(room=joint_campus.classroom, max_duration_minutes=90, other_access=Access.REQUEST)
-    response = client_for(vocational_staff).get(reverse("room-detail", args=[joint_campus.classroom.pk]))
+    response = client_for(vocational_staff).get(reverse("bookings:room-detail", args=[joint_campus.classroom.pk]))
     html = response.content.decode()
     assert response.status_code == 200
     for fact in (
@@ -53,7 +53,7 @@ def test_the_room_page_shows_facts_accessibility_and_rules_in_words(joint_campus
     assert "<dt>Induction loop</dt><dd>No</dd>" in html
     assert "at most 1 h 30 min" in html
     assert "Staff of other institutions: send a request that a facility manager approves" in html
-    assert reverse("room-print", args=[joint_campus.classroom.pk]) in html
+    assert reverse("bookings:room-print", args=[joint_campus.classroom.pk]) in html
 
 
 def test_a_shared_room_says_who_runs_it(joint_campus, lukio_staff):
@@ -90,7 +90,7 @@ def test_busy_slots_show_titles_to_the_own_institution_and_reserved_to_others(
     for html in (own, other):
         assert time in html
         assert "Busy" in html
-        assert reverse("booking-detail", args=[booking.pk]) in html
+        assert reverse("bookings:detail", args=[booking.pk]) in html
     assert "Maths 2B retake" in own
     assert "Maths 2B retake" not in other
     assert "Reserved" in other
@@ -101,7 +101,7 @@ def test_free_gaps_are_written_as_free_with_a_link_to_book_them(joint_campus, lu
     html = room_page(client_for(lukio_staff), joint_campus.classroom, tuesday)
     assert "Free" in html
     after = f"start={tuesday.isoformat()}T11%3A00&amp;end={tuesday.isoformat()}T12%3A00"
-    assert f"{reverse('booking-new')}?room={joint_campus.classroom.pk}&amp;{after}" in html
+    assert f"{reverse('bookings:new')}?room={joint_campus.classroom.pk}&amp;{after}" in html
     assert "Book here" in html
 
 
@@ -139,7 +139,7 @@ def test_the_door_sign_shows_only_public_titles(joint_campus, lukio_staff, tuesd
         visibility=Visibility.CAMPUS,
     )
     book(lukio_staff, joint_campus.classroom, at(tuesday, 12), at(tuesday, 13), title="Maths 2B")
-    html = room_page(client_for(lukio_staff), joint_campus.classroom, tuesday, name="room-print")
+    html = room_page(client_for(lukio_staff), joint_campus.classroom, tuesday, name="bookings:room-print")
     assert "Open day" in html
     assert "Staff meeting" not in html
     assert "Maths 2B" not in html
@@ -164,7 +164,7 @@ def test_the_week_defaults_to_this_week_and_ignores_a_bad_week(joint_campus, luk
     client = client_for(lukio_staff)
     this_monday = today() - dt.timedelta(days=today().weekday())
     for query in ({}, {"week": "not-a-date"}):
-        html = client.get(reverse("room-detail", args=[joint_campus.classroom.pk]), query).content.decode()
+        html = client.get(reverse("bookings:room-detail", args=[joint_campus.classroom.pk]), query).content.decode()
         assert f'id="day-{this_monday.isoformat()}"' in html
         assert "Today" in html
 
@@ -185,7 +185,7 @@ def test_the_room_week_shows_a_closure_with_its_reason_and_no_free_time_then(
         actor=campus_fm, room=joint_campus.classroom, start=at(tuesday, 10), end=at(tuesday, 12), reason="Exams"
     )
     page = client_for(lukio_staff).get(
-        reverse("room-detail", args=[joint_campus.classroom.pk]), {"week": tuesday.isoformat()}
+        reverse("bookings:room-detail", args=[joint_campus.classroom.pk]), {"week": tuesday.isoformat()}
     )
     html = page.content.decode()
     assert "Closed" in html

@@ -22,13 +22,6 @@ ADMIN_LOGIN = "/admin/login/"
 
 
 @pytest.fixture
-def teacher(joint_campus):
-    user = make_user("liisa.lehtonen", first_name="Liisa", last_name="Lehtonen")
-    Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.STAFF)
-    return user
-
-
-@pytest.fixture
 def facility_manager(joint_campus):
     user = make_user("fanni.manninen")
     Membership.objects.create(user=user, institution=joint_campus.lukio, role=Role.FACILITY_MANAGER)
@@ -152,7 +145,7 @@ def test_a_locked_out_account_keeps_its_api_token_and_test_sign_ins(teacher):
     assert api.get("/api/v1/me").status_code == 200
     signed_in = Client()
     signed_in.force_login(teacher)
-    assert signed_in.get(reverse("my-bookings")).status_code == 200
+    assert signed_in.get(reverse("bookings:mine")).status_code == 200
 
 
 def test_without_a_trusted_proxy_a_forwarded_address_is_ignored(settings):

@@ -9,18 +9,14 @@ import pytest
 from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
-from django.urls import include, path, reverse
-from django.utils import timezone, translation
+from django.urls import reverse
+from django.utils import translation
 
 from bookings import services
-from bookings.models import Access, BookingPolicy
 from campus import views_site
-from campus.models import OpeningHours, User
-from tests.bookings.conftest import HELSINKI, at, book, today
-
-# The front page is campus.views_site.home; this urlconf routes "home" to it whatever
-# campus/urls_pages.py says, and keeps every other page of the project.
-urlpatterns = [path("", views_site.home, name="home"), path("", include("campus.urls"))]
+from campus.models import User
+from tests.bookings.conftest import at, book, today
+from tests.web.conftest import client_for, running_booking
 
 STATEMENT = {
     "fi": ("Saavutettavuusseloste", "laissa digitaalisten palvelujen tarjoamisesta (306/2019)"),
@@ -48,7 +44,7 @@ def assert_page_in(response, language: str, heading: str, phrase: str) -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize("language", ["fi", "sv", "en"])
 def test_the_accessibility_statement_follows_the_browsers_language(language):
-    response = Client(headers={"accept-language": language}).get(reverse("accessibility"))
+    response = Client(headers={"accept-language": language}).get(reverse("campus:accessibility"))
 
     assert_page_in(response, language, *STATEMENT[language])
     assert "WCAG 2.1" in response.text
@@ -61,14 +57,14 @@ def test_the_privacy_notice_follows_the_language_cookie(language):
     client = Client(headers={"accept-language": "de"})
     client.cookies["kampus_language"] = language
 
-    response = client.get(reverse("privacy"))
+    response = client.get(reverse("campus:privacy"))
 
     assert_page_in(response, language, *NOTICE[language])
 
 
 @pytest.mark.django_db
 def test_the_pages_default_to_finnish():
-    response = Client().get(reverse("privacy"))
+    response = Client().get(reverse("campus:privacy"))
 
     assert_page_in(response, "fi", *NOTICE["fi"])
 
@@ -78,7 +74,7 @@ def test_a_signed_in_users_own_language_picks_the_page(lukio_staff):
     client = Client(headers={"accept-language": "en"})
     client.force_login(lukio_staff)
 
-    response = client.get(reverse("accessibility"))
+    response = client.get(reverse("campus:accessibility"))
 
     assert_page_in(response, "sv", *STATEMENT["sv"])
 
@@ -93,7 +89,7 @@ def test_a_language_without_its_own_page_falls_back_to_english(active, page):
 @pytest.mark.django_db
 @pytest.mark.parametrize("language", ["fi", "sv", "en"])
 def test_the_statement_names_the_supervisory_authority_and_the_date(language):
-    response = Client(headers={"accept-language": language}).get(reverse("accessibility"))
+    response = Client(headers={"accept-language": language}).get(reverse("campus:accessibility"))
 
     assert "Traficom" in response.text
     date = views_site.ACCESSIBILITY_STATEMENT_DATE
@@ -110,8 +106,8 @@ def test_the_statement_names_the_supervisory_authority_and_the_date(language):
 def test_the_contacts_and_the_controller_come_from_the_settings_at_request_time():
     client = Client(headers={"accept-language": "fi"})
 
-    statement = client.get(reverse("accessibility")).text
-    notice = client.get(reverse("privacy")).text
+    statement = client.get(reverse("campus:accessibility")).text
+    notice = client.get(reverse("campus:privacy")).text
 
     assert 'href="mailto:palaute@koskipuisto.example"' in statement
     assert "<strong>Koskipuiston koulutuskuntayhtymä</strong>" in notice
@@ -124,7 +120,7 @@ def test_the_contacts_and_the_controller_come_from_the_settings_at_request_time(
     ("language", "placeholder"), [("fi", "kampuksen ylläpitäjä"), ("en", "the operator of the campus")]
 )
 def test_without_a_controller_setting_the_notice_names_the_operator(language, placeholder):
-    response = Client(headers={"accept-language": language}).get(reverse("privacy"))
+    response = Client(headers={"accept-language": language}).get(reverse("campus:privacy"))
 
     assert f"{NOTICE[language][1]} {placeholder}" in response.text
 
@@ -134,49 +130,24 @@ def test_without_a_controller_setting_the_notice_names_the_operator(language, pl
 def test_the_notice_says_sensors_only_count_people(language):
     phrase = {"fi": "montako ihmistä", "sv": "hur många personer", "en": "only count how many people"}[language]
 
-    response = Client(headers={"accept-language": language}).get(reverse("privacy"))
+    response = Client(headers={"accept-language": language}).get(reverse("campus:privacy"))
 
     assert phrase in response.text
 
 
 @pytest.mark.django_db
 def test_the_footer_links_to_both_pages():
-    response = Client().get(reverse("accessibility"))
+    response = Client().get(reverse("campus:accessibility"))
 
-    assert f'href="{reverse("accessibility")}"' in response.text
-    assert f'href="{reverse("privacy")}"' in response.text
+    assert f'href="{reverse("campus:accessibility")}"' in response.text
+    assert f'href="{reverse("campus:privacy")}"' in response.text
 
 
 # --- Front page ----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def always_open(joint_campus):
-    """Open the main building round the clock, so that a booking can run now at any hour."""
-    building = joint_campus.main_building
-    OpeningHours.objects.filter(building=building).delete()
-    for weekday in range(7):
-        OpeningHours.objects.create(building=building, weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59))
-
-
-def running_now(user: User, room, title: str):
-    """Book ``room`` for ``user`` so that the booking is running now, within today."""
-    now = timezone.now().astimezone(HELSINKI)
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    start = max(now - dt.timedelta(minutes=20), midnight).replace(second=0, microsecond=0)
-    end = min(start + dt.timedelta(minutes=40), midnight.replace(hour=23, minute=59, second=59))
-    return book(user, room, start, end, title=title, now=start - dt.timedelta(minutes=5)).first
-
-
-def signed_in(user: User) -> Client:
-    client = Client(headers={"accept-language": "en"})
-    client.force_login(user)
-    return client
-
-
-@pytest.mark.urls(__name__)
 def test_anonymous_visitors_get_an_explanation_and_a_way_to_sign_in(joint_campus):
-    response = Client(headers={"accept-language": "en"}).get(reverse("home"))
+    response = Client(headers={"accept-language": "en"}).get(reverse("campus:home"))
 
     assert response.status_code == 200
     assert "Welcome to Kampus" in response.text
@@ -185,39 +156,37 @@ def test_anonymous_visitors_get_an_explanation_and_a_way_to_sign_in(joint_campus
     assert f'href="{reverse("password_reset")}"' in response.text
     assert joint_campus.campus.name in response.text
     assert 'aria-label="Quick links"' not in response.text
-    assert reverse("booking-new") not in response.text
+    assert reverse("bookings:new") not in response.text
 
 
-@pytest.mark.urls(__name__)
 def test_signed_in_users_get_quick_links(lukio_staff):
-    response = signed_in(lukio_staff).get(reverse("home"))
+    response = client_for(lukio_staff).get(reverse("campus:home"))
 
     assert response.status_code == 200
     assert 'aria-label="Quick links"' in response.text
     for name, label in [
-        ("find-room", "Find a free room"),
-        ("booking-new", "New booking"),
-        ("my-bookings", "My bookings"),
+        ("bookings:find-room", "Find a free room"),
+        ("bookings:new", "New booking"),
+        ("bookings:mine", "My bookings"),
     ]:
         assert f'href="{reverse(name)}">{label}</a>' in response.text
     assert f'href="{reverse("password_change")}"' in response.text
     assert "You have no more bookings today." in response.text
 
 
-@pytest.mark.urls(__name__)
 def test_the_front_page_lists_the_users_own_active_bookings_for_the_rest_of_today(
     joint_campus, always_open, lukio_staff, fm_of_lukio
 ):
-    mine = running_now(lukio_staff, joint_campus.classroom, "Maths 2b")
-    running_now(fm_of_lukio, joint_campus.lab, "Someone else's lab")
-    cancelled = running_now(lukio_staff, joint_campus.shared_auditorium, "Cancelled assembly")
+    mine = running_booking(lukio_staff, joint_campus.classroom, "Maths 2b")
+    running_booking(fm_of_lukio, joint_campus.lab, "Someone else's lab")
+    cancelled = running_booking(lukio_staff, joint_campus.shared_auditorium, "Cancelled assembly")
     services.booking_cancel(booking=cancelled, actor=lukio_staff)
     tomorrow = today() + dt.timedelta(days=1)
     book(lukio_staff, joint_campus.classroom, at(tomorrow, 10), at(tomorrow, 11), title="Tomorrow's lesson")
 
-    response = signed_in(lukio_staff).get(reverse("home"))
+    response = client_for(lukio_staff).get(reverse("campus:home"))
 
-    assert f'href="{reverse("booking-detail", args=[mine.pk])}">Maths 2b</a>' in response.text
+    assert f'href="{reverse("bookings:detail", args=[mine.pk])}">Maths 2b</a>' in response.text
     assert "A101 Classroom 101 · Main building" in response.text
     assert '<span class="badge today-now">Now</span>' in response.text
     assert "Someone else" not in response.text
@@ -226,28 +195,25 @@ def test_the_front_page_lists_the_users_own_active_bookings_for_the_rest_of_toda
     assert "You have no more bookings today." not in response.text
 
 
-@pytest.mark.urls(__name__)
-def test_a_pending_request_says_so_in_words(joint_campus, always_open, lukio_staff):
-    BookingPolicy.objects.create(room=joint_campus.shared_auditorium, other_access=Access.REQUEST)
-    running_now(lukio_staff, joint_campus.shared_auditorium, "Assembly")
+def test_a_pending_request_says_so_in_words(joint_campus, always_open, requests_for_auditorium, lukio_staff):
+    running_booking(lukio_staff, joint_campus.shared_auditorium, "Assembly")
 
-    response = signed_in(lukio_staff).get(reverse("home"))
+    response = client_for(lukio_staff).get(reverse("campus:home"))
 
     assert "Assembly</a>" in response.text
     assert '<span class="badge status-pending">Pending approval</span>' in response.text
 
 
-@pytest.mark.urls(__name__)
 def test_the_front_page_runs_a_fixed_number_of_queries(joint_campus, always_open, lukio_staff):
-    client = signed_in(lukio_staff)
-    running_now(lukio_staff, joint_campus.classroom, "First")
+    client = client_for(lukio_staff)
+    running_booking(lukio_staff, joint_campus.classroom, "First")
     with CaptureQueriesContext(connection) as one:
-        client.get(reverse("home"))
-    running_now(lukio_staff, joint_campus.lab, "Second")
-    running_now(lukio_staff, joint_campus.shared_auditorium, "Third")
+        client.get(reverse("campus:home"))
+    running_booking(lukio_staff, joint_campus.lab, "Second")
+    running_booking(lukio_staff, joint_campus.shared_auditorium, "Third")
 
     with CaptureQueriesContext(connection) as three:
-        response = client.get(reverse("home"))
+        response = client.get(reverse("campus:home"))
 
     assert "Third" in response.text
     assert len(three) == len(one)
@@ -268,7 +234,7 @@ def test_favicon_ico_leads_to_kampus_icon(client, joint_campus):
 
 
 def test_every_page_names_its_icon(client, joint_campus):
-    html = client.get(reverse("home")).content.decode()
+    html = client.get(reverse("campus:home")).content.decode()
     assert '<link rel="icon" href="/static/kampus/favicon.svg" type="image/svg+xml">' in html
     assert '<link rel="icon" href="/static/kampus/favicon.ico" sizes="32x32">' in html
 
