@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("campus.urls_site")),
     path("", include("bookings.urls_booking")),
     path("", include("bookings.urls_manage")),
+    path("", include("sensors.urls")),
 ]
 
 handler400 = "campus.views_errors.bad_request"
