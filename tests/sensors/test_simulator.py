@@ -18,6 +18,7 @@ from bookings.models import Booking, BookingStatus
 from campus.demo import seed_demo_campus
 from campus.models import OpeningHours, Room
 from sensors.demo import DEMO_SENSORS, demo_external_id, seed_demo_sensors
+from sensors.management.commands.simulate_sensors import parse_start
 from sensors.models import Sensor, SensorKind
 from sensors.payloads import parse_payload
 from sensors.simulator import (
@@ -309,3 +310,35 @@ def test_without_a_broker_and_without_http_the_simulator_says_what_to_do(joint_c
     assert message.startswith("No MQTT broker answers at mqtt://127.0.0.1:")
     assert "--http" in message
     assert "create_gateway_token" in message
+
+
+# --- The command's start time ---------------------------------------------------------------------------
+
+
+NOW = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("given", "start"),
+    [
+        ("now", NOW),
+        ("3h", NOW - dt.timedelta(hours=3)),
+        ("-90m", NOW - dt.timedelta(minutes=90)),
+        ("1.5d", NOW - dt.timedelta(days=1.5)),
+        ("2026-03-10T08:00", dt.datetime(2026, 3, 10, 8, 0, tzinfo=HELSINKI)),  # campus time
+        ("2026-03-10T08:00+00:00", dt.datetime(2026, 3, 10, 8, 0, tzinfo=dt.UTC)),
+    ],
+)
+def test_the_start_is_now_a_time_ago_or_a_time(given, start):
+    assert parse_start(given, now=NOW, zone=HELSINKI) == start
+
+
+def test_an_unreadable_start_is_refused_with_the_forms_it_takes():
+    with pytest.raises(CommandError, match="give now, 90m, 3h, 1d"):
+        parse_start("yesterday", now=NOW, zone=HELSINKI)
+
+
+@pytest.mark.django_db
+def test_a_start_older_than_kampus_accepts_is_refused(joint_campus, counter):
+    with pytest.raises(CommandError, match="SENSOR_MAX_AGE_DAYS"):
+        call_command("simulate_sensors", "--once", "--campus", "Otava Campus", "--start", "8d", stdout=StringIO())
