@@ -158,6 +158,7 @@ class Result:
     readings: int
     publish_seconds: float
     seconds: float
+    consumer_cpu: float
 
     @property
     def rate(self) -> float:
@@ -168,6 +169,7 @@ class Result:
             f"{self.shape:<7} {self.consumer:<15} {self.messages:>7} messages {self.readings:>8} readings"
             f"   published in {self.publish_seconds:6.2f} s ({self.messages / self.publish_seconds:8.0f} msg/s)"
             f"   stored in {self.seconds:6.2f} s: {self.rate:8.0f} readings/s {self.messages / self.seconds:8.0f} msg/s"
+            f"   consumer CPU {self.consumer_cpu:5.2f} s"
         )
 
 
@@ -213,6 +215,12 @@ def shifted(messages: list[tuple[str, bytes]], seconds: int) -> list[tuple[str, 
     return out
 
 
+def cpu_seconds(pid: int) -> float:
+    """Return the CPU time (user + system, all threads) process ``pid`` has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def count_rows(url: str, table: str) -> int:
     import psycopg2
 
@@ -256,7 +264,7 @@ def run_phase(
         "DATABASE_URL": bench_url,
         "INGEST_BATCH_SIZE": str(args.ingest_batch),
         "INGEST_FLUSH_SECONDS": str(args.flush_seconds),
-        "LOG_LEVEL": "INFO",
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),
         "PYTHONUNBUFFERED": "1",
     }
     log = broker.directory / f"{client_id}.log"
@@ -284,8 +292,10 @@ def run_phase(
             process = start()
             wait_until(lambda: log.read_text().count("connected") >= 2, timeout=60, interval=0.005, what="reconnect")
             began = time.monotonic()
+            cpu_at_start = cpu_seconds(process.pid)
         else:
             began = time.monotonic()
+            cpu_at_start = cpu_seconds(process.pid)
             published = publish_all()
         target = before + readings
         deadline = began + 900
@@ -293,13 +303,16 @@ def run_phase(
             time.sleep(0.02)
         seconds = time.monotonic() - began
         stored = count_rows(bench_url, table) - before
+        cpu = cpu_seconds(process.pid) - cpu_at_start
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
+    if os.environ.get("BENCH_LOG_LEVEL") == "DEBUG":
+        print(log.read_text()[-3000:])
     if stored != readings:
         print(log.read_text()[-2000:])
         raise SystemExit(f"{consumer} {shape}: stored {stored} of {readings} readings")
-    return Result(shape, f"{consumer}{' (drain)' if drain else ''}", len(messages), readings, published, seconds)
+    return Result(shape, f"{consumer}{' (drain)' if drain else ''}", len(messages), readings, published, seconds, cpu)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,7 @@ it arrived on: a message received before a reconnect is not acknowledged on the 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import queue
 import random
@@ -105,6 +106,22 @@ class Counters:
         return " ".join(f"{name}={value}" for name, value in dataclasses.asdict(self).items())
 
 
+def _logged(callback: Callable[..., None]) -> Callable[..., None]:
+    """Log an error in a paho callback instead of letting it end the network thread.
+
+    (A message whose callback failed is not acknowledged: the broker sends it again after a reconnect.)
+    """
+
+    @functools.wraps(callback)
+    def logged(*args: Any) -> None:
+        try:
+            callback(*args)
+        except Exception:
+            logger.exception("error in the MQTT callback %s", callback.__name__)
+
+    return logged
+
+
 @dataclass(frozen=True)
 class Received:
     """A message off the network thread: what to ingest, and how to acknowledge it."""
@@ -181,6 +198,7 @@ class Ingester:
         properties.ReceiveMaximum = min(65535, max(MIN_RECEIVE_MAXIMUM, 2 * self.batch_size))
         return properties
 
+    @_logged
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         if reason_code.is_failure:
             logger.error("broker %s:%s refused the connection: %s", self.address.host, self.address.port, reason_code)
@@ -200,6 +218,7 @@ class Ingester:
         options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
         client.subscribe(self.subscription, options=options)
 
+    @_logged
     def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any, properties: Any) -> None:
         failed = [code for code in reason_codes if code.is_failure]
         if failed:
@@ -208,9 +227,11 @@ class Ingester:
             logger.info("subscribed to %s", self.subscription)
             self._connected.set()
 
+    @_logged
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         logger.warning("cannot reach the broker at %s:%s; retrying", self.address.host, self.address.port)
 
+    @_logged
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         self._connected.clear()
         with self._connection_lock:
@@ -218,8 +239,12 @@ class Ingester:
         if not self._stopping.is_set():
             logger.warning("disconnected from the broker (%s); reconnecting", reason_code)
 
+    @_logged
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        topic = msg.topic
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:  # MQTT forbids it and Mosquitto refuses it; should a broker let it through
+            topic = ""  # it becomes a dead letter (bad_topic) rather than an error in the network thread
         self._inbox.put(
             Received(
                 message=IncomingMessage(
@@ -321,6 +346,7 @@ class Ingester:
     def _flush(self, batch: list[Received]) -> bool:
         """Write ``batch`` and acknowledge it; return False (nothing acknowledged) if the database failed."""
         close_old_connections()
+        started = time.monotonic()
         try:
             result = readings_ingest(messages=[received.message for received in batch])
         except (db_utils.OperationalError, db_utils.InterfaceError) as error:
@@ -339,11 +365,12 @@ class Ingester:
         self.counters.duplicates += result.duplicates
         self.counters.rejected += result.rejected
         logger.debug(
-            "batch of %d messages: %d stored, %d duplicates, %d rejected",
+            "batch of %d messages: %d stored, %d duplicates, %d rejected in %.3f s",
             len(batch),
             result.stored,
             result.duplicates,
             result.rejected,
+            time.monotonic() - started,
         )
         for dead_letter in result.dead_letters:
             logger.info("dead letter (%s) on %s: %s", dead_letter.reason, dead_letter.topic, dead_letter.detail)

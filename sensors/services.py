@@ -143,7 +143,6 @@ def _fragment_text(fragment: Any) -> str:
 class _Batch:
     """The rows of one batch before they are written."""
 
-    now: dt.datetime
     rows: dict[tuple[int, dt.datetime], tuple] = field(default_factory=dict)
     repeated_in_batch: int = 0
     dead_letters: list[DeadLetter] = field(default_factory=list)
@@ -178,29 +177,30 @@ class _Batch:
 
 @dataclass(frozen=True)
 class _SensorFacts:
-    """What checking and storing a sensor's readings needs, looked up once per message."""
+    """What checking and storing a message's readings needs, worked out once per message."""
 
     sensor_id: int
     room_id: int
     campus_id: int
-    kind: str
+    counts: bool  # a people counter (else a presence sensor)
     count_limit: int
+    received_at: dt.datetime
+    earliest: dt.datetime  # the oldest time accepted
+    latest: dt.datetime  # the furthest ahead
 
 
-def _check_reading(
-    reading: CanonicalReading, *, facts: _SensorFacts, ts: dt.datetime, received_at: dt.datetime, limits: IngestLimits
-) -> tuple[str, str] | None:
+def _check_reading(reading: CanonicalReading, ts: dt.datetime, facts: _SensorFacts) -> tuple[str, str] | None:
     """Return (reason, detail) if ``reading`` may not be stored for the sensor of ``facts``, else None."""
-    if facts.kind == SensorKind.COUNT and reading.count is None:
+    if facts.counts and reading.count is None:
         return DeadLetterReason.WRONG_KIND, "present given: the sensor counts people"
-    if facts.kind == SensorKind.PRESENCE and reading.present is None:
+    if not facts.counts and reading.present is None:
         return DeadLetterReason.WRONG_KIND, "count given: the sensor reports presence"
     if reading.count is not None and not 0 <= reading.count <= facts.count_limit:
         return DeadLetterReason.COUNT_OUT_OF_RANGE, f"count={reading.count} allowed=0..{facts.count_limit}"
-    if ts - received_at > limits.max_future:
-        return DeadLetterReason.FUTURE, f"ts={ts.isoformat()} received={received_at.isoformat()}"
-    if received_at - ts > limits.max_age:
-        return DeadLetterReason.TOO_OLD, f"ts={ts.isoformat()} received={received_at.isoformat()}"
+    if ts > facts.latest:
+        return DeadLetterReason.FUTURE, f"ts={ts.isoformat()} received={facts.received_at.isoformat()}"
+    if ts < facts.earliest:
+        return DeadLetterReason.TOO_OLD, f"ts={ts.isoformat()} received={facts.received_at.isoformat()}"
     return None
 
 
@@ -230,12 +230,21 @@ def _read_message(batch: _Batch, message: IncomingMessage, sensor: Sensor | None
     for refusal in parsed.refusals:
         _refuse_part(batch, message, refusal, sensor)
     room = sensor.room
-    facts = _SensorFacts(sensor.pk, room.pk, room.building.campus_id, sensor.kind, limits.count_limit(room))
     received_at = message.received_at
+    facts = _SensorFacts(
+        sensor_id=sensor.pk,
+        room_id=room.pk,
+        campus_id=room.building.campus_id,
+        counts=sensor.kind == SensorKind.COUNT,
+        count_limit=limits.count_limit(room),
+        received_at=received_at,
+        earliest=received_at - limits.max_age,
+        latest=received_at + limits.max_future,
+    )
     rows = batch.rows
     for reading in parsed.readings:
         ts = reading.ts or received_at
-        problem = _check_reading(reading, facts=facts, ts=ts, received_at=received_at, limits=limits)
+        problem = _check_reading(reading, ts, facts)
         if problem is not None:
             reason, detail = problem
             if reading.index is not None:
@@ -381,7 +390,7 @@ def readings_ingest(*, messages: Sequence[IncomingMessage], now: dt.datetime | N
         sensor.external_id: sensor
         for sensor in Sensor.objects.select_related("room__building").filter(external_id__in=external_ids)
     }
-    batch = _Batch(now=now)
+    batch = _Batch()
     for message in messages:
         sensor = sensors.get(message.external_id) if message.external_id is not None else None
         if sensor is not None and message.campus_id is not None and sensor.room.building.campus_id != message.campus_id:
