@@ -46,12 +46,19 @@ class SensorOut(Schema):
     model: str
     is_active: bool
     installed_at: dt.date | None
-    status: SensorStatus = Field(description="new (nothing received yet), online or offline.")
+    status: SensorStatus = Field(
+        description="new (nothing received yet), online, or offline (silent longer than SENSOR_OFFLINE_AFTER_MINUTES)."
+    )
+    status_changed_at: dt.datetime | None = Field(description="When the status last changed (campus time).")
     last_seen: dt.datetime | None
 
     @staticmethod
     def resolve_last_seen(sensor: Sensor, context: dict[str, Any]) -> dt.datetime | None:
         return local(sensor.last_seen, _zone(context))
+
+    @staticmethod
+    def resolve_status_changed_at(sensor: Sensor, context: dict[str, Any]) -> dt.datetime | None:
+        return local(sensor.status_changed_at, _zone(context))
 
 
 class SensorIn(Schema):

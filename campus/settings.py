@@ -172,6 +172,10 @@ KAMPUS_SENSOR_COUNT_LIMIT_EXTRA = int(os.environ.get("SENSOR_COUNT_LIMIT_EXTRA",
 # Raw readings and dead letters older than this are deleted every night; 0 keeps them.
 KAMPUS_SENSOR_READING_RETENTION_DAYS = int(os.environ.get("SENSOR_READING_RETENTION_DAYS", "400"))
 KAMPUS_SENSOR_DEAD_LETTER_RETENTION_DAYS = int(os.environ.get("SENSOR_DEAD_LETTER_RETENTION_DAYS", "90"))
+# A sensor silent this long is marked offline and its room's facility managers are told once; 0: never.
+KAMPUS_SENSOR_OFFLINE_AFTER_MINUTES = int(os.environ.get("SENSOR_OFFLINE_AFTER_MINUTES", "30"))
+# The room page shows a reading as the room's current occupancy while it is at most this old.
+KAMPUS_SENSOR_FRESH_MINUTES = int(os.environ.get("SENSOR_FRESH_MINUTES", "15"))
 
 # --- Background jobs: django-q2 on the ORM broker (no extra service needed) -----------------
 Q_CLUSTER = {

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("bookings.urls_booking")),
     path("", include("bookings.urls_manage")),
     path("", include("bookings.urls_feeds")),
+    path("", include("sensors.urls")),
 ]
 
 handler400 = "campus.views_errors.bad_request"

@@ -212,3 +212,31 @@ class IngestToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class OfflineNotice(models.Model):
+    """An e-mail telling one facility manager which sensors of their rooms fell silent.
+
+    Written in the transaction that marks the sensors offline, so each silence is told once; sent by
+    the worker after the commit, and sent again by the health check if the task was lost (like
+    ``bookings.models.Notification``).
+    """
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("recipient")
+    )
+    sensors = models.ManyToManyField(Sensor, related_name="offline_notices", verbose_name=_("sensors"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # Set while a worker sends it, outside any transaction; a claim older than the task timeout is stale.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("offline notice")
+        verbose_name_plural = _("offline notices")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"offline notice → {self.recipient_id} ({self.created_at:%Y-%m-%d %H:%M})"

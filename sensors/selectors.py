@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 
-from campus.models import User
+from campus.models import Membership, Role, Room, User
 from campus.permissions import managed_rooms, managed_scope
-from sensors.models import DeadLetter, IngestToken, Reading, Sensor
+from sensors.models import DeadLetter, IngestToken, Reading, Sensor, SensorKind, SensorStatus
 
 
 def is_facility_manager(user: User) -> bool:
@@ -63,3 +65,94 @@ def gateway_token_list(*, user: User) -> QuerySet[IngestToken]:
         return tokens
     _institution_ids, campus_ids = managed_scope(user)
     return tokens.filter(campus_id__in=campus_ids)
+
+
+def room_keepers(*, room: Room, on: dt.date) -> QuerySet[User]:
+    """Return the active users who keep ``room`` on ``on`` and so look after its sensors: the facility
+    managers of its owner and of its campus (``campus.permissions.may_manage_room``)."""
+    place = Q(memberships__campus_id=room.building.campus_id)
+    if room.owner_id:
+        place |= Q(memberships__institution_id=room.owner_id)
+    valid = Membership.objects.valid_on(on).filter(role=Role.FACILITY_MANAGER)
+    return User.objects.filter(place, memberships__in=valid, is_active=True).distinct().order_by("pk")
+
+
+# --- Pages: the sensors with their latest readings, and a room's occupancy now -----------------------
+
+
+def with_latest_reading(sensors: QuerySet[Sensor]) -> QuerySet[Sensor]:
+    """Annotate each sensor with its latest reading: ``latest_ts``, ``latest_count``, ``latest_present``.
+
+    Each is a subquery that reads one row through the unique (sensor, ts) index, newest first.
+    """
+    latest = Reading.objects.filter(sensor=OuterRef("pk")).order_by("-ts")[:1]
+    return sensors.annotate(
+        latest_ts=Subquery(latest.values("ts")),
+        latest_count=Subquery(latest.values("count")),
+        latest_present=Subquery(latest.values("present")),
+    )
+
+
+def sensor_overview(*, user: User, status: str = "") -> QuerySet[Sensor]:
+    """Return the sensors of the rooms ``user`` manages for the sensors page: the offline ones first, then
+    those not heard from yet, then by room; ``status`` (a ``SensorStatus``) keeps only those."""
+    sensors = sensor_list(user=user).select_related("room__building__campus")
+    if status:
+        sensors = sensors.filter(status=status)
+    priority = Case(
+        When(status=SensorStatus.OFFLINE, then=Value(0)),
+        When(status=SensorStatus.NEW, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    ordered = sensors.annotate(priority=priority).order_by(
+        "priority", "room__building__code", "room__code", "external_id"
+    )
+    return with_latest_reading(ordered)
+
+
+def sensor_status_counts(*, user: User) -> dict[str, int]:
+    """Return how many of ``user``'s sensors there are, in all and by status (one query)."""
+    return (
+        sensor_list(user=user)
+        .order_by()
+        .aggregate(
+            total=Count("pk"),
+            online=Count("pk", filter=Q(status=SensorStatus.ONLINE)),
+            offline=Count("pk", filter=Q(status=SensorStatus.OFFLINE)),
+            new=Count("pk", filter=Q(status=SensorStatus.NEW)),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Occupancy:
+    """What a room's sensors say now: its latest fresh people count, else its latest fresh presence.
+
+    ``ts`` None means the room has sensors but none has sent a reading lately (unknown occupancy).
+    """
+
+    ts: dt.datetime | None = None
+    count: int | None = None
+    present: bool | None = None
+
+
+def room_occupancy(*, room: Room, now: dt.datetime) -> Occupancy | None:
+    """Return ``room``'s occupancy from its active sensors' readings of the last ``KAMPUS_SENSOR_FRESH_MINUTES``;
+    None when the room has no active sensor.
+
+    A people count wins over presence (it says more); of each kind the newest reading counts. The
+    readings are found through the sensors now in the room, by the unique (sensor, ts) index.
+    """
+    kinds = dict(Sensor.objects.filter(room=room, is_active=True).values_list("pk", "kind"))
+    if not kinds:
+        return None
+    fresh = Reading.objects.filter(ts__gte=now - dt.timedelta(minutes=settings.KAMPUS_SENSOR_FRESH_MINUTES)).order_by(
+        "-ts"
+    )
+    for kind in (SensorKind.COUNT, SensorKind.PRESENCE):
+        ids = [pk for pk, sensor_kind in kinds.items() if sensor_kind == kind]
+        reading = fresh.filter(sensor_id__in=ids).only("ts", "count", "present").first() if ids else None
+        if reading is not None:
+            return Occupancy(ts=min(reading.ts, now), count=reading.count, present=reading.present)
+    return Occupancy()

@@ -1,10 +1,15 @@
-"""Run Kampus for development: the web server and the background worker, stopped together.
+"""Run Kampus for development: the web server, the background worker and, when an MQTT broker answers at
+``MQTT_URL``, the sensor ingester and the sensor simulator, all stopped together.
 
 A small supervisor in the spirit of foreman/honcho. Each process is a ``manage.py`` command started
 in its own process group: Ctrl-C in the terminal reaches only the supervisor, which stops each
 process with SIGTERM and, after a grace period, kills what is left of its group (runserver's
 autoreloader and qcluster start children of their own). Output is prefixed with the process name.
 When one process exits by itself, the others are stopped and its exit status is returned.
+
+The ingester (``ingest_mqtt``) and the simulator (``simulate_sensors``, the demo campus's sensors following
+its bookings) start only when something accepts connections at ``MQTT_URL``; otherwise the supervisor
+says so and runs without them. They are not critical: if one exits, the others go on.
 
 The processes get ``KAMPUS_BASE_URL`` (the address in e-mail links) from ``--host`` and ``--port``
 unless it is set already, so ``./kampus run --port 8765`` mails links to port 8765.
@@ -30,6 +35,8 @@ from typing import IO
 from django.conf import settings
 from django.core.management import get_commands
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
+
+from sensors.simulator import broker_answers, safe_url
 
 # How long a process may take to stop after SIGTERM before it is killed.
 STOP_GRACE_SECONDS = 10.0
@@ -101,16 +108,24 @@ def _copy_lines(source: IO[str], output: OutputWrapper, prefix: str, lock: threa
 
 
 class Command(BaseCommand):
-    help = "Run the development web server and the background worker together; Ctrl-C stops all of them."
+    help = (
+        "Run the development web server and the background worker together, and the MQTT ingester and the sensor "
+        "simulator when a broker answers at MQTT_URL; Ctrl-C stops all of them."
+    )
 
     # The supervisor handles its own signals; Django's checks run in the children.
     requires_system_checks = []
+    # What became of the sensor processes (set by ``sensor_processes``), said when Kampus starts.
+    sensor_note = ""
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help="Address for the web server (default 127.0.0.1).")
         parser.add_argument("--port", type=int, default=8000, help="Port for the web server (default 8000).")
         parser.add_argument("--no-worker", action="store_true", help="Do not start the django-q2 worker.")
         parser.add_argument("--no-reload", action="store_true", help="Do not restart the web server when code changes.")
+        parser.add_argument(
+            "--no-sensors", action="store_true", help="Do not start the MQTT ingester and the sensor simulator."
+        )
 
     def processes(self, options: dict) -> list[ManagedProcess]:
         """Return the processes to run for ``options``, in start order."""
@@ -121,14 +136,36 @@ class Command(BaseCommand):
         processes = [ManagedProcess("web", runserver, environment=environment)]
         if not options["no_worker"]:
             processes.append(ManagedProcess("worker", ["qcluster"], environment=environment))
+        if not options.get("no_sensors"):
+            processes += self.sensor_processes(environment)
         available = get_commands()
         missing = [p.args[0] for p in processes if p.args[0] not in available]
         if missing:
             raise CommandError(f"unknown management command(s): {', '.join(missing)}")
         return processes
 
+    def sensor_processes(self, environment: dict[str, str]) -> list[ManagedProcess]:
+        """Return the ingester and the simulator when a broker answers at ``MQTT_URL`` (else none); note which."""
+        url = settings.MQTT_URL
+        if not broker_answers(url):
+            self.sensor_note = (
+                f"No MQTT broker answers at MQTT_URL={safe_url(url)}: running without the sensor ingester and "
+                "simulator (start Mosquitto, or set MQTT_URL; docs/sensors.md)."
+            )
+            return []
+        self.sensor_note = (
+            f"An MQTT broker answers at {safe_url(url)}: starting the sensor ingester and the simulator "
+            "(the demo rooms' occupancy follows their bookings)."
+        )
+        return [
+            ManagedProcess("ingester", ["ingest_mqtt"], critical=False, environment=environment),
+            ManagedProcess("simulator", ["simulate_sensors"], critical=False, environment=environment),
+        ]
+
     def handle(self, *args, **options) -> None:
         processes = self.processes(options)
+        if self.sensor_note:
+            self.stdout.write(self.sensor_note)
         manage_py = Path(settings.BASE_DIR) / "manage.py"
         stop_requested = threading.Event()
 

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandParser, no_translati
 
 from bookings.demo import seed_demo_bookings
 from campus.demo import DEMO_PASSWORD, DemoCampus, seed_demo_campus
+from sensors.demo import seed_demo_sensors
 
 
 class Command(BaseCommand):
@@ -27,8 +28,12 @@ class Command(BaseCommand):
     def handle(self, *args, reset_passwords: bool, **options) -> None:
         demo = seed_demo_campus(reset_passwords=reset_passwords)
         bookings = seed_demo_bookings(demo)
+        sensors = seed_demo_sensors(demo)
         self.stdout.write(self.style.SUCCESS(self._summary(demo)))
         self.stdout.write(self.style.SUCCESS(f"Bookings: {bookings}."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Sensors: {sensors} (manage.py simulate_sensors publishes their readings).")
+        )
         self.stdout.write("")
         self.stdout.write(logins_table(demo))
 
