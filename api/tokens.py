@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
 from functools import cache
 
 from django.db import connection, transaction
@@ -13,6 +11,7 @@ from django.utils import timezone
 from api.models import ApiToken
 from campus.models import Campus, Institution, Membership, User
 from campus.sql_rows import columns, from_row
+from campus.tokens import hash_token, new_secret
 
 TOKEN_PREFIX = "kmp_"
 PREFIX_LENGTH = 12  # "kmp_" and 8 random characters: enough to tell tokens apart, useless to an attacker.
@@ -20,15 +19,10 @@ PREFIX_LENGTH = 12  # "kmp_" and 8 random characters: enough to tell tokens apar
 LAST_USED_PRECISION = dt.timedelta(minutes=1)
 
 
-def hash_token(raw: str) -> str:
-    """Return the hex SHA-256 of ``raw``, the form in which tokens are stored."""
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 @transaction.atomic
 def token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     """Create a token for ``user``; return it with the raw secret, which is never shown again."""
-    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    raw = new_secret(TOKEN_PREFIX)
     token = ApiToken.objects.create(user=user, name=name, prefix=raw[:PREFIX_LENGTH], hashed_key=hash_token(raw))
     return token, raw
 

@@ -12,7 +12,7 @@ override, close, see titles and personal data) are ``bookings.permissions``'s, b
 - rooms: ``is_room_manager`` and ``room_deciders`` (who decides), ``may_manage_room`` and
   ``managed_rooms`` (who keeps the inventory), ``may_set_booking_rules``;
 - memberships: ``may_manage_memberships_of``, ``may_import_members``;
-- term calendars: ``may_edit_term_calendar``;
+- term calendars: ``may_edit_term_calendar``; sensor gateway tokens: ``may_manage_gateway_tokens``;
 - the admin: ``may_use_admin``, and ``RoleScope`` (from ``role_scope``), which answers the admin's
   questions about campuses, rooms, memberships and term calendars from one load of memberships.
 """
@@ -516,3 +516,12 @@ def may_edit_term_calendar(user: User, *, institution_id: int | None = None, cam
             .exists()
         )
     return campus_id is not None and is_campus_facility_manager(user, campus_id)
+
+
+def may_manage_gateway_tokens(user: User, campus: Campus) -> bool:
+    """Return whether ``user`` may create or revoke ``campus``'s gateway tokens: its own facility managers.
+
+    A gateway token writes readings of every sensor on the campus, so institution facility
+    managers (who keep only their institution's rooms) do not hand them out.
+    """
+    return is_campus_facility_manager(user, campus.pk)

@@ -8,11 +8,9 @@ letters and store each (sensor, ts) once.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import json
 import re
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,9 +21,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from campus import permissions
 from campus.exceptions import InvalidInput, PermissionDenied
 from campus.models import Campus, Room, User
-from campus.permissions import is_campus_facility_manager, may_manage_room
+from campus.permissions import may_manage_room
+from campus.tokens import hash_token, new_secret
 from sensors.models import (
     DeadLetter,
     DeadLetterReason,
@@ -522,33 +522,20 @@ def sensor_update(*, actor: User, sensor: Sensor, changes: dict[str, Any]) -> Se
 # --- Gateway tokens ----------------------------------------------------------------------------
 
 
-def hash_gateway_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def may_manage_gateway_tokens(user: User, campus: Campus) -> bool:
-    """Return whether ``user`` may create or revoke ``campus``'s gateway tokens: its own facility managers.
-
-    A gateway token writes readings of every sensor on the campus, so institution facility
-    managers (who keep only their institution's rooms) do not hand them out.
-    """
-    return is_campus_facility_manager(user, campus.pk)
-
-
 @transaction.atomic
 def gateway_token_create(*, actor: User | None, campus: Campus, name: str) -> tuple[IngestToken, str]:
     """Create a gateway token for ``campus``; return it with the raw secret, which is never shown again.
 
     ``actor`` None is the command line (``manage.py create_gateway_token``), which may always.
     """
-    if actor is not None and not may_manage_gateway_tokens(actor, campus):
+    if actor is not None and not permissions.may_manage_gateway_tokens(actor, campus):
         raise PermissionDenied(_("Only the campus's facility managers may create gateway tokens."))
-    raw = GATEWAY_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    raw = new_secret(GATEWAY_TOKEN_PREFIX)
     token = IngestToken.objects.create(
         name=name,
         campus=campus,
         prefix=raw[:GATEWAY_PREFIX_LENGTH],
-        hashed_key=hash_gateway_token(raw),
+        hashed_key=hash_token(raw),
         created_by=actor,
     )
     return token, raw
@@ -557,7 +544,7 @@ def gateway_token_create(*, actor: User | None, campus: Campus, name: str) -> tu
 @transaction.atomic
 def gateway_token_revoke(*, actor: User | None, token: IngestToken) -> IngestToken:
     """Revoke ``token`` from now on; revoking it again keeps the first time."""
-    if actor is not None and not may_manage_gateway_tokens(actor, token.campus):
+    if actor is not None and not permissions.may_manage_gateway_tokens(actor, token.campus):
         raise PermissionDenied(_("Only the campus's facility managers may revoke gateway tokens."))
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
@@ -569,7 +556,7 @@ def gateway_token_authenticate(*, raw: str) -> IngestToken | None:
     """Return the active gateway token whose secret is ``raw``, noting its use; else None."""
     if not raw.startswith(GATEWAY_TOKEN_PREFIX):
         return None
-    token = IngestToken.objects.filter(hashed_key=hash_gateway_token(raw), revoked_at__isnull=True).first()
+    token = IngestToken.objects.filter(hashed_key=hash_token(raw), revoked_at__isnull=True).first()
     if token is None:
         return None
     now = timezone.now()
