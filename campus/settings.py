@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "campus",
     "bookings",
     "sensors",
+    "utilisation",
     "api",
 ]
 
@@ -176,6 +177,22 @@ KAMPUS_SENSOR_DEAD_LETTER_RETENTION_DAYS = int(os.environ.get("SENSOR_DEAD_LETTE
 KAMPUS_SENSOR_OFFLINE_AFTER_MINUTES = int(os.environ.get("SENSOR_OFFLINE_AFTER_MINUTES", "30"))
 # The room page shows a reading as the room's current occupancy while it is at most this old.
 KAMPUS_SENSOR_FRESH_MINUTES = int(os.environ.get("SENSOR_FRESH_MINUTES", "15"))
+
+# --- Utilisation (docs/metrics.md) ---------------------------------------------------------
+# A reading holds until the next one of its sensor, but at most this long; after that data is missing.
+KAMPUS_READING_GAP_MINUTES = int(os.environ.get("READING_GAP_MINUTES", "10"))
+# A 15-minute slot is "in use" when occupied, and "booked" when booked, for at least this many minutes.
+KAMPUS_SLOT_IN_USE_MINUTES = int(os.environ.get("SLOT_IN_USE_MINUTES", "5"))
+KAMPUS_SLOT_BOOKED_MINUTES = int(os.environ.get("SLOT_BOOKED_MINUTES", "5"))
+# A slot with data for less than this share of its 15 minutes is unknown, never empty.
+KAMPUS_SLOT_MIN_COVERAGE = float(os.environ.get("SLOT_MIN_COVERAGE", "0.5"))
+# A booking with no presence in its first this-many minutes is a no-show (and auto-released when live).
+KAMPUS_NO_SHOW_MINUTES = int(os.environ.get("NO_SHOW_MINUTES", "15"))
+# Rating bands of a rate: below the first "poor", below the second "fair", otherwise "good".
+KAMPUS_RATING_BANDS = (
+    float(os.environ.get("RATING_FAIR_FROM", "0.25")),
+    float(os.environ.get("RATING_GOOD_FROM", "0.35")),
+)
 
 # --- Background jobs: django-q2 on the ORM broker (no extra service needed) -----------------
 Q_CLUSTER = {

@@ -1,0 +1,151 @@
+"""Rolled-up room use in 15-minute slots, what each booking's occupants did, and per-campus core hours."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from bookings.models import Booking
+from campus.models import Campus, Institution, Room
+
+SLOT_SECONDS = 15 * 60
+
+
+class RoomSlot(models.Model):
+    """One room's 15-minute slot ``[start, start + 15 min)``: what the sensors measured and what was booked.
+
+    Written only by the rollup (``utilisation.rollups``), which recomputes a whole slot from the raw
+    readings and the bookings whenever new or late data touches it, so writing it twice gives the
+    same row. A slot has a row when a reading or a booking touches it; a missing row means "no data,
+    not booked", never "empty". ``start`` is aligned to 15 minutes (UTC); ``local_date``,
+    ``local_minute`` and ``iso_weekday`` are the campus-local view of it, computed once at rollup,
+    so core-hour filters are plain column comparisons that are right across DST changes.
+
+    Measured side: ``covered_seconds`` have data (a reading holds until the next one, up to the gap);
+    ``occupied_seconds`` of them had a count above zero or presence; ``mean_count`` is the time-weighted
+    mean headcount over the covered seconds and ``peak_count`` the highest count, both null when only
+    presence sensors cover the slot. Booked side: ``booked_seconds`` of the slot are booked (a booking
+    that blocks one of the room's parts; a released booking until its release), ``booked_institution``
+    is the institution of the booking holding most of the slot (null with booked seconds: the campus's
+    own facility services).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="slots", verbose_name=_("room"))
+    # The key a sharded database would distribute by (docs/ARCHITECTURE); reports of one campus filter on it.
+    campus = models.ForeignKey(Campus, on_delete=models.CASCADE, related_name="+", verbose_name=_("campus"))
+    start = models.DateTimeField(_("start"))
+    local_date = models.DateField(_("date (campus time)"))
+    local_minute = models.PositiveSmallIntegerField(_("minute of the day (campus time)"))
+    iso_weekday = models.PositiveSmallIntegerField(_("weekday (1 = Monday)"))
+    covered_seconds = models.PositiveSmallIntegerField(_("seconds with data"), default=0)
+    occupied_seconds = models.PositiveSmallIntegerField(_("seconds occupied"), default=0)
+    mean_count = models.FloatField(_("mean headcount"), null=True, blank=True)
+    peak_count = models.PositiveIntegerField(_("peak headcount"), null=True, blank=True)
+    booked_seconds = models.PositiveSmallIntegerField(_("seconds booked"), default=0)
+    booked_institution = models.ForeignKey(
+        Institution,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("booked by institution"),
+    )
+    rolled_at = models.DateTimeField(_("rolled up at"))
+
+    class Meta:
+        verbose_name = _("room slot")
+        verbose_name_plural = _("room slots")
+        ordering = ["room", "start"]
+        constraints = [
+            models.UniqueConstraint(fields=["room", "start"], name="slot_unique_room_start"),
+            models.CheckConstraint(condition=Q(covered_seconds__lte=SLOT_SECONDS), name="slot_covered_within_slot"),
+            models.CheckConstraint(
+                condition=Q(occupied_seconds__lte=models.F("covered_seconds")), name="slot_occupied_within_covered"
+            ),
+            models.CheckConstraint(condition=Q(booked_seconds__lte=SLOT_SECONDS), name="slot_booked_within_slot"),
+            models.CheckConstraint(
+                condition=Q(local_minute__lt=24 * 60) & Q(iso_weekday__gte=1, iso_weekday__lte=7),
+                name="slot_local_time_valid",
+            ),
+        ]
+        # Reports scan one campus over a period; the unique index serves one room's slots.
+        indexes = [models.Index(fields=["campus", "start"], name="slot_campus_start")]
+
+    def __str__(self) -> str:
+        return f"{self.room_id} {self.start:%Y-%m-%d %H:%M}"
+
+
+class BookingUse(models.Model):
+    """What the sensors saw during one booking: the basis of no-shows, ghost hours, early release and overrun.
+
+    Written by the rollup together with the slots the booking touches. ``first_presence_at`` is the
+    first moment with people inside the booking, ``last_presence_at`` the last moment of the
+    occupancy that ran into its end (past it for an overrun). ``no_show`` is null when the booking's
+    first minutes had too little data to tell (no data is not "nobody came").
+    """
+
+    booking = models.OneToOneField(Booking, on_delete=models.CASCADE, related_name="use", primary_key=True)
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+", verbose_name=_("room"))
+    campus = models.ForeignKey(Campus, on_delete=models.CASCADE, related_name="+", verbose_name=_("campus"))
+    start = models.DateTimeField(_("booked start"))
+    end = models.DateTimeField(_("booked end"))
+    covered_seconds = models.PositiveIntegerField(_("seconds with data"), default=0)
+    occupied_seconds = models.PositiveIntegerField(_("seconds occupied"), default=0)
+    first_presence_at = models.DateTimeField(_("first presence"), null=True, blank=True)
+    last_presence_at = models.DateTimeField(_("last presence"), null=True, blank=True)
+    no_show = models.BooleanField(_("no-show"), null=True, blank=True)
+    rolled_at = models.DateTimeField(_("rolled up at"))
+
+    class Meta:
+        verbose_name = _("booking use")
+        verbose_name_plural = _("booking uses")
+        indexes = [models.Index(fields=["campus", "start"], name="booking_use_campus_start")]
+
+    def __str__(self) -> str:
+        return f"use of {self.booking_id}"
+
+
+class RollupState(models.Model):
+    """Where the rollup has got to: readings received and bookings changed up to ``*_until`` are rolled up.
+
+    ``version`` rises with every run that changed a slot; cached reports carry it, so new data
+    invalidates them.
+    """
+
+    name = models.CharField(max_length=32, unique=True)
+    readings_until = models.DateTimeField(null=True, blank=True)
+    bookings_until = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("rollup state")
+        verbose_name_plural = _("rollup states")
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class CoreHours(models.Model):
+    """A campus's core hours for utilisation figures; without a row the defaults (Mon–Fri 08:00–16:00) apply."""
+
+    campus = models.OneToOneField(Campus, on_delete=models.CASCADE, related_name="core_hours")
+    # ISO weekdays as digits, Monday = 1: "12345" is Monday to Friday.
+    weekdays = models.CharField(_("weekdays"), max_length=7, default="12345")
+    start = models.TimeField(_("from"), default=dt.time(8, 0))
+    end = models.TimeField(_("until"), default=dt.time(16, 0))
+
+    class Meta:
+        verbose_name = _("core hours")
+        verbose_name_plural = _("core hours")
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="core_hours_start_before_end"),
+            models.CheckConstraint(condition=~Q(weekdays=""), name="core_hours_some_weekday"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campus}: {self.weekdays} {self.start:%H:%M}–{self.end:%H:%M}"
