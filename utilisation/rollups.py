@@ -49,7 +49,7 @@ SETTLE = dt.timedelta(minutes=2)
 OVERRUN_LOOKAHEAD_SECONDS = 60 * 60
 # A worker that was down catches up in windows of this length, saving its progress after each.
 BACKLOG_WINDOW = dt.timedelta(days=1)
-ROOMS_PER_CHUNK = 100
+ROOMS_PER_CHUNK = 250
 # Touched slots closer together than this are read in one query; a window never spans more than a day.
 CLUSTER_GAP_SLOTS = 8
 CLUSTER_MAX_SLOTS = 96
@@ -662,7 +662,7 @@ def _roll_chunk(chunk: _Chunk, *, changed_booking_ids: set[int], now: dt.datetim
         used_of[booking.room_id].append(booking)
 
     rolled_at = timezone.now()
-    slots: dict[tuple[int, int], RoomSlot | None] = {}
+    slots: dict[tuple[int, int], tuple | None] = {}
     uses: dict[int, dict[str, Any]] = {}
     for room_id in chunk.room_ids:
         touched = chunk.touched[room_id]
@@ -674,14 +674,14 @@ def _roll_chunk(chunk: _Chunk, *, changed_booking_ids: set[int], now: dt.datetim
         )
         booked = _booked(room_bookings, touched)
         for slot in touched:
-            slots[(room_id, slot)] = _slot_row(room_id, slot, measures.get(slot), booked.get(slot), estate, rolled_at)
+            slots[(room_id, slot)] = _slot_row(room_id, slot, measures.get(slot), booked.get(slot), estate)
         starts = [booking.start for booking in room_bookings]
         for booking in used_of.get(room_id, []):
             following = starts[bisect.bisect_left(starts, booking.until) :]
             uses[booking.pk] = _use(booking, pieces, following[0] if following else math.inf)
 
     result = RollupResult(slots_rolled=len(slots))
-    _write_slots(chunk, slots, result)
+    _write_slots(chunk, slots, rolled_at, result)
     _write_uses(chunk, uses, rolled_at, now, result)
     return result
 
@@ -693,15 +693,29 @@ def _overlaps_slots(slots: set[int], start: float, end: float) -> bool:
     return any(first <= slot < stop for slot in slots)
 
 
+# The values of a slot row, in this order; the rollup compares them with the stored row's before writing.
+SLOT_VALUES = [
+    "campus_id",
+    "local_date",
+    "local_minute",
+    "iso_weekday",
+    "covered_seconds",
+    "occupied_seconds",
+    "mean_count",
+    "peak_count",
+    "booked_seconds",
+    "booked_institution_id",
+]
+
+
 def _slot_row(
     room_id: int,
     slot: int,
     measures: list[float] | None,
     booked: tuple[float, int | None] | None,
     estate: _Estate,
-    rolled_at: dt.datetime,
-) -> RoomSlot | None:
-    """Return the slot's row, or None when it has neither data nor a booking."""
+) -> tuple | None:
+    """Return the slot's values (``SLOT_VALUES``), or None when it has neither data nor a booking."""
     covered = occupied = booked_seconds = 0
     mean_count: float | None = None
     peak_count: int | None = None
@@ -718,56 +732,47 @@ def _slot_row(
     if not covered and not booked_seconds:
         return None
     local_date, local_minute, iso_weekday = _local(estate.zone[room_id], slot)
-    return RoomSlot(
-        room_id=room_id,
-        campus_id=estate.campus[room_id],
-        start=dt.datetime.fromtimestamp(slot * SLOT_SECONDS, tz=dt.UTC),
-        local_date=local_date,
-        local_minute=local_minute,
-        iso_weekday=iso_weekday,
-        covered_seconds=covered,
-        occupied_seconds=occupied,
-        mean_count=mean_count,
-        peak_count=peak_count,
-        booked_seconds=booked_seconds,
-        booked_institution_id=institution_id,
-        rolled_at=rolled_at,
-    )
-
-
-def _slot_values(row: RoomSlot) -> tuple:
     return (
-        row.campus_id,
-        row.local_date,
-        row.local_minute,
-        row.iso_weekday,
-        row.covered_seconds,
-        row.occupied_seconds,
-        row.mean_count,
-        row.peak_count,
-        row.booked_seconds,
-        row.booked_institution_id,
+        estate.campus[room_id],
+        local_date,
+        local_minute,
+        iso_weekday,
+        covered,
+        occupied,
+        mean_count,
+        peak_count,
+        booked_seconds,
+        institution_id,
     )
 
 
-def _write_slots(chunk: _Chunk, slots: dict[tuple[int, int], RoomSlot | None], result: RollupResult) -> None:
+def _write_slots(
+    chunk: _Chunk, slots: dict[tuple[int, int], tuple | None], rolled_at: dt.datetime, result: RollupResult
+) -> None:
     """Upsert the slots whose values changed and delete the rows of slots left with nothing."""
     existing = RoomSlot.objects.filter(
         room_id__in=chunk.room_ids,
         start__gte=dt.datetime.fromtimestamp(chunk.first * SLOT_SECONDS, tz=dt.UTC),
         start__lt=dt.datetime.fromtimestamp(chunk.stop * SLOT_SECONDS, tz=dt.UTC),
-    ).only(*[name for name in SLOT_FIELDS if name != "rolled_at"], "room", "start")
-    old: dict[tuple[int, int], RoomSlot] = {
-        (row.room_id, int(row.start.timestamp()) // SLOT_SECONDS): row for row in existing
+    ).values_list("pk", "room_id", "start", *SLOT_VALUES)
+    old: dict[tuple[int, int], tuple] = {
+        (row[1], int(row[2].timestamp()) // SLOT_SECONDS): (row[0], row[3:]) for row in existing
     }
     writes, deletes = [], []
-    for key, row in sorted(slots.items()):
-        before = old.get(key)
-        if row is None:
-            if before is not None:
-                deletes.append(before.pk)
-        elif before is None or _slot_values(before) != _slot_values(row):
-            writes.append(row)
+    for (room_id, slot), values in sorted(slots.items()):
+        pk, before = old.get((room_id, slot), (None, None))
+        if values is None:
+            if pk is not None:
+                deletes.append(pk)
+        elif before != values:
+            writes.append(
+                RoomSlot(
+                    room_id=room_id,
+                    start=dt.datetime.fromtimestamp(slot * SLOT_SECONDS, tz=dt.UTC),
+                    rolled_at=rolled_at,
+                    **dict(zip(SLOT_VALUES, values, strict=True)),
+                )
+            )
     with transaction.atomic():
         if deletes:
             RoomSlot.objects.filter(pk__in=deletes).delete()
