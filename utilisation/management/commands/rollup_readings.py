@@ -46,6 +46,8 @@ class Command(BaseCommand):
         campuses = Campus.objects.all()
         if options.get("campus"):
             campuses = campuses.filter(name=options["campus"])
+        if not campuses.exists():
+            raise CommandError("no campus to roll up")
         for campus in campuses.order_by("pk"):
             rooms = None
             if room:
