@@ -26,8 +26,8 @@ class RoomSlot(models.Model):
 
     Measured side: ``covered_seconds`` have data (a reading holds until the next one, up to the gap);
     ``occupied_seconds`` of them had a count above zero or presence; ``mean_count`` is the time-weighted
-    mean headcount over the covered seconds and ``peak_count`` the highest count, both null when only
-    presence sensors cover the slot. Booked side: ``booked_seconds`` of the slot are booked (a booking
+    mean headcount over the seconds a people counter covers and ``peak_count`` the highest count, both
+    null when only presence sensors cover the slot. Booked side: ``booked_seconds`` of the slot are booked (a booking
     that blocks one of the room's parts; a released booking until its release), ``booked_institution``
     is the institution of the booking holding most of the slot (null with booked seconds: the campus's
     own facility services).
