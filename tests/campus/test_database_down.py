@@ -194,9 +194,9 @@ def live_kampus(on_postgres: None, tmp_path: Path) -> Iterator[LiveKampus]:
         port = free_port()
         env = kampus_environment(database)
         web_log, worker_log = tmp_path / "web.log", tmp_path / "worker.log"
+        gunicorn = ["-m", "gunicorn", "campus.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
         web = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "campus.wsgi:application", "--bind", f"127.0.0.1:{port}"]
-            + ["--workers", "1", "--timeout", "30", "--graceful-timeout", "3"],
+            [sys.executable, *gunicorn, "--timeout", "30", "--graceful-timeout", "3"],
             cwd=REPO,
             env=env,
             stdout=web_log.open("w"),
@@ -349,9 +349,10 @@ def test_errors_of_a_database_that_answers_are_not_an_outage() -> None:
 
 
 def test_a_statement_timeout_is_not_an_outage(on_postgres: None, db: None) -> None:
-    with pytest.raises(OperationalError) as raised, transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL statement_timeout = 10")
-        cursor.execute("SELECT pg_sleep(1)")
+        with pytest.raises(OperationalError) as raised:
+            cursor.execute("SELECT pg_sleep(1)")
     assert not is_database_outage(raised.value)
 
 
