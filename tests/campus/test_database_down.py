@@ -348,11 +348,15 @@ def test_errors_of_a_database_that_answers_are_not_an_outage() -> None:
     assert not is_database_outage(ValueError("not a database error"))
 
 
-def test_a_statement_timeout_is_not_an_outage(on_postgres: None, db: None) -> None:
+def sleep_past_a_statement_timeout() -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL statement_timeout = 10")
-        with pytest.raises(OperationalError) as raised:
-            cursor.execute("SELECT pg_sleep(1)")
+        cursor.execute("SELECT pg_sleep(1)")
+
+
+def test_a_statement_timeout_is_not_an_outage(on_postgres: None, db: None) -> None:
+    with pytest.raises(OperationalError) as raised:
+        sleep_past_a_statement_timeout()
     assert not is_database_outage(raised.value)
 
 
