@@ -22,6 +22,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from api.auth import request_zone
+from campus.database_outage import database_unavailable_response, is_database_outage
 from campus.exceptions import KampusError
 
 logger = logging.getLogger(__name__)
@@ -249,5 +250,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(Exception)
     def internal_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+        if is_database_outage(exc):
+            # 503 {detail, code: "database_unavailable"} with Retry-After, as every page answers then.
+            return database_unavailable_response(request, exc)
         logger.exception("Unhandled error in %s %s", request.method, request.path)
         return respond(request, 500, error_body(_("Internal error"), "internal_error"))

@@ -1,10 +1,12 @@
-"""Request middleware: input no database can hold refused, the user's language, the campus time zone."""
+"""Request middleware: input no database can hold refused, the user's language, the campus time zone,
+503 while the database is unreachable."""
 
 import json
 from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.middleware.locale import LocaleMiddleware
@@ -13,6 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation.trans_real import parse_accept_lang_header
 
+from campus.database_outage import database_unavailable_response, is_database_outage
 from campus.selectors import default_campus_zone_name, user_campus_zone_name
 
 
@@ -180,3 +183,31 @@ class RequestInputGuardMiddleware:
                     body["errors"] = [{"field": field, "message": detail}]
                 return JsonResponse(body, status=status)
             return render(request, "400.html", {"detail": detail}, status=400)
+
+
+class DatabaseOutageMiddleware:
+    """Answer 503 (``campus.database_outage``) while the database cannot be reached.
+
+    Put it before every middleware that reads the database (sessions, the user's language, the
+    campus zone): it makes sure the connection is usable first — Django's own health check of a
+    kept connection (``CONN_HEALTH_CHECKS``), or a new connection — which the request would
+    do a moment later anyway. An outage raised by the view itself is answered the same way.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            connection.close_if_health_check_failed()
+            connection.ensure_connection()
+        except (OperationalError, InterfaceError) as error:
+            if not is_database_outage(error):
+                raise
+            return database_unavailable_response(request, error)
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_database_outage(exception):
+            return database_unavailable_response(request, exception)
+        return None

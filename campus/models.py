@@ -461,3 +461,31 @@ class Membership(models.Model):
         return (self.valid_from is None or self.valid_from <= day) and (
             self.valid_until is None or day <= self.valid_until
         )
+
+
+class HeartbeatKind(models.TextChoices):
+    WORKER = "worker", _("Background worker")
+    INGESTER = "ingester", _("Sensor ingester")
+
+
+class Heartbeat(models.Model):
+    """The latest sign of life of a background process, for ``/healthz`` and ``/metrics``.
+
+    The worker beats through a django-q2 schedule (every minute, so a beat proves it runs jobs);
+    each MQTT ingester beats from its main loop with whether it is connected to the broker and
+    its counters since it started (``state``). One row per process name, overwritten.
+    """
+
+    name = models.CharField(_("name"), max_length=160, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=HeartbeatKind.choices)
+    beat_at = models.DateTimeField(_("last beat"))
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    state = models.JSONField(_("state"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.beat_at:%Y-%m-%d %H:%M:%S}"

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campus.dates import date_out_of_range_message, within_years
@@ -25,6 +26,8 @@ from campus.models import (
     Building,
     Campus,
     Equipment,
+    Heartbeat,
+    HeartbeatKind,
     Holiday,
     Institution,
     Language,
@@ -729,3 +732,18 @@ def term_periods_import_csv(
         existing.add((kind, name, start, end))
         result.count("created")
     return result
+
+
+def heartbeat_record(
+    *,
+    name: str,
+    kind: HeartbeatKind,
+    started_at: dt.datetime | None = None,
+    state: dict | None = None,
+    now: dt.datetime | None = None,
+) -> None:
+    """Record that the background process ``name`` is alive now, with its ``state`` (no personal data)."""
+    Heartbeat.objects.update_or_create(
+        name=name,
+        defaults={"kind": kind, "beat_at": now or timezone.now(), "started_at": started_at, "state": state or {}},
+    )

@@ -76,12 +76,19 @@ INSTALLED_APPS = [
     "sensors",
     "utilisation",
     "api",
+    "operations",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "campus.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Every answer gets a request id, a log line and a count (operations/; docs/deployment.md).
+    "operations.middleware.RequestLogMiddleware",
+    # /healthz and /metrics answer before anything that needs the database or a session.
+    "operations.middleware.OperationsEndpointsMiddleware",
+    # 503 while the database is unreachable, before the first middleware that reads it.
+    "campus.middleware.DatabaseOutageMiddleware",
     # Before the session: a NUL in the session cookie must not reach the session store.
     "campus.middleware.RequestInputGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -125,6 +132,12 @@ TEMPLATES = [
 # write lock at BEGIN so the booking overlap check cannot race (see ARCHITECTURE.md).
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+# A kept connection (60 s) is checked before each request uses it (CONN_HEALTH_CHECKS), so after a
+# database outage the next request reconnects by itself; an unreachable server fails fast.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
+        os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
@@ -290,11 +303,36 @@ KAMPUS_API_MAX_LIMIT = 1000
 NINJA_PAGINATION_MAX_LIMIT = KAMPUS_API_MAX_LIMIT
 NINJA_PAGINATION_PER_PAGE = 100
 
+# --- Operations: /healthz, /metrics, logs (docs/deployment.md "Health and metrics") ---------------
+# /metrics answers only to `Authorization: Bearer <token>`; empty: /metrics is off. The token also
+# shows /healthz's detail (the ingesters by client id, the database's error).
+KAMPUS_METRICS_TOKEN = os.environ.get("KAMPUS_METRICS_TOKEN", "")
+# Load balancers and Prometheus may ask over plain HTTP on the private side of the proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+
+# "text" (readable lines) or "json" (one JSON object per line: time, level, logger, message,
+# request_id, and for each request method, path, status, duration_ms).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use text or json.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "operations.log_format.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(message)s"},
+        "json": {"()": "operations.log_format.JsonFormatter"},
+    },
     # The level on the handler too: records of Django's own loggers propagate to it whatever the root's level.
-    "handlers": {"console": {"class": "logging.StreamHandler", "level": os.environ.get("LOG_LEVEL", "INFO")}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "level": os.environ.get("LOG_LEVEL", "INFO"),
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # django-axes logs every failed sign-in as a warning; its info lines only repeat them.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},

@@ -20,3 +20,4 @@ urlpatterns = [
 
 handler400 = "campus.views_errors.bad_request"
 handler404 = "campus.views_errors.page_not_found"
+handler500 = "campus.views_errors.server_error"

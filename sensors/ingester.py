@@ -43,6 +43,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from campus.models import HeartbeatKind
+from campus.services import heartbeat_record
 from sensors.models import DeadLetter, DeadLetterReason, IngestSource
 from sensors.services import IncomingMessage, IngestResult, display_text, readings_ingest
 
@@ -55,6 +57,8 @@ MIN_RECEIVE_MAXIMUM = 100
 DB_RETRY_SECONDS = (0.5, 30.0)
 # Log the counters this often while running.
 REPORT_SECONDS = 60.0
+# Record a heartbeat (connected or not, counters, messages waiting) this often, for /healthz and /metrics.
+HEARTBEAT_SECONDS = 15.0
 # The main thread looks at the stop flag at least this often (SIGTERM also wakes it at once).
 STOP_POLL_SECONDS = 1.0
 
@@ -165,6 +169,7 @@ class Ingester:
         self._generation = 0
         self._connected = threading.Event()
         self._client = self._make_client(reconnect_delay)
+        self.started_at = timezone.now()
 
     # --- the network thread ----------------------------------------------------------------
 
@@ -292,6 +297,7 @@ class Ingester:
         oldest = 0.0
         retry_at, retry_delay = 0.0, DB_RETRY_SECONDS[0]
         reported = time.monotonic()
+        beaten = reported - HEARTBEAT_SECONDS
         try:
             while not self._stopping.is_set():
                 now = time.monotonic()
@@ -323,6 +329,9 @@ class Ingester:
                 if now - reported >= REPORT_SECONDS:
                     logger.info("ingester: %s", self.counters.line())
                     reported = now
+                if now - beaten >= HEARTBEAT_SECONDS:
+                    self._beat(pending=len(batch), oldest_pending=now - oldest if batch else 0.0)
+                    beaten = now
             # Stopping: write what was received (the network thread may still add to the queue).
             while True:
                 try:
@@ -339,6 +348,22 @@ class Ingester:
             self._client.loop_stop()
             logger.info("ingester stopped: %s", self.counters.line())
         return self.counters
+
+    def _beat(self, *, pending: int, oldest_pending: float) -> None:
+        """Record the heartbeat ``ingester:<client id>``; a database that is down only skips it."""
+        state = {
+            "connected": self._connected.is_set(),
+            "pending": pending,
+            "oldest_pending_seconds": round(oldest_pending, 1),
+            **dataclasses.asdict(self.counters),
+        }
+        try:
+            close_old_connections()
+            heartbeat_record(
+                name=f"ingester:{self.client_id}", kind=HeartbeatKind.INGESTER, started_at=self.started_at, state=state
+            )
+        except (db_utils.OperationalError, db_utils.InterfaceError):
+            connection.close()
 
     def wait_until_subscribed(self, timeout: float) -> bool:
         return self._connected.wait(timeout)

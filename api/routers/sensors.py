@@ -29,6 +29,7 @@ from api.sensor_schemas import (
 )
 from campus.exceptions import InvalidInput, PermissionDenied
 from campus.models import Campus, Room, User
+from operations.metrics import observe_http_ingest
 from sensors import selectors, services
 from sensors.models import DeadLetter, IngestSource, IngestToken, Reading, Sensor
 
@@ -222,6 +223,7 @@ def ingest_readings(request: HttpRequest, sensor: str = Query(..., min_length=1,
             )
         ]
     )
+    observe_http_ingest(stored=result.stored, duplicates=result.duplicates, rejected=result.rejected)
     return IngestResultOut(
         stored=result.stored,
         duplicates=result.duplicates,
