@@ -113,17 +113,25 @@ def test_a_request_far_ahead_expires_after_the_policys_hours(request_only_lab, v
     assert result.first.expires_at == now + dt.timedelta(hours=72)
 
 
-def test_a_request_that_has_started_leaves_the_api_queue(request_only_lab, vocational_staff, fm_of_lukio, client):
+def test_a_request_that_has_started_leaves_the_api_queue(
+    request_only_lab, vocational_staff, fm_of_lukio, client, monday
+):
     from django.utils import timezone
 
-    now = timezone.now()
-    started = now - dt.timedelta(hours=1)
+    # Made three hours before noon on a Monday for a slot from 11 to 13: it expires when it starts.
+    noon = at(monday, 12)
+    started = noon - dt.timedelta(hours=1)
     BookingPolicy.objects.filter(room=request_only_lab).update(request_expiry_hours=72)
-    # Made three hours ago for a slot that began an hour ago and runs another hour: not ended, but expired.
     created = book(
-        vocational_staff, request_only_lab, started, now + dt.timedelta(hours=1), now=now - dt.timedelta(hours=3)
+        vocational_staff, request_only_lab, started, noon + dt.timedelta(hours=1), now=noon - dt.timedelta(hours=3)
     ).first
     assert created.expires_at == started
+    # The queue is read at the real time: move the request so that it began an hour ago and runs another hour
+    # (whatever the hour of the day the test runs at, which opening hours would otherwise refuse).
+    shift = timezone.now() - noon
+    Booking.objects.filter(pk=created.pk).update(
+        start=created.start + shift, end=created.end + shift, expires_at=created.expires_at + shift
+    )
 
     client.force_login(fm_of_lukio)
     listed = client.get("/api/v1/approvals").json()
