@@ -280,9 +280,10 @@ def measurement_of(
     people = model.people(sensor.room_id, moment)
     if sensor.kind == SensorKind.PRESENCE:
         return None, people > 0
-    rng = model.rng("count", sensor.external_id, int(moment.timestamp()))
-    if people and rng.random() < COUNT_ERROR_RATE:  # an empty room is counted right
-        people = max(0, people + rng.choice((-1, 1)))
+    if people:  # an empty room is counted right
+        rng = model.rng("count", sensor.external_id, int(moment.timestamp()))
+        if rng.random() < COUNT_ERROR_RATE:
+            people = max(0, people + rng.choice((-1, 1)))
     return people, None
 
 
