@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
@@ -149,6 +149,7 @@ class DemoHistory:
     complete_days: int = 0  # days whose readings were all there already
     stored: int = 0
     existing: int = 0  # readings there already on the other days
+    stored_days: list[dt.date] = field(default_factory=list)  # the days that got readings
 
     def __str__(self) -> str:
         if not self.days:
@@ -229,7 +230,7 @@ def seed_demo_history(demo: DemoCampus, *, today: dt.date | None = None, now: dt
         start=dt.datetime.combine(first_day, HISTORY_FROM, tzinfo=zone),
         end=dt.datetime.combine(last_day, HISTORY_UNTIL, tzinfo=zone),
     )
-    for _day, readings in demo_history_readings(campus, days=days, skip_complete_days=True):
+    for day, readings in demo_history_readings(campus, days=days, skip_complete_days=True):
         history.days += 1
         if not readings:
             history.complete_days += 1
@@ -237,4 +238,6 @@ def seed_demo_history(demo: DemoCampus, *, today: dt.date | None = None, now: dt
         result = readings_store_history(readings=readings, now=now)
         history.stored += result.stored
         history.existing += result.duplicates
+        if result.stored:
+            history.stored_days.append(day)
     return history

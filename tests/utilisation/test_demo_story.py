@@ -193,13 +193,24 @@ def test_a_day_whose_readings_went_missing_is_filled_again_with_the_same_reading
     start = dt.datetime.combine(day, dt.time(0), tzinfo=campus.zone)
     end = start + dt.timedelta(days=1)
     original = readings_of(campus, start, end)
+    measured = ("room_id", "start", "covered_seconds", "occupied_seconds", "mean_count", "peak_count", "booked_seconds")
+    slots_of_the_day = set(RoomSlot.objects.filter(campus=campus, local_date=day).values_list(*measured))
+    other_days = set(RoomSlot.objects.filter(campus=campus).exclude(local_date=day).values_list("pk", "rolled_at"))
     Reading.objects.filter(campus=campus, ts__gte=start, ts__lt=end).delete()
 
     again = seed_demo_history(story.demo)
+    rolled = roll_up_demo_history(story.demo, again)
 
     assert again.stored == len(original) == 21 * 14 * 12
     assert again.complete_days == story.history.days - 1
+    assert again.stored_days == [day]
     assert readings_of(campus, start, end) == original
+    # Only that day is rolled up again, to the same figures.
+    assert rolled
+    assert set(RoomSlot.objects.filter(campus=campus, local_date=day).values_list(*measured)) == slots_of_the_day
+    assert set(RoomSlot.objects.filter(campus=campus).exclude(local_date=day).values_list("pk", "rolled_at")) == (
+        other_days
+    )
 
 
 # --- The story ---------------------------------------------------------------------------------------------
