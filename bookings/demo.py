@@ -7,6 +7,7 @@ so that the past four weeks can be filled too), so the demo obeys the same rules
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -220,6 +221,8 @@ def seed_demo_bookings(demo: DemoCampus, *, today: dt.date | None = None) -> Dem
         purpose=Purpose.EVENT,
     )
 
+    _book_story(demo, book, at(first_monday, 0), until)
+
     # Some of each status: a cancelled lesson, a released one, a rejected request.
     _cancel_one(maths.bookings, today, users["lukio.opettaja"], zone)
     _release_past(chemistry.bookings, today, users["lukio.opettaja"])
@@ -245,6 +248,78 @@ def seed_demo_bookings(demo: DemoCampus, *, today: dt.date | None = None) -> Dem
         reason_fi="Verkkoremontti", reason_sv="Nätverksrenovering", reason_en="Network renovation"
     )
     return result
+
+
+# The story the utilisation reports tell (sensors/demo.py says how people use these rooms): the labs are booked
+# most of the day, the sports hall's sections twice a day, three small meeting rooms nearly all day.
+_LAB_LESSONS = ((8, 15), (10, 0), (12, 30), (14, 15))  # 90 minutes each; the chemistry lab's 15-minute buffer fits
+_LABS = (
+    ("A301", "lukio.opettaja", ("KE1 Kemia", "KE3 Kemia", "KE4 Kemia", "KE5 Kemia")),
+    ("A302", "lukio.opettaja2", ("FY2 Fysiikka", "FY3 Fysiikka", "FY4 Fysiikka", "FY5 Fysiikka")),
+)
+# (section, booker, institution, title, start): 90-minute lessons.
+_GYM_LESSONS = (
+    ("C101", "lukio.opettaja", "lukio", "LI2 Liikunta", (8, 30)),
+    ("C102", "ammatti.opettaja", "ammatti", "Liikunta ja hyvinvointi", (8, 30)),
+    ("C103", "lukio.opettaja2", "lukio", "LI3 Liikunta", (12, 0)),
+    ("C101", "ammatti.opettaja", "ammatti", "Kuntoliikunta", (12, 0)),
+    ("C102", "lukio.opettaja", "lukio", "LI4 Liikunta", (14, 0)),
+    ("C103", "ammatti.opettaja", "ammatti", "Pallopelit", (14, 0)),
+)
+# (start, minutes, title): 7.5 of the 8 core hours.
+_MEETINGS = (
+    ((8, 0), 90, "Ohjauskeskustelut"),
+    ((9, 30), 120, "Projektiryhmä"),
+    ((12, 0), 90, "Ryhmätyö"),
+    ((13, 30), 90, "Opiskelijahaastattelut"),
+    ((15, 0), 60, "Tiimipalaveri"),
+)
+# (room, attendees booked, bookers with their institution, one per meeting of the day).
+_SMALL_ROOMS = (
+    (
+        "A150",
+        6,
+        (
+            ("lukio.opettaja2", "lukio"),
+            ("ammatti.opettaja", "ammatti"),
+            ("opisto.opettaja", "opisto"),
+            ("lukio.opettaja", "lukio"),
+            ("ammatti.opettaja", "ammatti"),
+        ),
+    ),
+    ("A151", 4, (("lukio.opettaja", "lukio"), ("lukio.opettaja2", "lukio"), ("lukio.kiinteisto", "lukio")) * 2),
+    ("A252", 4, (("lukio.opettaja2", "lukio"), ("lukio.kiinteisto", "lukio"), ("lukio.opettaja", "lukio")) * 2),
+)
+
+
+def _book_story(demo: DemoCampus, book: Callable[..., object], first_monday: dt.datetime, until: str) -> None:
+    """Book the story's series, every weekday from ``first_monday`` (midnight) to ``until``; an occurrence that
+    clashes with a booking made before is left out."""
+    rrule = f"FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;UNTIL={until}"
+    institutions = demo.institutions
+
+    def starting(hour: int, minute: int) -> dt.datetime:
+        return first_monday.replace(hour=hour, minute=minute)
+
+    for room, teacher, titles in _LABS:
+        for title, (hour, minute) in zip(titles, _LAB_LESSONS, strict=True):
+            book(teacher, room, title, starting(hour, minute), 90, rrule=rrule, institution=institutions["lukio"])
+    for room, teacher, institution, title, (hour, minute) in _GYM_LESSONS:
+        book(teacher, room, title, starting(hour, minute), 90, rrule=rrule, institution=institutions[institution])
+    for room, attendees, bookers in _SMALL_ROOMS:
+        for ((hour, minute), minutes, title), (booker, institution) in zip(_MEETINGS, bookers, strict=False):
+            book(
+                booker,
+                room,
+                title,
+                starting(hour, minute),
+                minutes,
+                rrule=rrule,
+                institution=institutions[institution],
+                purpose=Purpose.MEETING,
+                attendees=attendees,
+                skip_breaks=True,
+            )
 
 
 def _cancel_one(bookings: list[Booking], today: dt.date, actor: User, zone: dt.tzinfo) -> None:

@@ -409,6 +409,57 @@ def readings_ingest(*, messages: Sequence[IncomingMessage], now: dt.datetime | N
     )
 
 
+@dataclass(frozen=True)
+class HistoricReading:
+    """A reading of a registered sensor that Kampus itself produced (the demo's past weeks), not one that arrived."""
+
+    sensor: Sensor
+    ts: dt.datetime
+    count: int | None = None
+    present: bool | None = None
+
+
+@transaction.atomic
+def readings_store_history(*, readings: Sequence[HistoricReading], now: dt.datetime | None = None) -> IngestResult:
+    """Store ``readings`` as received at ``now``, each (sensor, ts) once; for history made on this machine only.
+
+    The checks of ``readings_ingest`` apply (kind, count range, not from the future) except the
+    age limit, which guards the network entry points against replayed or stale messages; a
+    reading that fails one raises ValueError, since history made here must not. The sensors'
+    ``last_seen`` and status are left alone: history says nothing about whether a sensor is online now.
+    Precondition: each sensor was loaded with ``select_related("room__building")``.
+    """
+    now = now or timezone.now()
+    limits = IngestLimits.from_settings()
+    facts_by_sensor: dict[int, _SensorFacts] = {}
+    rows: dict[tuple[int, dt.datetime], tuple] = {}
+    for reading in readings:
+        sensor = reading.sensor
+        facts = facts_by_sensor.get(sensor.pk)
+        if facts is None:
+            room = sensor.room
+            facts = facts_by_sensor[sensor.pk] = _SensorFacts(
+                sensor_id=sensor.pk,
+                room_id=room.pk,
+                campus_id=room.building.campus_id,
+                counts=sensor.kind == SensorKind.COUNT,
+                count_limit=limits.count_limit(room),
+                received_at=now,
+                earliest=dt.datetime.min.replace(tzinfo=dt.UTC),
+                latest=now + limits.max_future,
+            )
+        canonical = CanonicalReading(ts=reading.ts, count=reading.count, present=reading.present)
+        problem = _check_reading(canonical, reading.ts, facts)
+        if problem is not None:
+            raise ValueError(f"reading of {sensor.external_id} refused: {problem[0]} ({problem[1]})")
+        rows.setdefault(
+            (sensor.pk, reading.ts),
+            (sensor.pk, facts.room_id, facts.campus_id, reading.ts, reading.count, reading.present, now),
+        )
+    stored = _store(list(rows.values()))
+    return IngestResult(messages=0, stored=stored, duplicates=len(readings) - stored)
+
+
 # --- Retention ---------------------------------------------------------------------------------
 
 

@@ -4,6 +4,8 @@
 (roughly as many as booked, arriving over the first minutes and leaving towards the end, some
 finishing early) — except the no-shows, where nobody comes — plus unbooked use (a few people
 dropping into a free room, and all day long in rooms that cannot be booked, such as a library).
+How a room's bookings are attended is its ``RoomBehaviour``: by default the rates below; the demo
+campus gives some rooms others (``sensors.demo.demo_behaviours``), so that its reports tell a story.
 Every choice is drawn from a random generator seeded with ``seed`` and what it is about (the
 booking, the room and hour, the sensor and time), so the same seed gives the same readings
 whatever the start, speed or order, and running over the same period again gives the same
@@ -31,7 +33,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -47,9 +49,9 @@ from sensors.models import Sensor, SensorKind
 
 logger = logging.getLogger("sensors.simulator")
 
-# Share of bookings where nobody comes.
+# Share of bookings where nobody comes (in a room of ordinary behaviour).
 NO_SHOW_RATE = 0.12
-# Share of the bookings people attend that end early (the rest of the slot stays empty).
+# Share of the bookings people attend that end early (the rest of the slot stays empty; ordinary behaviour).
 EARLY_FINISH_RATE = 0.2
 # Chance that a free bookable room gets a drop-in in a given hour of the day (weekdays; a third at weekends).
 DROP_IN_RATE = 0.08
@@ -71,14 +73,38 @@ MAX_SLEEP_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
+class RoomBehaviour:
+    """How the people of a room's bookings behave; the defaults are an ordinary room, the demo tells a story with
+    others (a gym with many no-shows, labs used by half their capacity, crowded small meeting rooms)."""
+
+    # Share of bookings where nobody comes.
+    no_show_rate: float = NO_SHOW_RATE
+    # Share of the attended bookings that end early.
+    early_finish_rate: float = EARLY_FINISH_RATE
+    # Range of the share of the booked attendees who come; above 1, more people come than were booked.
+    turnout: tuple[float, float] = (0.7, 1.0)
+    # Range of the share of the capacity expected when a booking says nothing of its attendees.
+    fill: tuple[float, float] = (0.4, 0.85)
+    # When set, the range of the share of the capacity that comes whatever the booking says (replaces turnout and
+    # fill): a lab booked for a class that half fills it.
+    capacity_share: tuple[float, float] | None = None
+    # The most people, as a share of the capacity; above 1, the room is crowded.
+    crowding: float = 1.0
+
+
+ORDINARY = RoomBehaviour()
+
+
+@dataclass(frozen=True)
 class RoomFacts:
-    """What the model needs of a room: its size, whether it can be booked, and how it is divided."""
+    """What the model needs of a room: its size, whether it can be booked, how it is divided and how it is used."""
 
     id: int
     capacity: int
     is_bookable: bool = True
     sections: tuple[int, ...] = ()  # the rooms it is combined from (a whole sports hall)
     wholes: tuple[tuple[int, int], ...] = ()  # (whole room, number of its sections) it is a section of
+    behaviour: RoomBehaviour = ORDINARY
 
 
 @dataclass(frozen=True)
@@ -144,14 +170,20 @@ class OccupancyModel:
 
     def _make_visit(self, stay: Stay) -> Visit | None:
         rng = self.rng("booking", stay.booking_id)
-        if rng.random() < NO_SHOW_RATE:
+        room = self.rooms.get(stay.room_id)
+        behaviour = room.behaviour if room is not None else ORDINARY
+        if rng.random() < behaviour.no_show_rate:
             return None
-        capacity = self.rooms[stay.room_id].capacity if stay.room_id in self.rooms else stay.attendees or 10
-        expected = stay.attendees or max(1, round(capacity * rng.uniform(0.4, 0.85)))
-        people = max(1, min(capacity, round(expected * rng.uniform(0.7, 1.0))))
+        capacity = room.capacity if room is not None else stay.attendees or 10
+        if behaviour.capacity_share is not None:
+            wanted = capacity * rng.uniform(*behaviour.capacity_share)
+        else:
+            expected = stay.attendees or max(1, round(capacity * rng.uniform(*behaviour.fill)))
+            wanted = expected * rng.uniform(*behaviour.turnout)
+        people = max(1, min(math.floor(capacity * behaviour.crowding), round(wanted)))
         length = stay.end - stay.start
         end = stay.end
-        if rng.random() < EARLY_FINISH_RATE:
+        if rng.random() < behaviour.early_finish_rate:
             end -= length * rng.uniform(0.1, 0.3)
         arrive = stay.start - _minutes(rng, 0, 6)
         settled = max(stay.start + _minutes(rng, 2, 8), arrive + dt.timedelta(minutes=1))
@@ -240,17 +272,26 @@ class SimulatedSensor:
     room_id: int
 
 
-def reading_of(model: OccupancyModel, sensor: SimulatedSensor, moment: dt.datetime) -> dict:
-    """Return what ``sensor`` reports at ``moment``: its room's people (a counter is sometimes one off when people
-    are there) or whether anyone is."""
+def measurement_of(
+    model: OccupancyModel, sensor: SimulatedSensor, moment: dt.datetime
+) -> tuple[int | None, bool | None]:
+    """Return what ``sensor`` measures at ``moment`` as (count, present): a counter gives its room's people
+    (sometimes one off when people are there), a presence sensor whether anyone is."""
     people = model.people(sensor.room_id, moment)
-    ts = moment.astimezone(model.zone).isoformat()
     if sensor.kind == SensorKind.PRESENCE:
-        return {"ts": ts, "present": people > 0}
-    rng = model.rng("count", sensor.external_id, int(moment.timestamp()))
-    if people and rng.random() < COUNT_ERROR_RATE:  # an empty room is counted right
-        people = max(0, people + rng.choice((-1, 1)))
-    return {"ts": ts, "count": people}
+        return None, people > 0
+    if people:  # an empty room is counted right
+        rng = model.rng("count", sensor.external_id, int(moment.timestamp()))
+        if rng.random() < COUNT_ERROR_RATE:
+            people = max(0, people + rng.choice((-1, 1)))
+    return people, None
+
+
+def reading_of(model: OccupancyModel, sensor: SimulatedSensor, moment: dt.datetime) -> dict:
+    """Return the reading ``sensor`` sends at ``moment`` (Kampus JSON): its count or its presence."""
+    count, present = measurement_of(model, sensor, moment)
+    ts = moment.astimezone(model.zone).isoformat()
+    return {"ts": ts, "present": present} if count is None else {"ts": ts, "count": count}
 
 
 def payload_of(readings: list[dict]) -> bytes:
@@ -273,10 +314,16 @@ def sample_time_at_or_before(moment: dt.datetime, interval: dt.timedelta) -> dt.
 
 
 def load_world(
-    campus: Campus, *, since: dt.datetime, until: dt.datetime
+    campus: Campus,
+    *,
+    since: dt.datetime,
+    until: dt.datetime,
+    behaviours: Mapping[int, RoomBehaviour] | None = None,
 ) -> tuple[list[SimulatedSensor], list[RoomFacts], list[Stay]]:
-    """Read the campus's active sensors, their rooms (with the rooms combined from or with them) and the bookings
-    people come to in [since, until)."""
+    """Read the campus's active sensors, their rooms (with the rooms combined from or with them, each with its
+    behaviour from ``behaviours`` by room id, else an ordinary one) and the bookings people come to in
+    [since, until)."""
+    behaviours = behaviours or {}
     sensors = [
         SimulatedSensor(external_id=sensor.external_id, kind=sensor.kind, room_id=sensor.room_id)
         for sensor in Sensor.objects.filter(room__building__campus=campus, is_active=True).order_by("external_id")
@@ -296,6 +343,7 @@ def load_world(
                 is_bookable=room.is_bookable,
                 sections=tuple(sorted(section.pk for section in room.sections.all())),
                 wholes=tuple(sorted((whole.pk, len(whole.sections.all())) for whole in room.combined_rooms.all())),
+                behaviour=behaviours.get(room.pk, ORDINARY),
             )
         )
     bookings = Booking.objects.filter(
@@ -470,6 +518,7 @@ class Simulator:
         interval: dt.timedelta = dt.timedelta(seconds=60),
         clock: Callable[[], dt.datetime] = timezone.now,
         report: Callable[[str], None] = logger.info,
+        behaviours: Mapping[int, RoomBehaviour] | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be above 0")
@@ -481,6 +530,7 @@ class Simulator:
         self.start = start or clock()
         self.interval = interval
         self.report = report
+        self.behaviours = dict(behaviours or {})
         self.progress = Progress()
         self._stopping = threading.Event()
         self._model: OccupancyModel | None = None
@@ -496,7 +546,7 @@ class Simulator:
         if not connection.in_atomic_block:  # a long-running process: drop a connection the database closed
             close_old_connections()
         since, until = moment - dt.timedelta(hours=12), moment + dt.timedelta(hours=12)
-        sensors, rooms, stays = load_world(self.campus, since=since, until=until)
+        sensors, rooms, stays = load_world(self.campus, since=since, until=until, behaviours=self.behaviours)
         self._sensors = sensors
         self._model = OccupancyModel(rooms=rooms, stays=stays, zone=self.campus.zone, seed=self.seed)
         self._window = (since + dt.timedelta(hours=1), until - dt.timedelta(hours=1))

@@ -34,14 +34,20 @@ from campus.models import (
 DEMO_DOC = Path(__file__).resolve().parents[2] / "docs" / "demo.md"
 
 
-def seed() -> str:
+def seed(*options: str) -> str:
     stdout = StringIO()
-    call_command("seed_demo", stdout=stdout)
+    call_command("seed_demo", *options, stdout=stdout)
     return stdout.getvalue()
 
 
 @pytest.fixture
 def seeded(db) -> str:
+    """The demo without the past weeks' readings (tests/utilisation/test_demo_story.py covers those)."""
+    return seed("--no-history")
+
+
+@pytest.fixture
+def seeded_in_full(db) -> str:
     return seed()
 
 
@@ -153,7 +159,7 @@ def test_docs_list_every_demo_login(seeded):
         assert f"`{username}`" in documented, username
 
 
-def test_running_twice_changes_nothing(seeded):
+def test_running_twice_changes_nothing(seeded_in_full):
     counts = model_counts()
     password_hashes = dict(User.objects.values_list("username", "password"))
 
@@ -162,6 +168,9 @@ def test_running_twice_changes_nothing(seeded):
     assert model_counts() == counts
     assert dict(User.objects.values_list("username", "password")) == password_hashes
     assert "0 created, 0 updated" in output
+    assert counts["sensors.Reading"] > 0
+    assert counts["utilisation.RoomSlot"] > 0
+    assert "0 readings stored" in output
 
 
 def database_rows() -> dict[str, list[dict]]:
@@ -174,7 +183,7 @@ def database_rows() -> dict[str, list[dict]]:
     }
 
 
-def test_running_again_keeps_what_people_changed(seeded):
+def test_running_again_keeps_what_people_changed(seeded_in_full):
     from bookings.models import Booking, BookingPolicy
 
     user = User.objects.get(username="lukio.opettaja")
@@ -208,7 +217,7 @@ def test_output_is_english_whatever_the_active_language(seeded):
     outputs = {}
     for language in ("fi", "sv", "en"):
         with translation.override(language):
-            outputs[language] = seed()
+            outputs[language] = seed("--no-history")
 
     assert outputs["fi"] == outputs["sv"] == outputs["en"]
     assert "Facility manager" in outputs["fi"]
@@ -238,7 +247,7 @@ def test_reference_data_has_finnish_swedish_and_english_names(seeded):
 def test_running_again_fills_in_missing_translations_only(seeded):
     Equipment.objects.filter(code="projector").update(name_sv=None, name_fi="Dataprojektori")
 
-    seed()
+    seed("--no-history")
 
     projector = Equipment.objects.get(code="projector")
     assert (projector.name_fi, projector.name_sv) == ("Dataprojektori", "Videoprojektor")

@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 
 from campus.demo import CAMPUS_NAME
 from campus.models import Campus
+from sensors.demo import demo_behaviours
 from sensors.simulator import HttpSink, MqttSink, Simulator, SinkError, safe_url
 
 RELATIVE = re.compile(r"-?(\d+(?:\.\d+)?)([mhd])")
@@ -97,6 +98,8 @@ class Command(BaseCommand):
             start=start,
             interval=dt.timedelta(seconds=options["interval"]),
             report=self._say,
+            # The demo campus's rooms are used as its story says (sensors/demo.py), as in its past weeks' readings.
+            behaviours=demo_behaviours(campus) if campus.name == CAMPUS_NAME else None,
         )
         previous = {signum: signal.signal(signum, simulator.stop) for signum in (signal.SIGTERM, signal.SIGINT)}
         self._say(
