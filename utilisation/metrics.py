@@ -1,0 +1,508 @@
+"""Utilisation figures of a room, a building, an institution (by booking owner) or a campus over a period.
+
+Every figure is read from rolled-up ``RoomSlot`` and ``BookingUse`` rows (never raw readings) with a
+handful of aggregate queries, so a year of 200 rooms stays fast; ``docs/metrics.md`` defines each
+one with its formula. The available slots come from ``utilisation.calendar.SlotCalendar``, whose
+filter the queries use, so counts and rows cannot disagree.
+
+Selections:
+- a room: that room; a building: its rooms; the campus: all its rooms. A divisible room (one made of
+  sections) is left out of building and campus selections, because its sections already count the
+  same space (a booking of the whole hall books each section);
+- an institution, *by booking owner*: the rooms it owns plus the shared rooms it booked in the
+  period; booked, ghost and no-show figures count only its own bookings; measured use counts in
+  those rooms as for any selection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db.models import Count, ExpressionWrapper, F, IntegerField, Max, Q, Sum
+from django.db.models.functions import Round, TruncDate
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from campus.models import Building, Campus, Institution, Room
+from sensors.models import Sensor, SensorKind
+from utilisation.calendar import SlotCalendar, core_hours, opening_hours_filter
+from utilisation.models import SLOT_SECONDS, BookingUse, RollupState, RoomSlot
+from utilisation.results import (
+    Figures,
+    Heatmap,
+    InstitutionShare,
+    KindConcurrency,
+    Period,
+    Rating,
+    RoomRow,
+    TimePoint,
+    UtilisationReport,
+)
+
+SLOT_HOURS = SLOT_SECONDS / 3600
+# Over this many days, booked versus used over time is given per week instead of per day.
+DAILY_POINTS_UP_TO_DAYS = 92
+RIGHT_SIZING_PERCENTILE = 0.9
+RIGHT_SIZING_SHARE = 0.5
+
+
+def rating_of(rate: float | None) -> Rating | None:
+    """Return the band of ``rate``: under the first of KAMPUS_RATING_BANDS poor, under the second fair, else good."""
+    if rate is None:
+        return None
+    fair_from, good_from = settings.KAMPUS_RATING_BANDS
+    if rate < fair_from:
+        return Rating.POOR
+    if rate < good_from:
+        return Rating.FAIR
+    return Rating.GOOD
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+class Thresholds:
+    """The settings that make a slot known, in use or booked (read once per report)."""
+
+    def __init__(self) -> None:
+        self.known = Q(covered_seconds__gte=round(settings.KAMPUS_SLOT_MIN_COVERAGE * SLOT_SECONDS))
+        self.occupied = Q(occupied_seconds__gte=settings.KAMPUS_SLOT_IN_USE_MINUTES * 60)
+        self.in_use = self.known & self.occupied
+        self.booked = Q(booked_seconds__gte=settings.KAMPUS_SLOT_BOOKED_MINUTES * 60)
+
+
+# --- the selection ---------------------------------------------------------------------------------
+
+
+def selection_rooms(
+    *,
+    campus: Campus,
+    period: Period,
+    building: Building | None = None,
+    institution: Institution | None = None,
+    room: Room | None = None,
+) -> list[Room]:
+    """Return the rooms a selection covers (see the module's docstring)."""
+    rooms = Room.objects.filter(building__campus=campus).select_related("building")
+    if room is not None:
+        return list(rooms.filter(pk=room.pk))
+    whole_rooms = rooms.filter(sections__isnull=True)
+    if building is not None:
+        return list(whole_rooms.filter(building=building))
+    if institution is not None:
+        zone = campus.zone
+        first = dt.datetime.combine(period.first_day, dt.time(), tzinfo=zone)
+        end = dt.datetime.combine(period.last_day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+        booked_rooms = RoomSlot.objects.filter(
+            campus=campus, booked_institution=institution, start__gte=first, start__lt=end, booked_seconds__gt=0
+        ).values("room_id")
+        return list(whole_rooms.filter(Q(owner=institution) | Q(pk__in=booked_rooms)).distinct())
+    return list(whole_rooms)
+
+
+def _sensor_kinds(rooms: Iterable[Room]) -> dict[int, set[str]]:
+    kinds: dict[int, set[str]] = defaultdict(set)
+    for room_id, kind in Sensor.objects.filter(room__in=list(rooms)).values_list("room_id", "kind"):
+        kinds[room_id].add(kind)
+    return kinds
+
+
+# --- figures ---------------------------------------------------------------------------------------
+
+
+def _slot_counts(rows, limits: Thresholds, institution: Institution | None) -> dict[int, dict]:
+    """Return the slot counts per room of the available ``rows``."""
+    booked = limits.booked & Q(booked_institution=institution) if institution is not None else limits.booked
+    with_headcount = limits.in_use & Q(mean_count__isnull=False)
+    counted = rows.values("room_id").annotate(
+        known=Count("id", filter=limits.known),
+        in_use=Count("id", filter=limits.in_use),
+        booked=Count("id", filter=booked),
+        booked_known=Count("id", filter=booked & limits.known),
+        ghost=Count("id", filter=booked & limits.known & ~limits.occupied),
+        unbooked_use=Count("id", filter=limits.in_use & ~limits.booked),
+        headcount_slots=Count("id", filter=with_headcount),
+        headcount_sum=Sum("mean_count", filter=with_headcount),
+        peak=Max("peak_count", filter=limits.known),
+    )
+    return {row["room_id"]: row for row in counted.order_by()}
+
+
+def _booking_counts(
+    rooms: list[Room], calendar: SlotCalendar, institution: Institution | None, now: dt.datetime
+) -> dict[int, dict]:
+    """Return no-shows and early release / overrun per room, over the bookings that started in the period."""
+    uses = BookingUse.objects.filter(
+        room__in=rooms, start__gte=calendar.first_utc, start__lt=min(calendar.end_utc, now)
+    )
+    if institution is not None:
+        uses = uses.filter(booking__institution=institution)
+    result: dict[int, dict] = defaultdict(lambda: {"shows": 0, "no_shows": 0, "unknown": 0, "early": [], "overrun": []})
+    for room_id, no_show, end, last in uses.values_list("room_id", "no_show", "end", "last_presence_at"):
+        counts = result[room_id]
+        if no_show is None:
+            counts["unknown"] += 1
+            continue
+        if no_show:
+            counts["no_shows"] += 1
+            continue
+        counts["shows"] += 1
+        if last is not None:
+            minutes = (end - last).total_seconds() / 60
+            (counts["early"] if minutes > 0 else counts["overrun"]).append(abs(minutes))
+    return result
+
+
+def _fill_rates(figures: Figures, *, early: list[float], overrun: list[float]) -> Figures:
+    f = figures
+    f.frequency_rate = _ratio(f.in_use_slots, f.known_slots)
+    f.occupancy_rate = _ratio(f.headcount_sum, f.capacity_slots)
+    f.utilisation_rate = (
+        f.frequency_rate * f.occupancy_rate if f.frequency_rate is not None and f.occupancy_rate is not None else None
+    )
+    f.booked_rate = _ratio(f.booked_slots, f.available_slots)
+    booked_known_rate = _ratio(f.booked_known_slots, f.known_slots)
+    f.booked_used_gap = (
+        booked_known_rate - f.frequency_rate if booked_known_rate is not None and f.frequency_rate is not None else None
+    )
+    f.no_show_rate = _ratio(f.no_shows, f.bookings_started)
+    f.unbooked_use_rate = _ratio(f.unbooked_use_slots, f.in_use_slots)
+    f.coverage = _ratio(f.known_slots, f.available_slots)
+    f.mean_headcount = _ratio(f.headcount_sum, f.headcount_slots)
+    f.ghost_hours = f.ghost_slots * SLOT_HOURS
+    f.early_release_minutes = sum(early) / len(early) if early else None
+    f.overrun_minutes = sum(overrun) / len(overrun) if overrun else None
+    f.occupancy_only_presence = f.in_use_slots > 0 and f.headcount_slots == 0
+    f.rating = rating_of(f.utilisation_rate)
+    f.frequency_rating = rating_of(f.frequency_rate)
+    return f
+
+
+def _percentile_from_histogram(histogram: list[tuple[float, int]], share: float) -> float | None:
+    """Return the nearest-rank percentile of values given as (value, how many) pairs."""
+    total = sum(n for _, n in histogram)
+    if not total:
+        return None
+    rank = share * total
+    running = 0
+    for value, n in sorted(histogram):
+        running += n
+        if running >= rank:
+            return value
+    return histogram[-1][0]
+
+
+def _right_sizing(rows, limits: Thresholds) -> dict[int, float | None]:
+    """Return each room's 90th-percentile headcount over its in-use slots, from a histogram of whole people."""
+    histograms: dict[int, list[tuple[float, int]]] = defaultdict(list)
+    buckets = (
+        rows.filter(limits.in_use, mean_count__isnull=False)
+        .annotate(people=Round("mean_count"))
+        .values("room_id", "people")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in buckets:
+        histograms[row["room_id"]].append((float(row["people"]), row["n"]))
+    return {room_id: _percentile_from_histogram(h, RIGHT_SIZING_PERCENTILE) for room_id, h in histograms.items()}
+
+
+def _concurrency(rows, limits: Thresholds, rooms: list[Room], zone: dt.tzinfo) -> list[KindConcurrency]:
+    """Return, per room kind, the most rooms of that kind in use in one slot."""
+    per_kind_rooms: dict[str, int] = defaultdict(int)
+    for room in rooms:
+        per_kind_rooms[room.kind] += 1
+    peaks: dict[str, tuple[int, dt.datetime | None]] = dict.fromkeys(per_kind_rooms, (0, None))
+    counted = rows.filter(limits.in_use).values("start", "room__kind").annotate(n=Count("id")).order_by("start")
+    for row in counted:
+        kind = row["room__kind"]
+        if row["n"] > peaks[kind][0]:
+            peaks[kind] = (row["n"], row["start"].astimezone(zone))
+    return [
+        KindConcurrency(kind=kind, rooms=per_kind_rooms[kind], peak_in_use=peak, peak_at=at)
+        for kind, (peak, at) in sorted(peaks.items())
+    ]
+
+
+def _shares(
+    *,
+    campus: Campus,
+    rooms: list[Room],
+    period: Period,
+    limits: Thresholds,
+    core_filter: Q,
+    now: dt.datetime,
+) -> list[InstitutionShare]:
+    """Return each institution's share of booked hours and of measured use, over opening hours and core hours."""
+    zone = campus.zone
+    first = dt.datetime.combine(period.first_day, dt.time(), tzinfo=zone)
+    end = dt.datetime.combine(period.last_day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+    area = {room.pk: float(room.area_m2) if room.area_m2 is not None else None for room in rooms}
+    base = RoomSlot.objects.filter(
+        room__in=rooms, start__gte=first, start__lt=end, start__lte=now - dt.timedelta(seconds=SLOT_SECONDS)
+    )
+    # key: institution id, None for the campus's own services, "unattributed" for use nobody booked.
+    totals: dict[object, dict[str, float | None]] = defaultdict(
+        lambda: {"booked": 0.0, "booked_m2": 0.0, "used": 0.0, "used_m2": 0.0, "core_booked": 0.0, "core_used": 0.0}
+    )
+
+    def add(rows, *, core: bool) -> None:
+        grouped = (
+            rows.values("booked_institution", "room_id")
+            .annotate(
+                booked=Sum("booked_seconds", filter=limits.booked),
+                used_booked=Sum("occupied_seconds", filter=limits.known & limits.booked),
+                used_unbooked=Sum("occupied_seconds", filter=limits.known & ~limits.booked),
+            )
+            .order_by()
+        )
+        for row in grouped:
+            room_area = area.get(row["room_id"])
+            for key, seconds, kind in (
+                (row["booked_institution"], row["booked"] or 0, "booked"),
+                (row["booked_institution"], row["used_booked"] or 0, "used"),
+                ("unattributed", row["used_unbooked"] or 0, "used"),
+            ):
+                if not seconds:
+                    continue
+                entry = totals[key]
+                hours = seconds / 3600
+                if core:
+                    entry[f"core_{kind}"] += hours
+                    continue
+                entry[kind] += hours
+                m2 = entry[f"{kind}_m2"]
+                entry[f"{kind}_m2"] = None if m2 is None or room_area is None else m2 + hours * room_area
+
+    add(base.filter(opening_hours_filter(rooms)), core=False)
+    add(base.filter(core_filter), core=True)
+    names = dict(Institution.objects.filter(campus=campus).values_list("pk", "name"))
+    booked_total = sum(entry["booked"] for entry in totals.values())
+    used_total = sum(entry["used"] for entry in totals.values())
+    shares = []
+    for key, entry in totals.items():
+        unattributed = key == "unattributed"
+        if unattributed:
+            name = _("Unattributed (used, nobody booked)")
+        elif key is None:
+            name = _("%(campus)s facility services") % {"campus": campus}
+        else:
+            name = names.get(key, str(key))
+        shares.append(
+            InstitutionShare(
+                institution_id=None if unattributed or key is None else int(key),
+                name=name,
+                unattributed=unattributed,
+                booked_hours=entry["booked"],
+                booked_m2_hours=entry["booked_m2"],
+                used_hours=entry["used"],
+                used_m2_hours=entry["used_m2"],
+                booked_share=_ratio(entry["booked"], booked_total) if not unattributed else None,
+                used_share=_ratio(entry["used"], used_total),
+                core_booked_hours=entry["core_booked"],
+                core_used_hours=entry["core_used"],
+            )
+        )
+    shares.sort(key=lambda s: (s.unattributed, s.institution_id is None, s.name))
+    return shares
+
+
+def _over_time(
+    rows, limits: Thresholds, calendar: SlotCalendar, institution: Institution | None, rooms: list[Room], now
+) -> list[TimePoint]:
+    booked = limits.booked & Q(booked_institution=institution) if institution is not None else limits.booked
+    daily = {
+        row["local_date"]: row
+        for row in rows.values("local_date")
+        .annotate(
+            known=Count("id", filter=limits.known),
+            in_use=Count("id", filter=limits.in_use),
+            booked=Count("id", filter=booked),
+        )
+        .order_by()
+    }
+    uses = BookingUse.objects.filter(
+        room__in=rooms, no_show=True, start__gte=calendar.first_utc, start__lt=min(calendar.end_utc, now)
+    )
+    if institution is not None:
+        uses = uses.filter(booking__institution=institution)
+    no_shows = {
+        row["day"]: row["n"]
+        for row in uses.annotate(day=TruncDate("start", tzinfo=calendar.zone))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }
+    available = calendar.available_by_day()
+    weekly = len(calendar.days) > DAILY_POINTS_UP_TO_DAYS
+    points: dict[dt.date, TimePoint] = {}
+    for day in calendar.days:
+        if day > timezone.localtime(now, calendar.zone).date():
+            break
+        key = day - dt.timedelta(days=day.weekday()) if weekly else day
+        point = points.setdefault(key, TimePoint(key, 0, 0, 0, 0, 0))
+        row = daily.get(day, {})
+        point.available_slots += available.get(day, 0)
+        point.booked_slots += row.get("booked", 0)
+        point.in_use_slots += row.get("in_use", 0)
+        point.known_slots += row.get("known", 0)
+        point.no_shows += no_shows.get(day, 0)
+    return list(points.values())
+
+
+def utilisation_report(
+    *,
+    campus: Campus,
+    period: Period,
+    building: Building | None = None,
+    institution: Institution | None = None,
+    room: Room | None = None,
+    now: dt.datetime | None = None,
+) -> UtilisationReport:
+    """Return the utilisation figures of the selection over ``period`` (see docs/metrics.md)."""
+    now = now or timezone.now()
+    limits = Thresholds()
+    rooms = selection_rooms(campus=campus, period=period, building=building, institution=institution, room=room)
+    calendar = SlotCalendar(campus=campus, rooms=rooms, period=period, hours=core_hours(campus), now=now)
+    core_filter = calendar.slot_filter()
+    rows = RoomSlot.objects.filter(core_filter)
+    available = calendar.available()
+    counts = _slot_counts(rows, limits, institution)
+    bookings = _booking_counts(rooms, calendar, institution, now)
+    p90 = _right_sizing(rows, limits)
+    sensor_kinds = _sensor_kinds(rooms)
+
+    totals = Figures()
+    all_early: list[float] = []
+    all_overrun: list[float] = []
+    room_rows = []
+    for each in rooms:
+        c = counts.get(each.pk, {})
+        b = bookings.get(each.pk, {"shows": 0, "no_shows": 0, "unknown": 0, "early": [], "overrun": []})
+        figures = Figures(
+            available_slots=available.get(each.pk, 0),
+            known_slots=c.get("known", 0),
+            in_use_slots=c.get("in_use", 0),
+            booked_slots=c.get("booked", 0),
+            booked_known_slots=c.get("booked_known", 0),
+            ghost_slots=c.get("ghost", 0),
+            unbooked_use_slots=c.get("unbooked_use", 0),
+            headcount_slots=c.get("headcount_slots", 0),
+            capacity_slots=c.get("headcount_slots", 0) * each.capacity,
+            headcount_sum=c.get("headcount_sum") or 0.0,
+            peak_count=c.get("peak"),
+            bookings_started=b["shows"] + b["no_shows"],
+            no_shows=b["no_shows"],
+            bookings_unknown=b["unknown"],
+        )
+        _fill_rates(figures, early=b["early"], overrun=b["overrun"])
+        all_early += b["early"]
+        all_overrun += b["overrun"]
+        kinds = sensor_kinds.get(each.pk, set())
+        room_p90 = p90.get(each.pk)
+        room_rows.append(
+            RoomRow(
+                room_id=each.pk,
+                code=each.code,
+                name=each.name,
+                building_code=each.building.code,
+                kind=each.kind,
+                capacity=each.capacity,
+                area_m2=float(each.area_m2) if each.area_m2 is not None else None,
+                has_sensor=bool(kinds),
+                presence_only=kinds == {SensorKind.PRESENCE},
+                figures=figures,
+                p90_headcount=room_p90,
+                oversized=room_p90 is not None and room_p90 < RIGHT_SIZING_SHARE * each.capacity,
+            )
+        )
+        for name in (
+            "available_slots",
+            "known_slots",
+            "in_use_slots",
+            "booked_slots",
+            "booked_known_slots",
+            "ghost_slots",
+            "unbooked_use_slots",
+            "headcount_slots",
+            "capacity_slots",
+            "headcount_sum",
+            "bookings_started",
+            "no_shows",
+            "bookings_unknown",
+        ):
+            setattr(totals, name, getattr(totals, name) + getattr(figures, name))
+        if figures.peak_count is not None:
+            totals.peak_count = max(totals.peak_count or 0, figures.peak_count)
+    _fill_rates(totals, early=all_early, overrun=all_overrun)
+    state = RollupState.objects.filter(name="default").values_list("version", flat=True).first()
+    return UtilisationReport(
+        campus_id=campus.pk,
+        selection_label=str(room or building or institution or campus),
+        period=period,
+        generated_at=now,
+        data_version=state or 0,
+        totals=totals,
+        rooms=room_rows,
+        shares=_shares(campus=campus, rooms=rooms, period=period, limits=limits, core_filter=core_filter, now=now),
+        concurrency=_concurrency(rows, limits, rooms, campus.zone),
+        over_time=_over_time(rows, limits, calendar, institution, rooms, now),
+    )
+
+
+def heatmap(
+    *,
+    campus: Campus,
+    period: Period,
+    building: Building | None = None,
+    institution: Institution | None = None,
+    room: Room | None = None,
+    now: dt.datetime | None = None,
+) -> Heatmap:
+    """Return the hour-of-week matrix of the selection: in-use share of known slots and booked share, per cell."""
+    now = now or timezone.now()
+    limits = Thresholds()
+    hours = core_hours(campus)
+    rooms = selection_rooms(campus=campus, period=period, building=building, institution=institution, room=room)
+    calendar = SlotCalendar(campus=campus, rooms=rooms, period=period, hours=hours, now=now)
+    booked = limits.booked & Q(booked_institution=institution) if institution is not None else limits.booked
+    cells = {
+        (row["iso_weekday"], row["hour"]): row
+        for row in RoomSlot.objects.filter(calendar.slot_filter())
+        .annotate(hour=ExpressionWrapper(F("local_minute") / 60, output_field=IntegerField()))
+        .values("iso_weekday", "hour")
+        .annotate(
+            known=Count("id", filter=limits.known),
+            in_use=Count("id", filter=limits.in_use),
+            booked=Count("id", filter=booked),
+        )
+        .order_by()
+    }
+    available = calendar.available_by_hour_of_week()
+    weekdays = sorted(hours.iso_weekdays)
+    hour_list = list(range(hours.start_minute // 60, (hours.end_minute + 59) // 60))
+    frequency: list[list[float | None]] = []
+    booked_rates: list[list[float | None]] = []
+    available_slots: list[list[int]] = []
+    for weekday in weekdays:
+        frequency.append([])
+        booked_rates.append([])
+        available_slots.append([])
+        for hour in hour_list:
+            row = cells.get((weekday, hour), {})
+            slots = available.get((weekday, hour), 0)
+            frequency[-1].append(_ratio(row.get("in_use", 0), row.get("known", 0)))
+            booked_rates[-1].append(_ratio(row.get("booked", 0), slots))
+            available_slots[-1].append(slots)
+    return Heatmap(
+        period=period,
+        hours=hour_list,
+        weekdays=weekdays,
+        frequency=frequency,
+        booked=booked_rates,
+        available_slots=available_slots,
+    )
