@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
+from utilisation.models import ReportJob
 from utilisation.results import (
     Figures,
     Heatmap,
@@ -162,3 +164,22 @@ def sample_heatmap() -> Heatmap:
         booked=[[0.75, None], [0.0, 0.5]],
         available_slots=[[16, 0], [16, 16]],
     )
+
+
+@dataclasses.dataclass
+class FakeMetrics:
+    """Counts the computations and answers the hand-built report; records the job's progress it sees."""
+
+    reports: int = 0
+    heatmaps: int = 0
+    progress_seen: list[int] = dataclasses.field(default_factory=list)
+
+    def utilisation_report(self, *, campus, period, building=None, institution=None, room=None, now=None):
+        self.reports += 1
+        self.progress_seen.extend(ReportJob.objects.values_list("progress", flat=True))
+        return dataclasses.replace(sample_report(campus_id=campus.pk), period=period)
+
+    def heatmap(self, *, campus, period, building=None, institution=None, room=None, now=None):
+        self.heatmaps += 1
+        self.progress_seen.extend(ReportJob.objects.values_list("progress", flat=True))
+        return dataclasses.replace(sample_heatmap(), period=period)

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django_q.conf import Conf
 
 from campus.exceptions import NotFound, PermissionDenied
-from tests.utilisation.report_examples import sample_heatmap, sample_report
+from tests.utilisation.report_examples import FakeMetrics, sample_heatmap, sample_report
 from utilisation import metrics, reports
 from utilisation.models import ReportJob, ReportJobStatus, RollupState
 from utilisation.results import Period, Season
@@ -27,25 +27,6 @@ def empty_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-@dataclasses.dataclass
-class FakeMetrics:
-    """Counts the computations and answers the hand-built report; records the job's progress it sees."""
-
-    reports: int = 0
-    heatmaps: int = 0
-    progress_seen: list[int] = dataclasses.field(default_factory=list)
-
-    def utilisation_report(self, *, campus, period, building=None, institution=None, room=None, now=None):
-        self.reports += 1
-        self.progress_seen.extend(ReportJob.objects.values_list("progress", flat=True))
-        return dataclasses.replace(sample_report(campus_id=campus.pk), period=period)
-
-    def heatmap(self, *, campus, period, building=None, institution=None, room=None, now=None):
-        self.heatmaps += 1
-        self.progress_seen.extend(ReportJob.objects.values_list("progress", flat=True))
-        return dataclasses.replace(sample_heatmap(), period=period)
 
 
 @pytest.fixture
