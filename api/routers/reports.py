@@ -82,7 +82,12 @@ def _selection(query: HeatmapQuery) -> dict[str, Any]:
     if campus is None:
         raise _refuse("campus", _("There is no campus with id %(id)s.") % {"id": campus_id})
     if place_campus_id is not None and place_campus_id != campus.pk:
-        raise _refuse(given[0], _("This %(place)s is not on campus %(id)s.") % {"place": given[0], "id": campus.pk})
+        elsewhere = {
+            "room": _("This room is not on campus %(id)s."),
+            "building": _("This building is not on campus %(id)s."),
+            "institution": _("This institution is not on campus %(id)s."),
+        }
+        raise _refuse(given[0], elsewhere[given[0]] % {"id": campus.pk})
     return {
         "campus": campus,
         "period": Period(first_day=query.first_day, last_day=query.last_day, season=query.season),
