@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_q.tasks import async_task
@@ -51,6 +52,11 @@ CACHE_SECONDS_CURRENT = 5 * 60
 CACHE_SECONDS_PAST = 24 * 3600
 # A queued or running job older than this is taken for lost (a worker that died) and started again.
 JOB_ABANDONED_AFTER = dt.timedelta(hours=1)
+# A failed job is answered (status "failed") for this long before the same request tries again, so
+# that a page polling for its progress does not start a new failing job every few seconds.
+FAILED_JOB_ANSWERED_FOR = dt.timedelta(minutes=5)
+# Jobs are deleted this long after they were created (when a new one starts): their URLs then 404.
+JOBS_KEPT_FOR = dt.timedelta(days=7)
 # What a job has done once the report, and then its heatmap, are computed (percent).
 PROGRESS_STARTED = 5
 PROGRESS_REPORT_DONE = 70
@@ -60,7 +66,11 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class PendingReport:
-    """A report being computed in the background: its job, how far it has got (percent) and its status."""
+    """A report being computed in the background: its job, how far it has got (percent) and its status.
+
+    ``status`` is queued or running; failed when the job failed in the last few minutes (asking
+    again later starts a new one).
+    """
 
     job_id: uuid.UUID
     progress: int  # 0–100
@@ -263,20 +273,19 @@ def _result_or_job(*, user: User, selection: ReportSelection, kind: str) -> dict
 
 
 def _reusable_job(*, key: str, version: int) -> ReportJob | None:
-    """Return the done job of these parameters and data version, else one still running, else None."""
+    """Return the done job of these parameters and data version, else one still running or just failed, else None."""
     jobs = ReportJob.objects.filter(params_key=key, data_version=version)
     done = jobs.filter(status=ReportJobStatus.DONE).order_by("-finished_at").first()
     if done is not None:
         return done
-    alive_since = timezone.now() - JOB_ABANDONED_AFTER
-    return (
-        jobs.filter(status__in=[ReportJobStatus.QUEUED, ReportJobStatus.RUNNING], created_at__gte=alive_since)
-        .order_by("-created_at")
-        .first()
-    )
+    now = timezone.now()
+    alive = Q(status__in=[ReportJobStatus.QUEUED, ReportJobStatus.RUNNING], created_at__gte=now - JOB_ABANDONED_AFTER)
+    just_failed = Q(status=ReportJobStatus.FAILED, finished_at__gte=now - FAILED_JOB_ANSWERED_FOR)
+    return jobs.filter(alive | just_failed).order_by("-created_at").first()
 
 
 def _start_job(*, user: User, selection: ReportSelection, key: str, version: int) -> ReportJob:
+    ReportJob.objects.filter(created_at__lt=timezone.now() - JOBS_KEPT_FOR).delete()
     job = ReportJob.objects.create(
         requested_by=user, campus=selection.campus, params=selection.params(), params_key=key, data_version=version
     )

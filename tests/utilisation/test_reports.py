@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 from django_q.conf import Conf
 
 from campus.exceptions import NotFound, PermissionDenied
@@ -225,6 +226,49 @@ def test_a_failing_computation_fails_the_job_with_its_error(
     job = ReportJob.objects.get(pk=pending.job_id)
     assert (job.status, job.error, job.result) == (ReportJobStatus.FAILED, "the slots are unreadable", None)
     assert reports.job_report(job) is None
+
+
+def test_a_just_failed_job_is_answered_before_a_new_one_starts(
+    joint_campus, campus_fm, monkeypatch, sync_jobs, django_capture_on_commit_callbacks
+):
+    def broken(**arguments):
+        raise RuntimeError("the slots are unreadable")
+
+    monkeypatch.setattr(metrics, "utilisation_report", broken)
+    failed = start_long_job(campus_fm, joint_campus.campus, django_capture_on_commit_callbacks)
+
+    again = reports.report_or_job(user=campus_fm, campus=joint_campus.campus, period=LONG, now=NOW)
+
+    assert (again.job_id, again.status) == (failed.job_id, ReportJobStatus.FAILED)
+    # Minutes later the same request tries again.
+    ReportJob.objects.filter(pk=failed.job_id).update(
+        finished_at=timezone.now() - reports.FAILED_JOB_ANSWERED_FOR - dt.timedelta(seconds=1)
+    )
+    retried = reports.report_or_job(user=campus_fm, campus=joint_campus.campus, period=LONG, now=NOW)
+    assert retried.job_id != failed.job_id
+    assert retried.status == ReportJobStatus.QUEUED
+
+
+def test_an_abandoned_job_is_started_again(joint_campus, campus_fm, fake_metrics):
+    lost = reports.report_or_job(user=campus_fm, campus=joint_campus.campus, period=LONG, now=NOW)
+    ReportJob.objects.filter(pk=lost.job_id).update(
+        status=ReportJobStatus.RUNNING,
+        created_at=timezone.now() - reports.JOB_ABANDONED_AFTER - dt.timedelta(minutes=1),
+    )
+
+    again = reports.report_or_job(user=campus_fm, campus=joint_campus.campus, period=LONG, now=NOW)
+
+    assert again.job_id != lost.job_id
+
+
+def test_jobs_older_than_a_week_are_deleted_when_a_new_one_starts(joint_campus, campus_fm, fake_metrics):
+    old = reports.report_or_job(user=campus_fm, campus=joint_campus.campus, period=LONG, now=NOW)
+    ReportJob.objects.filter(pk=old.job_id).update(created_at=timezone.now() - dt.timedelta(days=8))
+
+    reports.report_or_job(user=campus_fm, campus=joint_campus.campus, period=LONG, now=NOW, room=joint_campus.lab)
+
+    assert not ReportJob.objects.filter(pk=old.job_id).exists()
+    assert ReportJob.objects.count() == 1
 
 
 def test_a_job_whose_room_is_gone_fails(joint_campus, campus_fm, fake_metrics, sync_jobs):
