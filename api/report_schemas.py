@@ -185,11 +185,17 @@ class ReportJobOut(Schema):
     heatmap: HeatmapOut | None = Field(description="The heatmap of the same selection, once the job is done.")
 
 
-def report_answer(report_json: dict[str, Any]) -> dict[str, Any]:
-    """Return the API's answer from a report's JSON (``utilisation.reports.report_to_json``)."""
+def _in_zone(iso_time: str | None, zone: dt.tzinfo) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(iso_time).astimezone(zone) if iso_time else None
+
+
+def report_answer(report_json: dict[str, Any], *, zone: dt.tzinfo) -> dict[str, Any]:
+    """Return the API's answer from a report's JSON (``utilisation.reports.report_to_json``), times in ``zone``."""
     return {
         **report_json["totals"],
         **{key: value for key, value in report_json.items() if key != "totals"},
+        "generated_at": _in_zone(report_json["generated_at"], zone),
+        "concurrency": [{**kind, "peak_at": _in_zone(kind["peak_at"], zone)} for kind in report_json["concurrency"]],
         "rooms": [
             {**room["figures"], **{k: v for k, v in room.items() if k != "figures"}} for room in report_json["rooms"]
         ],

@@ -126,7 +126,8 @@ def utilisation_report(request: HttpRequest, query: Query[ReportQuery]) -> Any:
     `format=csv` gives one row per room and a total row. A period longer than the server's limit
     (120 days by default) is computed in the background: 202 with the job's `url` to follow.
     """
-    found = reports.report_or_job(user=request.auth, **_selection(query))
+    arguments = _selection(query)
+    found = reports.report_or_job(user=request.auth, **arguments)
     if isinstance(found, reports.PendingReport):
         return _pending(request, found)
     if query.format == ReportFormat.CSV:
@@ -134,7 +135,7 @@ def utilisation_report(request: HttpRequest, query: Query[ReportQuery]) -> Any:
         name = f"utilisation-{query.first_day.isoformat()}-{query.last_day.isoformat()}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
-    return report_answer(reports.report_to_json(found))
+    return report_answer(reports.report_to_json(found), zone=arguments["campus"].zone)
 
 
 @router.get("/reports/heatmap", response={200: HeatmapOut, 202: PendingReportOut, **REPORT_ERRORS})
@@ -165,6 +166,6 @@ def report_job(request: HttpRequest, job_id: uuid.UUID) -> dict[str, Any]:
         "created_at": job.created_at,
         "finished_at": job.finished_at,
         "error": job.error or None,
-        "result": report_answer(job.result["report"]) if done else None,
+        "result": report_answer(job.result["report"], zone=job.campus.zone) if done else None,
         "heatmap": job.result["heatmap"] if done else None,
     }

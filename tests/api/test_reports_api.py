@@ -152,7 +152,11 @@ def test_rooms_carry_their_figures_and_right_sizing_lists_the_oversized(joint_ca
         {"room_id": 11, "code": "A101", "name": FORMULA_NAME, "capacity": 30, "p90_headcount": 12.0}
     ]
     assert [share["name"] for share in body["shares"]] == ["Otava Upper Secondary", "Unattributed"]
-    assert body["concurrency"] == [{"kind": "lab", "rooms": 1, "peak_in_use": 1, "peak_at": "2026-09-03T07:15:00Z"}]
+    # Times in the campus's zone: 07:15 UTC is 10:15 in Helsinki in September.
+    assert body["concurrency"] == [
+        {"kind": "lab", "rooms": 1, "peak_in_use": 1, "peak_at": "2026-09-03T10:15:00+03:00"}
+    ]
+    assert body["generated_at"] == "2026-10-01T09:30:00+03:00"
     assert [point["day"] for point in body["over_time"]] == ["2026-09-01", "2026-09-02"]
 
 
