@@ -9,7 +9,7 @@ from ninja import NinjaAPI
 from api.auth import api_auth
 from api.errors import install_error_handlers
 from api.parser import ObjectBodyParser
-from api.routers import bookings, campus, imports, me, rooms, sensors, terms, workflow
+from api.routers import bookings, campus, imports, me, reports, rooms, sensors, terms, workflow
 
 api = NinjaAPI(
     title="Kampus API",
@@ -34,3 +34,4 @@ api.add_router("", workflow.router)
 api.add_router("", terms.router)
 api.add_router("", imports.router)
 api.add_router("", sensors.router)
+api.add_router("", reports.router)

@@ -206,6 +206,8 @@ KAMPUS_RATING_BANDS = (
     float(os.environ.get("RATING_FAIR_FROM", "0.25")),
     float(os.environ.get("RATING_GOOD_FROM", "0.35")),
 )
+# A report over more days than this is computed by a background job, and the API answers 202 with its progress.
+KAMPUS_REPORT_SYNC_MAX_DAYS = int(os.environ.get("REPORT_SYNC_MAX_DAYS", "120"))
 
 # --- Background jobs: django-q2 on the ORM broker (no extra service needed) -----------------
 Q_CLUSTER = {

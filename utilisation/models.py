@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -149,3 +151,54 @@ class CoreHours(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campus}: {self.weekdays} {self.start:%H:%M}–{self.end:%H:%M}"
+
+
+class ReportJobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ReportJob(models.Model):
+    """A long report computed in the background (``utilisation.reports``), and its stored result.
+
+    The web processes share no memory, so a done job is also the shared cache of long reports: a
+    request with the same ``params_key`` and the same rollup ``data_version`` reuses it. ``result``
+    holds the report and its heatmap as JSON (``utilisation.reports.report_to_json``).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    campus = models.ForeignKey(Campus, on_delete=models.CASCADE, related_name="+", verbose_name=_("campus"))
+    params = models.JSONField(_("parameters"))
+    # SHA-256 of the canonical parameters: finds a job to reuse without comparing JSON.
+    params_key = models.CharField(_("parameters key"), max_length=64)
+    data_version = models.PositiveBigIntegerField(_("data version"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=ReportJobStatus.choices, default=ReportJobStatus.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    result = models.JSONField(_("result"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("report job")
+        verbose_name_plural = _("report jobs")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="report_job_progress_percent"),
+        ]
+        indexes = [models.Index(fields=["params_key", "data_version"], name="report_job_params_version")]
+
+    def __str__(self) -> str:
+        return f"report {self.id} ({self.status})"
