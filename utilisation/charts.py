@@ -25,6 +25,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from campus.models import RoomKind
 from utilisation.results import Heatmap, InstitutionShare, RoomRow, TimePoint
 
 SLOTS_PER_HOUR = 4
@@ -677,6 +678,11 @@ def oversized_rooms(rooms: Iterable[RoomRow]) -> list[RoomRow]:
     return sorted(flagged, key=lambda room: ((room.p90_headcount or 0) / room.capacity, room.code))
 
 
+def kind_label(kind: str) -> str:
+    """Return a room kind's name in the active language (the value itself when it is not a known kind)."""
+    return str(RoomKind(kind).label) if kind in RoomKind.values else kind
+
+
 def room_label(room: RoomRow) -> str:
     return f"{room.code} {room.name}".strip()
 
@@ -703,7 +709,7 @@ def right_sizing_chart(rooms: Iterable[RoomRow], *, chart_id: str = "right-sizin
             [
                 room_label(room),
                 room.building_code,
-                room.kind,
+                kind_label(room.kind),
                 format_number(room.capacity),
                 format_number(room.p90_headcount, decimals=1),
                 format_number(room.figures.peak_count),
