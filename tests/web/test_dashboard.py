@@ -141,7 +141,9 @@ def test_a_campus_facility_manager_sees_the_whole_campus_by_default(campus_fm, j
     assert response.status_code == 200
     [call] = service
     assert call["campus"] == joint_campus.campus
-    assert call["institution"] is None and call["room"] is None and call["building"] is None
+    assert call["institution"] is None
+    assert call["room"] is None
+    assert call["building"] is None
     today = timezone.localdate()
     assert (call["period"].first_day, call["period"].last_day) == (today - dt.timedelta(days=29), today)
     institutions = response.context["form"].fields["institution"].queryset
