@@ -34,6 +34,8 @@ from utilisation.metrics import utilisation_report
 from utilisation.permissions import require_report_access
 from utilisation.results import Heatmap, UtilisationReport
 
+PROGRESS_RELOAD_SECONDS = 2
+
 # --- what the person may choose ------------------------------------------------------------------------
 
 
@@ -171,7 +173,12 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         except DomainPermissionDenied as error:
             raise PermissionDenied(error.message) from error
         context.update(_report_context(request, selection, sort_key=sort_key, descending=descending))
-    return render(request, "utilisation/dashboard.html", context)
+    response = render(request, "utilisation/dashboard.html", context)
+    if context.get("job", {}).get("reloads"):
+        # The progress page reloads itself without a script. The Refresh header does what a <meta> refresh
+        # would; the page offers to stop it (WCAG 2.2.1: a time limit the person can turn off).
+        response["Refresh"] = str(PROGRESS_RELOAD_SECONDS)
+    return response
 
 
 @dataclass(frozen=True)
@@ -192,7 +199,16 @@ def _report_context(request: HttpRequest, selection: Selection, *, sort_key: str
     """Return the report's part of the page, or the progress of the background job computing it."""
     loaded = load_report(selection)
     if isinstance(loaded, PendingReport):
-        return {"job": {"percent": round(loaded.progress * 100)}}
+        query = request.GET.copy()
+        query.pop("reload", None)
+        return {
+            "job": {
+                "percent": round(loaded.progress * 100),
+                "reloads": request.GET.get("reload") != "off",
+                "reload_url": f"?{query.urlencode()}",
+                "stop_url": f"?{query.urlencode()}&reload=off" if query else "?reload=off",
+            }
+        }
     report, heatmap = loaded
     query = {key: value for key, value in request.GET.items() if key != "sort"}
     if "campus" not in query:

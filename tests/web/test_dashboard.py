@@ -229,8 +229,13 @@ def test_a_long_report_shows_its_progress_and_reloads_itself(campus_fm, joint_ca
     response = client_for(campus_fm).get(URL, {"campus": joint_campus.campus.pk, "quick": "12m"})
     html = response.content.decode()
     assert '<progress max="100" value="42"' in html
-    assert '<meta http-equiv="refresh" content="2">' in html
+    assert response["Refresh"] == "2"
     assert "<script" not in html.split("</main>")[0].split("<main")[1]
+    assert "reload=off" in response.context["job"]["stop_url"]
+
+    stopped = client_for(campus_fm).get(URL, {"campus": joint_campus.campus.pk, "quick": "12m", "reload": "off"})
+    assert "Refresh" not in stopped
+    assert "Reload the page to see how far it has got" in stopped.content.decode()
 
 
 def test_the_csv_link_asks_the_api_for_the_same_selection(campus_fm, joint_campus, service):
