@@ -315,6 +315,7 @@ class PageAccess:
     is_facility_manager: bool = False  # approvals and closures
     is_front_desk: bool = False  # the day's bookings (facility managers too)
     may_use_admin: bool = False  # the admin site (facility managers and institution admins)
+    sees_room_use: bool = False  # the room-use dashboard (facility managers and institution admins)
 
 
 def page_access(user: User) -> PageAccess:
@@ -327,6 +328,7 @@ def page_access(user: User) -> PageAccess:
         is_facility_manager=manager,
         is_front_desk=manager or Role.FRONT_DESK in held,
         may_use_admin=manager or Role.INSTITUTION_ADMIN in held,
+        sees_room_use=manager or Role.INSTITUTION_ADMIN in held,
     )
 
 

@@ -94,6 +94,14 @@ def postgres_unreachable_reason(database: dict) -> str | None:
 
 
 @pytest.fixture(autouse=True)
+def _tests_start_with_an_empty_cache():
+    """Start each test with an empty cache: cached reports of one test's rows must not answer another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _tests_speak_english_unless_asked():
     """Run each test in English (the installation default is Finnish); tests of language negotiation override it."""
     with translation.override("en"):

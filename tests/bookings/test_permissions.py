@@ -139,6 +139,7 @@ def test_page_access_follows_the_roles_held(joint_campus, person):
     assert access.is_facility_manager == (person.is_superuser or Role.FACILITY_MANAGER in roles)
     assert access.is_front_desk == (access.is_facility_manager or Role.FRONT_DESK in roles)
     assert access.may_use_admin == (access.is_facility_manager or Role.INSTITUTION_ADMIN in roles)
+    assert access.sees_room_use == (access.is_facility_manager or Role.INSTITUTION_ADMIN in roles)
 
 
 def test_an_ended_membership_gives_no_reach(joint_campus, lukio_staff):
