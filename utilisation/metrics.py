@@ -153,7 +153,10 @@ def _booking_counts(
         counts["shows"] += 1
         if last is not None:
             minutes = (end - last).total_seconds() / 60
-            (counts["early"] if minutes > 0 else counts["overrun"]).append(abs(minutes))
+            if minutes > 0:
+                counts["early"].append(minutes)
+            elif minutes < 0:
+                counts["overrun"].append(-minutes)
     return result
 
 
