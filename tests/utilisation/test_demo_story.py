@@ -249,3 +249,27 @@ def test_the_small_meeting_rooms_are_booked_nearly_all_core_hours_and_nearly_ful
         assert mean_headcount_in_use(story, code) >= 0.6 * capacity, code
     # The other meeting room of the floor is booked now and then only.
     assert booked_share(story, "A250") <= 0.2
+
+
+@pytest.mark.django_db
+def test_the_campus_report_tells_the_same_story(story):
+    from utilisation.metrics import utilisation_report
+    from utilisation.results import Period, Season
+
+    period = Period(story.history.first_day, story.history.last_day, Season.ALL)
+    report = utilisation_report(campus=story.demo.campus, period=period)
+    rooms = {row.code: row.figures for row in report.rooms}
+
+    for code in GYM_SECTIONS:
+        assert rooms[code].no_show_rate >= 0.25, code
+    for code in LABS:
+        assert rooms[code].booked_rate >= 0.6, code
+        assert 0.3 <= rooms[code].occupancy_rate <= 0.65, code
+    for code in SMALL_ROOMS:
+        assert rooms[code].booked_rate >= 0.8, code
+        assert rooms[code].occupancy_rate >= 0.6, code
+    # Rooms without sensors have booked figures but no measured ones (unknown, not empty).
+    unsensored = [row for row in report.rooms if not row.has_sensor]
+    assert unsensored
+    assert all(row.figures.known_slots == 0 and row.figures.frequency_rate is None for row in unsensored)
+    assert report.totals.coverage < 1
