@@ -100,3 +100,26 @@ def test_the_csv_says_what_the_json_says(tuesday, client_with_token, campus_fm):
         assert int(total[name]) == body[name]
     for name in ("frequency_rate", "occupancy_rate", "utilisation_rate", "booked_rate", "no_show_rate", "coverage"):
         assert float(total[name]) == pytest.approx(body[name])
+
+
+def test_the_dashboard_shows_the_same_figures(tuesday, client, campus_fm):
+    client.force_login(campus_fm)
+    query = {
+        "campus": tuesday.campus.pk,
+        "room": tuesday.classroom.pk,
+        "quick": "dates",
+        "first_day": "2026-11-10",
+        "last_day": "2026-11-10",
+        "season": "all",
+    }
+
+    response = client.get("/manage/room-use/", query)
+
+    assert response.status_code == 200
+    report = response.context["report"]
+    assert report.totals.known_slots == 16
+    assert report.totals.in_use_slots == 4
+    html = response.content.decode()
+    assert "25\u00a0%" in html  # frequency 4/16, and the booked rate 8/32
+    assert "30\u00a0%" in html  # occupancy 36/120
+    assert "8\u00a0%" in html  # utilisation 0.25 × 0.3, rounded
