@@ -12,6 +12,7 @@ import datetime as dt
 import pytest
 from django_q.models import Schedule
 
+from bookings.errors import BookingStateError
 from bookings.models import (
     Booking,
     BookingAction,
@@ -22,10 +23,9 @@ from bookings.models import (
     Notification,
     NotificationKind,
 )
-from bookings.errors import BookingStateError
 from bookings.services import booking_check_in
-from sensors.models import Sensor, SensorKind, SensorStatus
 from campus.models import Membership, Role, Room, RoomKind
+from sensors.models import Sensor, SensorKind, SensorStatus
 from tests.bookings.conftest import at, book
 from tests.bookings.test_engine_races import describe, run_at_once
 from tests.conftest import make_user
