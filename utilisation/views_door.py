@@ -53,7 +53,8 @@ def _door_response(request: HttpRequest, display: DoorDisplay, *, language: str,
         response = render(request, "utilisation/door.html", context, status=extra.get("status", 200))
     response["Refresh"] = str(REFRESH_SECONDS)
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: with no-referrer browsers send "Origin: null" and the CSRF check fails.
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex"
     return response
 

@@ -110,6 +110,8 @@ def test_the_page_works_without_signing_in_and_refreshes_without_scripts(door, j
     assert "<script" not in html
     assert "Content-Security-Policy" in response.headers
     assert response["Cache-Control"] == "no-store"
+    # Not no-referrer: that makes browsers send "Origin: null" with the check-in form, which CSRF refuses.
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 def test_a_private_booking_shows_as_reserved_without_personal_data(door, private_lesson, lukio_staff):
