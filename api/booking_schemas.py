@@ -221,6 +221,7 @@ class BookingOut(Schema):
     visibility: Visibility
     status: BookingStatus
     released_at: dt.datetime | None
+    checked_in_at: dt.datetime | None = Field(description="When the booking was first checked in.")
     expires_at: dt.datetime | None = Field(description="When a pending request expires.")
     decision_reason: str | None = Field(description="Shown to those who see booked_by.")
     series: int | None = Field(alias="series_id")
@@ -442,3 +443,8 @@ class RoomRulesOut(Schema):
     owner_window_days: int
     other_window_days: int
     request_expiry_hours: int
+    check_in: str = Field(
+        description="sensor: no-shows are released where the room has a sensor; required: bookings not "
+        "checked in are released; off: never released automatically."
+    )
+    no_show_minutes: int = Field(description="How long after its start an unused booking is released.")

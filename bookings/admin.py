@@ -457,6 +457,7 @@ class BookingPolicyAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 ]
             },
         ),
+        (_("Check-in and no-shows"), {"fields": ["check_in", "no_show_minutes"]}),
     ]
 
     def rights(self, scope: AdminScope, obj: BookingPolicy | None) -> frozenset[str]:

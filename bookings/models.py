@@ -130,6 +130,8 @@ class Booking(models.Model):
         _("status"), max_length=16, choices=BookingStatus.choices, default=BookingStatus.CONFIRMED
     )
     released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    # When the booker (or the room's door display) confirmed that the booking is in use; the first time stays.
+    checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
     # Approval workflow: a pending request holds its slot until decided or expired.
     expires_at = models.DateTimeField(_("request expires"), null=True, blank=True)
     decided_by = models.ForeignKey(
@@ -210,6 +212,14 @@ class Access(models.TextChoices):
     NONE = "none", _("May not book")
 
 
+class CheckIn(models.TextChoices):
+    """Whether a room's confirmed bookings are released when nobody shows up (``docs/check-in.md``)."""
+
+    SENSOR = "sensor", _("Release no-shows where the room has a sensor")
+    REQUIRED = "required", _("Check-in required: release bookings not checked in")
+    OFF = "off", _("Never release automatically")
+
+
 class BookingPolicy(models.Model):
     """Booking rules for a room, with defaults at building and campus level.
 
@@ -247,6 +257,22 @@ class BookingPolicy(models.Model):
     owner_window_days = models.PositiveIntegerField(_("owner books days ahead"), null=True, blank=True)
     other_window_days = models.PositiveIntegerField(_("others book days ahead"), null=True, blank=True)
     request_expiry_hours = models.PositiveIntegerField(_("requests expire after (hours)"), null=True, blank=True)
+    check_in = models.CharField(
+        _("check-in and no-shows"),
+        max_length=16,
+        choices=CheckIn.choices,
+        blank=True,
+        help_text=_(
+            "With a sensor, a booking nobody uses in its first minutes is released; "
+            "with check-in required, one nobody checks in to is released even without a sensor."
+        ),
+    )
+    no_show_minutes = models.PositiveIntegerField(
+        _("no-show after (minutes)"),
+        null=True,
+        blank=True,
+        help_text=_("How long after its start an unused booking is released."),
+    )
 
     class Meta:
         verbose_name = _("booking rules")
@@ -313,6 +339,7 @@ class BookingAction(models.TextChoices):
     OVERRIDE = "override", _("Rule overridden")
     HANDOVER = "handover", _("Handed over")
     RELEASE = "release", _("Released")
+    CHECK_IN = "check_in", _("Checked in")
 
 
 class BookingEventQuerySet(models.QuerySet["BookingEvent"]):
@@ -373,6 +400,7 @@ class NotificationKind(models.TextChoices):
     CLOSURE = "closure", _("Room closed")
     RELEASED = "released", _("Booking released")
     HANDOVER = "handover", _("Series handed over to you")
+    NO_SHOW_SERIES = "no_show_series", _("Repeated no-shows of a series")
 
 
 class Notification(models.Model):

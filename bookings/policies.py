@@ -48,6 +48,7 @@ AT_LEAST_ONE = (
     "owner_window_days",
     "other_window_days",
     "request_expiry_hours",
+    "no_show_minutes",
 )
 
 

@@ -13,11 +13,12 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 
+from django.conf import settings
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
 from bookings.errors import BookingRuleBroken
-from bookings.models import ACTIVE_STATUSES, Access, Booking, BookingPolicy, Closure
+from bookings.models import ACTIVE_STATUSES, Access, Booking, BookingPolicy, CheckIn, Closure
 from bookings.permissions import is_front_desk_here, may_book_timetables, may_override
 from campus.models import Campus, Institution, Room, User
 from campus.permissions import LoadedMemberships, loaded_memberships, membership_cover
@@ -38,6 +39,15 @@ class EffectivePolicy:
     owner_window_days: int = 365
     other_window_days: int = 180
     request_expiry_hours: int = 72
+    check_in: str = CheckIn.SENSOR
+    # None: Kampus's setting KAMPUS_NO_SHOW_MINUTES (settings are not read at import time).
+    no_show_minutes: int | None = None
+
+    @property
+    def no_show_after(self) -> dt.timedelta:
+        """Return how long after its start a booking nobody uses counts as a no-show."""
+        minutes = self.no_show_minutes if self.no_show_minutes is not None else settings.KAMPUS_NO_SHOW_MINUTES
+        return dt.timedelta(minutes=minutes)
 
 
 DEFAULT_POLICY = EffectivePolicy()

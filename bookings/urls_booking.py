@@ -17,5 +17,6 @@ urlpatterns = [
     path("bookings/<int:pk>/edit/", views_mine.booking_edit, name="edit"),
     path("bookings/<int:pk>/cancel/", views_mine.booking_cancel, name="cancel"),
     path("bookings/<int:pk>/release/", views_mine.booking_release, name="release"),
+    path("bookings/<int:pk>/check-in/", views_mine.booking_check_in, name="check-in"),
     path("bookings/<int:pk>/handover/", views_mine.booking_handover, name="handover"),
 ]

@@ -27,7 +27,7 @@ from bookings.forms.booking import DURATION_MINUTES, BookingForm, FindRoomForm, 
 from bookings.forms.errors import Problem, add_domain_error
 from bookings.forms.repeat import repeat_choice_from_rrule, repeat_summary
 from bookings.forms.words import duration_words, join_words, long_date
-from bookings.models import Access, Booking, BookingStatus, Purpose
+from bookings.models import Access, Booking, BookingStatus, CheckIn, Purpose
 from bookings.permissions import Viewer, viewer_for
 from campus.dates import within_years
 from campus.exceptions import KampusError
@@ -319,6 +319,20 @@ def policy_sentences(room: Room) -> list[str]:
         sentences.append(
             _("A request that nobody decides within %(hours)d hours expires.") % {"hours": policy.request_expiry_hours}
         )
+    no_show_minutes = int(policy.no_show_after.total_seconds() // 60)
+    if policy.check_in == CheckIn.REQUIRED:
+        sentences.append(
+            _("Check in within %(minutes)d minutes of the start, or the booking is released for others.")
+            % {"minutes": no_show_minutes}
+        )
+    elif policy.check_in == CheckIn.SENSOR:
+        sentences.append(
+            _(
+                "If the room has an occupancy sensor, a booking that nobody uses or checks in to in its first "
+                "%(minutes)d minutes is released for others."
+            )
+            % {"minutes": no_show_minutes}
+        )
     if room.buffer_minutes:
         sentences.append(
             _("After each booking %(duration)s are kept free, e.g. for cleaning.")
@@ -564,6 +578,7 @@ def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "occurrences": occurrences,
         "may_change": may_act and booking.end > now,
         "may_release": may_act and booking.start <= now < booking.end,
+        "may_check_in": services.may_check_in(request.user, booking, now),
         "is_booker": booking.booked_by_id == request.user.pk,
     }
     return render(request, "bookings/booking_detail.html", context)

@@ -1,4 +1,4 @@
-"""Pages for one's own bookings: the list, and changing, cancelling, releasing and handing over a booking.
+"""Pages for one's own bookings: the list, and changing, cancelling, releasing, checking in and handing over a booking.
 
 Thin views: they read through ``bookings.selectors``, write through ``bookings.services`` and turn
 domain errors into form errors (``bookings.forms.errors``). Who may act is decided by
@@ -112,6 +112,7 @@ def _mark_actions(booking: Booking, now: dt.datetime) -> Booking:
     """Annotate ``booking`` with what its booker can do now (the template shows those actions)."""
     booking.is_open = _is_open(booking, now)
     booking.is_running = booking.is_open and booking.start <= now
+    booking.awaits_check_in = services.awaits_check_in(booking, now)
     return booking
 
 
@@ -278,6 +279,22 @@ def booking_release(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(context["next_url"])
     status = 409 if request.method == "POST" and context["error"] else 200
     return render(request, "bookings/release.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["POST"])
+def booking_check_in(request: HttpRequest, pk: int) -> HttpResponse:
+    """Check a booking in ("we are here") and go back to where the button was."""
+    booking = _changeable_booking(request, pk)
+    try:
+        services.booking_check_in(booking=booking, actor=request.user, via="web")
+    except DomainPermissionDenied as error:
+        raise PermissionDenied(error.message) from error
+    except BookingStateError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Checked in: the room is held for you."))
+    return redirect(_next_url(request))
 
 
 @login_required

@@ -201,6 +201,10 @@ KAMPUS_SLOT_BOOKED_MINUTES = int(os.environ.get("SLOT_BOOKED_MINUTES", "5"))
 KAMPUS_SLOT_MIN_COVERAGE = float(os.environ.get("SLOT_MIN_COVERAGE", "0.5"))
 # A booking with no presence in its first this-many minutes is a no-show (and auto-released when live).
 KAMPUS_NO_SHOW_MINUTES = int(os.environ.get("NO_SHOW_MINUTES", "15"))
+# Check-in opens this many minutes before a booking's start (docs/check-in.md).
+KAMPUS_CHECK_IN_EARLY_MINUTES = int(os.environ.get("CHECK_IN_EARLY_MINUTES", "10"))
+# This many started occurrences of a series in a row released as no-shows tell the booker and the deciders.
+KAMPUS_NO_SHOW_STREAK = int(os.environ.get("NO_SHOW_STREAK", "3"))
 # Rating bands of a rate: below the first "poor", below the second "fair", otherwise "good".
 KAMPUS_RATING_BANDS = (
     float(os.environ.get("RATING_FAIR_FROM", "0.25")),

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("bookings.urls_feeds")),
     path("", include("sensors.urls")),
     path("", include("utilisation.urls")),
+    path("", include("utilisation.urls_door")),
 ]
 
 handler400 = "campus.views_errors.bad_request"

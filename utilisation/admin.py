@@ -91,3 +91,6 @@ class CoreHoursAdmin(ScopedAdminMixin, admin.ModelAdmin):
         if db_field.name == "campus":
             kwargs["queryset"] = admin_scope(request).kept_campuses()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+from utilisation import admin_door  # noqa: E402, F401  (door displays: registers its admin)

@@ -202,3 +202,41 @@ class ReportJob(models.Model):
 
     def __str__(self) -> str:
         return f"report {self.id} ({self.status})"
+
+
+class DoorDisplay(models.Model):
+    """A tablet at a room's door: shows now and next and checks bookings in, by a secret in its address.
+
+    Kept like API and gateway tokens (``campus.tokens``): only the SHA-256 of the secret is stored,
+    ``prefix`` tells displays apart. The page (``/door/<secret>/``) needs no sign-in and shows no
+    more than public visibility allows; a revoked or unknown secret answers 404.
+    """
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="door_displays", verbose_name=_("room"))
+    name = models.CharField(_("name"), max_length=100, help_text=_("Which tablet it is, e.g. “A101 door”."))
+    prefix = models.CharField(_("prefix"), max_length=16, db_index=True, editable=False)
+    hashed_token = models.CharField(_("hashed token"), max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+        editable=False,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+    last_seen_at = models.DateTimeField(_("last seen at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("door display")
+        verbose_name_plural = _("door displays")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… {self.name}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

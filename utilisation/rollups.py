@@ -351,6 +351,7 @@ class _Booking:
     until: float  # booked end, or the release when released earlier
     start_at: dt.datetime
     end_at: dt.datetime
+    checked_in: float | None = None  # when the booker checked in (a check-in counts as presence)
 
 
 @dataclass
@@ -417,10 +418,10 @@ def _load_bookings(room_ids: Iterable[int], start: float, end: float) -> list[_B
             end__gt=dt.datetime.fromtimestamp(start, tz=dt.UTC),
         )
         .order_by("start", "pk")
-        .values_list("pk", "room_id", "campus_id", "institution_id", "start", "end", "released_at")
+        .values_list("pk", "room_id", "campus_id", "institution_id", "start", "end", "released_at", "checked_in_at")
     )
     bookings = []
-    for pk, room_id, campus_id, institution_id, start_at, end_at, released_at in rows:
+    for pk, room_id, campus_id, institution_id, start_at, end_at, released_at, checked_in_at in rows:
         until_at = min(end_at, released_at) if released_at is not None else end_at
         if until_at > start_at:
             bookings.append(
@@ -434,6 +435,7 @@ def _load_bookings(room_ids: Iterable[int], start: float, end: float) -> list[_B
                     until_at.timestamp(),
                     start_at,
                     end_at,
+                    checked_in_at.timestamp() if checked_in_at is not None else None,
                 )
             )
     return bookings
@@ -596,7 +598,9 @@ def _use(booking: _Booking, pieces: list[Piece], next_start: float) -> dict[str,
         last_presence = min(last_end, horizon) if last_end >= booking.until else last_end
     window_end = min(booking.start + settings.KAMPUS_NO_SHOW_MINUTES * 60, booking.until)
     window_covered, window_occupied = _overlap(pieces, booking.start, window_end)
-    if window_occupied > 0:
+    # Checking in by the end of the first minutes is presence confirmed by the booker, whatever a sensor saw.
+    checked_in = booking.checked_in is not None and booking.checked_in <= window_end
+    if window_occupied > 0 or checked_in:
         no_show: bool | None = False
     elif window_covered >= settings.KAMPUS_SLOT_MIN_COVERAGE * (window_end - booking.start):
         no_show = True

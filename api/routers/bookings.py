@@ -1,4 +1,4 @@
-"""Bookings: create (one-off or recurring), list, read, change, cancel, release; room availability."""
+"""Bookings: create (one-off or recurring), list, read, change, cancel, release, check in; room availability."""
 
 import datetime as dt
 from typing import Any, NoReturn
@@ -205,6 +205,17 @@ def cancel_booking(request: HttpRequest, booking_id: int) -> list[Booking]:
 def release_booking(request: HttpRequest, booking_id: int) -> Booking:
     """End a running booking early; the rest of its slot becomes free."""
     services.booking_release(booking=_booking(booking_id), actor=request.auth)
+    return _booking(booking_id)
+
+
+@router.post("/bookings/{booking_id}/check-in", response={200: BookingOut, 404: ErrorOut, **WRITE_ERRORS, **CONFLICT})
+def check_in_booking(request: HttpRequest, booking_id: int) -> Booking:
+    """Confirm that a booking is in use, from a few minutes before its start until its end.
+
+    Checking in again keeps the first time. 409 with code ``too_early``, ``already_ended``,
+    ``not_confirmed`` or ``released`` when the booking cannot be checked in.
+    """
+    services.booking_check_in(booking=_booking(booking_id), actor=request.auth, via="api")
     return _booking(booking_id)
 
 

@@ -141,4 +141,5 @@ def closure_cancel_bookings(request: HttpRequest, closure_id: int) -> list[Booki
 def room_rules(request: HttpRequest, room_id: int) -> dict[str, Any]:
     """Return the booking rules in force for a room."""
     room = get_object_or_404(Room.objects.select_related("building__campus"), pk=room_id)
-    return asdict(rules.effective_policy(room))
+    policy = rules.effective_policy(room)
+    return {**asdict(policy), "no_show_minutes": int(policy.no_show_after.total_seconds() // 60)}

@@ -6,9 +6,10 @@ give users a readable answer first; on SQLite they are the guarantee, because th
 takes the database's write lock at BEGIN (``transaction_mode`` IMMEDIATE) so no check can race.
 
 By topic: ``creating`` (plan, then carry out), ``changing`` (edit, move, reshape, cancel, release,
-hand over), ``deciding`` (approve, reject, expire), ``closures``; under them the ``locking`` and
-``conflicts`` core, the ``checks`` that creating and moving share, and ``context`` (what a booking
-request reads, in one statement before its locks and one after).
+hand over), ``checking_in`` (check-in, release of no-shows), ``deciding`` (approve, reject, expire),
+``closures``; under them the ``locking`` and ``conflicts`` core, the ``checks`` that creating and
+moving share, and ``context`` (what a booking request reads, in one statement before its locks and
+one after).
 """
 
 from bookings.models import Scope
@@ -21,6 +22,14 @@ from bookings.services.changing import (
     booking_series_handover,
     booking_update,
     handover_refused,
+)
+from bookings.services.checking_in import (
+    awaits_check_in,
+    booking_check_in,
+    booking_release_no_show,
+    check_in_refusal,
+    may_check_in,
+    no_show_streak,
 )
 from bookings.services.closures import closure_affected_bookings, closure_cancel_bookings, closure_create
 from bookings.services.conflicts import active_overlaps_exist
@@ -43,14 +52,18 @@ __all__ = [
     "Scope",
     "Skipped",
     "active_overlaps_exist",
+    "awaits_check_in",
     "booking_approve",
     "booking_cancel",
+    "booking_check_in",
     "booking_create",
     "booking_dry_run",
     "booking_reject",
     "booking_release",
+    "booking_release_no_show",
     "booking_series_handover",
     "booking_update",
+    "check_in_refusal",
     "closure_affected_bookings",
     "closure_cancel_bookings",
     "closure_create",
@@ -58,6 +71,8 @@ __all__ = [
     "lock_bookings",
     "lock_in_scope",
     "may_change",
+    "may_check_in",
+    "no_show_streak",
     "plan_booking",
     "requests_expire",
     "resolve_institution",

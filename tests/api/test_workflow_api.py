@@ -441,6 +441,8 @@ def test_a_rooms_rules_show_the_effective_policy(client_with_token, joint_campus
         "owner_window_days": 365,
         "other_window_days": 180,
         "request_expiry_hours": 72,
+        "check_in": "sensor",
+        "no_show_minutes": 15,
     }
 
 

@@ -26,6 +26,19 @@ def roll_day():
     return rollup_range(start=at(0), end=at(0, day=DAY + dt.timedelta(days=1)), now=EVENING)
 
 
+@pytest.mark.parametrize(("checked_in", "no_show"), [(at(10, 5), False), (at(10, 40), True)])
+def test_a_check_in_in_the_first_minutes_is_presence(counter, joint_campus, checked_in, no_show):
+    """The counter saw nobody (a broken door beam, people came through another door): the booker checked in."""
+    booking = book(joint_campus.classroom, at(10), at(11), institution=joint_campus.lukio)
+    booking.checked_in_at = checked_in
+    booking.save(update_fields=["checked_in_at"])
+    every_five_minutes(counter, at(9, 50), at(11, 30), 0)
+
+    roll_day()
+
+    assert BookingUse.objects.get(booking=booking).no_show is no_show
+
+
 def test_an_empty_room_with_data_is_a_no_show(counter, joint_campus):
     booking = book(joint_campus.classroom, at(10), at(11), institution=joint_campus.lukio)
     every_five_minutes(counter, at(9, 50), at(11, 30), 0)
