@@ -378,3 +378,24 @@ def lukio_break(joint_campus: JointCampus, monday: dt.date) -> TermPeriod:
         start=first,
         end=first + dt.timedelta(days=4),
     )
+
+
+@pytest.fixture
+def fake_metrics(monkeypatch):
+    """Answer every report with the hand-built one of ``tests/utilisation/report_examples.py``, counting the calls."""
+    from tests.utilisation.report_examples import FakeMetrics
+    from utilisation import metrics
+
+    fake = FakeMetrics()
+    monkeypatch.setattr(metrics, "utilisation_report", fake.utilisation_report)
+    monkeypatch.setattr(metrics, "heatmap", fake.heatmap)
+    return fake
+
+
+@pytest.fixture
+def sync_jobs(monkeypatch, settings):
+    """Run django-q2 tasks in the calling process, and background every report period over 120 days."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", True)
+    settings.KAMPUS_REPORT_SYNC_MAX_DAYS = 120

@@ -8,13 +8,10 @@ import uuid
 
 import jsonschema_rs
 import pytest
-from django.core.cache import cache
 from django.test import Client
-from django_q.conf import Conf
 
 from campus.models import Room
-from tests.utilisation.report_examples import FORMULA_NAME, FakeMetrics
-from utilisation import metrics
+from tests.utilisation.report_examples import FORMULA_NAME
 from utilisation.models import ReportJob, ReportJobStatus
 
 from .conftest import API
@@ -33,27 +30,6 @@ RATES = [
     "unbooked_use_rate",
     "coverage",
 ]
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def fake_metrics(monkeypatch) -> FakeMetrics:
-    fake = FakeMetrics()
-    monkeypatch.setattr(metrics, "utilisation_report", fake.utilisation_report)
-    monkeypatch.setattr(metrics, "heatmap", fake.heatmap)
-    return fake
-
-
-@pytest.fixture
-def sync_jobs(monkeypatch, settings):
-    monkeypatch.setattr(Conf, "SYNC", True)
-    settings.KAMPUS_REPORT_SYNC_MAX_DAYS = 120
 
 
 @pytest.fixture

@@ -8,12 +8,10 @@ import json
 import uuid
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
-from django_q.conf import Conf
 
 from campus.exceptions import NotFound, PermissionDenied
-from tests.utilisation.report_examples import FakeMetrics, sample_heatmap, sample_report
+from tests.utilisation.report_examples import sample_heatmap, sample_report
 from utilisation import metrics, reports
 from utilisation.models import ReportJob, ReportJobStatus, RollupState
 from utilisation.results import Period, Season
@@ -21,28 +19,6 @@ from utilisation.results import Period, Season
 SHORT = Period(first_day=dt.date(2026, 9, 1), last_day=dt.date(2026, 9, 30), season=Season.TERM)  # 30 days
 LONG = Period(first_day=dt.date(2026, 1, 1), last_day=dt.date(2026, 9, 30), season=Season.ALL)  # 273 days
 NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def fake_metrics(monkeypatch) -> FakeMetrics:
-    fake = FakeMetrics()
-    monkeypatch.setattr(metrics, "utilisation_report", fake.utilisation_report)
-    monkeypatch.setattr(metrics, "heatmap", fake.heatmap)
-    return fake
-
-
-@pytest.fixture
-def sync_jobs(monkeypatch, settings):
-    """Run django-q2 tasks in the calling process, and background every period over 120 days."""
-    monkeypatch.setattr(Conf, "SYNC", True)
-    settings.KAMPUS_REPORT_SYNC_MAX_DAYS = 120
 
 
 def raise_version(to: int) -> None:
