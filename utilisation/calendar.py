@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -126,38 +126,50 @@ class SlotCalendar:
             while day <= min(period.end, last):
                 breaks[period.institution_id].add(day)
                 day += dt.timedelta(days=1)
-        by_key: dict[tuple[int, int | None], list[int]] = defaultdict(list)
-        for room in self.rooms:
-            by_key[(room.building_id, room.owner_id)].append(room.pk)
         all_days = set(self.days)
-        groups = []
-        for (building_id, owner_id), room_ids in by_key.items():
-            open_days = all_days - holidays - closed[building_id]
-            break_days = breaks[owner_id]
+        # Rooms whose days are the same share one group (usually every room of a campus, or one per school year).
+        by_days: dict[frozenset[dt.date], list[int]] = defaultdict(list)
+        for room in self.rooms:
+            open_days = all_days - holidays - closed[room.building_id]
+            break_days = breaks[room.owner_id]
             if self.period.season == Season.TERM:
                 days = open_days - break_days
             elif self.period.season == Season.BREAKS:
                 days = open_days & break_days
             else:
                 days = open_days
-            groups.append(RoomDays(room_ids=room_ids, days=frozenset(days)))
-        return groups
+            by_days[frozenset(days)].append(room.pk)
+        return [RoomDays(room_ids=room_ids, days=days) for days, room_ids in by_days.items()]
 
-    def _closures(self) -> dict[int, list[tuple[dt.datetime, dt.datetime]]]:
-        """Return each room's closures (its own and its building's) that overlap the period."""
+    def _closures(self) -> list[tuple[dt.datetime, dt.datetime, frozenset[int]]]:
+        """Return the closures (their own and their building's) of the rooms that overlap the period, with the rooms."""
         by_building: dict[int, list[int]] = defaultdict(list)
         for room in self.rooms:
             by_building[room.building_id].append(room.pk)
         room_ids = {room.pk for room in self.rooms}
-        closures: dict[int, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
+        closures = []
         for room_id, building_id, start, end in Closure.objects.filter(
             campus=self.campus, start__lt=self.end_utc, end__gt=self.first_utc
         ).values_list("room_id", "building_id", "start", "end"):
-            targets = [room_id] if room_id is not None else by_building.get(building_id, [])
-            for target in targets:
-                if target in room_ids:
-                    closures[target].append((start, end))
+            targets = frozenset([room_id] if room_id is not None else by_building.get(building_id, [])) & room_ids
+            if targets:
+                closures.append((start, end, targets))
         return closures
+
+    @functools.cached_property
+    def _closed(self) -> dict[int, dict[dt.date, set[dt.datetime]]]:
+        """Return, per room and day, the starts of slots within the hours that a closure overlaps."""
+        closed: dict[int, dict[dt.date, set[dt.datetime]]] = defaultdict(lambda: defaultdict(set))
+        for c_start, c_end, room_ids in self.closures:
+            first = c_start.astimezone(self.zone).date()
+            last = c_end.astimezone(self.zone).date()
+            for day in self.days:
+                if not first <= day <= last:
+                    continue
+                hit = {start for start in self._slots_by_day[day] if start < c_end and start + SLOT > c_start}
+                for room_id in room_ids:
+                    closed[room_id][day] |= hit
+        return closed
 
     # --- counting ---------------------------------------------------------------------------------
 
@@ -174,9 +186,17 @@ class SlotCalendar:
             ]
         return slots
 
-    @staticmethod
-    def _closed(start: dt.datetime, closures: list[tuple[dt.datetime, dt.datetime]]) -> bool:
-        return any(start < c_end and start + SLOT > c_start for c_start, c_end in closures)
+    @functools.cached_property
+    def _hours_of_week_by_day(self) -> dict[dt.date, Counter]:
+        return {
+            day: Counter((s.astimezone(self.zone).isoweekday(), s.astimezone(self.zone).hour) for s in starts)
+            for day, starts in self._slots_by_day.items()
+        }
+
+    def _closed_on(self, room_ids: list[int], day: dt.date) -> list[dt.datetime]:
+        return [
+            start for room_id in room_ids if room_id in self._closed for start in self._closed[room_id].get(day, ())
+        ]
 
     def available(self) -> dict[int, int]:
         """Return the number of available slots per room id."""
@@ -184,58 +204,52 @@ class SlotCalendar:
         for group in self.groups:
             per_day = sum(len(self._slots_by_day[day]) for day in group.days)
             for room_id in group.room_ids:
-                closures = self.closures.get(room_id)
-                if not closures:
-                    counts[room_id] = per_day
-                    continue
-                counts[room_id] = sum(
-                    1 for day in group.days for start in self._slots_by_day[day] if not self._closed(start, closures)
-                )
+                closed = self._closed.get(room_id, {})
+                counts[room_id] = per_day - sum(len(closed.get(day, ())) for day in group.days)
         return counts
 
     def available_by_day(self) -> dict[dt.date, int]:
         """Return the number of available slots per local day, summed over the rooms."""
         totals: dict[dt.date, int] = defaultdict(int)
         for group in self.groups:
-            for room_id in group.room_ids:
-                closures = self.closures.get(room_id, [])
-                for day in group.days:
-                    starts = self._slots_by_day[day]
-                    totals[day] += sum(1 for s in starts if not self._closed(s, closures)) if closures else len(starts)
+            for day in group.days:
+                totals[day] += len(group.room_ids) * len(self._slots_by_day[day]) - len(
+                    self._closed_on(group.room_ids, day)
+                )
         return totals
 
     def available_by_hour_of_week(self) -> dict[tuple[int, int], int]:
         """Return the number of available slots per (ISO weekday, local hour), summed over the rooms."""
-        totals: dict[tuple[int, int], int] = defaultdict(int)
-        zone = self.zone
+        totals: Counter = Counter()
         for group in self.groups:
-            for room_id in group.room_ids:
-                closures = self.closures.get(room_id, [])
-                for day in group.days:
-                    for start in self._slots_by_day[day]:
-                        if closures and self._closed(start, closures):
-                            continue
-                        local = start.astimezone(zone)
-                        totals[(local.isoweekday(), local.hour)] += 1
-        return totals
+            for day in group.days:
+                for key, n in self._hours_of_week_by_day[day].items():
+                    totals[key] += n * len(group.room_ids)
+                for start in self._closed_on(group.room_ids, day):
+                    local = start.astimezone(self.zone)
+                    totals[(local.isoweekday(), local.hour)] -= 1
+        return dict(totals)
 
     # --- the same rule as a filter ------------------------------------------------------------------
 
     def slot_filter(self) -> Q:
         """Return the filter that keeps exactly the available slots' ``RoomSlot`` rows."""
-        days = Q()
+        all_days = set(self.days)
+        days = Q(pk__in=[]) if not self.groups else Q()
         for group in self.groups:
-            days |= Q(room_id__in=group.room_ids, local_date__in=sorted(group.days))
-        if not self.groups:
-            days = Q(pk__in=[])
+            # Name the days left out when they are fewer than those kept (the usual case: a few holidays).
+            left_out = all_days - group.days
+            if len(left_out) <= len(group.days):
+                days |= Q(room_id__in=group.room_ids) & ~Q(local_date__in=sorted(left_out))
+            else:
+                days |= Q(room_id__in=group.room_ids, local_date__in=sorted(group.days))
         condition = (
             Q(campus=self.campus, start__gte=self.first_utc, start__lt=self.end_utc, start__lte=self.now - SLOT)
             & self.hours.q()
             & days
         )
-        for room_id, closures in self.closures.items():
-            for c_start, c_end in closures:
-                condition &= ~Q(room_id=room_id, start__gt=c_start - SLOT, start__lt=c_end)
+        for c_start, c_end, room_ids in self.closures:
+            condition &= ~Q(room_id__in=sorted(room_ids), start__gt=c_start - SLOT, start__lt=c_end)
         return condition
 
 
@@ -249,17 +263,19 @@ def opening_hours_filter(rooms: Iterable[Room]) -> Q:
             own[hours.room_id].append(hours)
         else:
             by_building[hours.building_id].append(hours)
-    # Rooms that share their hours (their building's) share one condition per weekday.
-    sources: dict[tuple[str, int], list[int]] = defaultdict(list)
+    # Rooms with the same weekly hours (usually every room of a campus) share one condition.
+    signatures: dict[tuple, list[int]] = defaultdict(list)
     for room in rooms:
-        sources[("room", room.pk) if room.pk in own else ("building", room.building_id)].append(room.pk)
+        weekly = own[room.pk] if room.pk in own else by_building.get(room.building_id, [])
+        signatures[tuple(sorted((h.weekday, h.opens, h.closes) for h in weekly))].append(room.pk)
     condition = Q(pk__in=[])
-    for (kind, key), room_ids in sources.items():
-        for hours in own[key] if kind == "room" else by_building.get(key, []):
-            condition |= Q(
-                room_id__in=room_ids,
-                iso_weekday=hours.weekday + 1,
-                local_minute__gte=hours.opens.hour * 60 + hours.opens.minute,
-                local_minute__lt=hours.closes.hour * 60 + hours.closes.minute,
+    for signature, room_ids in signatures.items():
+        hours = Q(pk__in=[])
+        for weekday, opens, closes in signature:
+            hours |= Q(
+                iso_weekday=weekday + 1,
+                local_minute__gte=opens.hour * 60 + opens.minute,
+                local_minute__lt=closes.hour * 60 + closes.minute,
             )
+        condition |= Q(room_id__in=room_ids) & hours
     return condition

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db.models import Count, ExpressionWrapper, F, IntegerField, Max, Q, Sum
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, IntegerField, Max, Q, Sum
 from django.db.models.functions import Round, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -114,11 +114,13 @@ def _sensor_kinds(rooms: Iterable[Room]) -> dict[int, set[str]]:
 # --- figures ---------------------------------------------------------------------------------------
 
 
-def _slot_counts(rows, limits: Thresholds, institution: Institution | None) -> dict[int, dict]:
-    """Return the slot counts per room of the available ``rows``."""
+def _slot_counts(
+    rows, limits: Thresholds, institution: Institution | None
+) -> tuple[dict[int, dict], dict[dt.date, dict]]:
+    """Return the slot counts of the available ``rows`` per room and per day, from one query by (room, day)."""
     booked = limits.booked & Q(booked_institution=institution) if institution is not None else limits.booked
     with_headcount = limits.in_use & Q(mean_count__isnull=False)
-    counted = rows.values("room_id").annotate(
+    counted = rows.values("room_id", "local_date").annotate(
         known=Count("id", filter=limits.known),
         in_use=Count("id", filter=limits.in_use),
         booked=Count("id", filter=booked),
@@ -129,38 +131,67 @@ def _slot_counts(rows, limits: Thresholds, institution: Institution | None) -> d
         headcount_sum=Sum("mean_count", filter=with_headcount),
         peak=Max("peak_count", filter=limits.known),
     )
-    return {row["room_id"]: row for row in counted.order_by()}
+    summed = ("known", "in_use", "booked", "booked_known", "ghost", "unbooked_use", "headcount_slots")
+    by_room: dict[int, dict] = {}
+    by_day: dict[dt.date, dict] = {}
+    for row in counted.order_by():
+        for key, totals in ((row["room_id"], by_room), (row["local_date"], by_day)):
+            entry = totals.setdefault(key, dict.fromkeys(summed, 0) | {"headcount_sum": 0.0, "peak": None})
+            for name in summed:
+                entry[name] += row[name]
+            entry["headcount_sum"] += row["headcount_sum"] or 0.0
+            if row["peak"] is not None:
+                entry["peak"] = max(entry["peak"] or 0, row["peak"])
+    return by_room, by_day
 
 
 def _booking_counts(
     rooms: list[Room], calendar: SlotCalendar, institution: Institution | None, now: dt.datetime
-) -> dict[int, dict]:
-    """Return no-shows and early release / overrun per room, over the bookings that started in the period."""
+) -> tuple[dict[int, dict], dict[dt.date, int]]:
+    """Return no-shows and early release / overrun per room, and no-shows per day, over the bookings that started
+    in the period (aggregated by the database)."""
     uses = BookingUse.objects.filter(
         room__in=rooms, start__gte=calendar.first_utc, start__lt=min(calendar.end_utc, now)
     )
     if institution is not None:
         uses = uses.filter(booking__institution=institution)
-    result: dict[int, dict] = defaultdict(lambda: {"shows": 0, "no_shows": 0, "unknown": 0, "early": [], "overrun": []})
-    for room_id, no_show, end, last in uses.values_list("room_id", "no_show", "end", "last_presence_at"):
-        counts = result[room_id]
-        if no_show is None:
-            counts["unknown"] += 1
-            continue
-        if no_show:
-            counts["no_shows"] += 1
-            continue
-        counts["shows"] += 1
-        if last is not None:
-            minutes = (end - last).total_seconds() / 60
-            if minutes > 0:
-                counts["early"].append(minutes)
-            elif minutes < 0:
-                counts["overrun"].append(-minutes)
-    return result
+    left_early = Q(no_show=False, last_presence_at__lt=F("end"))
+    ran_over = Q(no_show=False, last_presence_at__gt=F("end"))
+    per_room = uses.values("room_id").annotate(
+        shows=Count("pk", filter=Q(no_show=False)),
+        no_shows=Count("pk", filter=Q(no_show=True)),
+        unknown=Count("pk", filter=Q(no_show__isnull=True)),
+        early_n=Count("pk", filter=left_early),
+        early=Avg(ExpressionWrapper(F("end") - F("last_presence_at"), output_field=DurationField()), filter=left_early),
+        overrun_n=Count("pk", filter=ran_over),
+        overrun=Avg(ExpressionWrapper(F("last_presence_at") - F("end"), output_field=DurationField()), filter=ran_over),
+    )
+    result = {
+        row["room_id"]: {
+            **row,
+            "early": row["early"].total_seconds() / 60 if row["early"] is not None else None,
+            "overrun": row["overrun"].total_seconds() / 60 if row["overrun"] is not None else None,
+        }
+        for row in per_room.order_by()
+    }
+    no_shows_by_day = {
+        row["day"]: row["n"]
+        for row in uses.filter(no_show=True)
+        .annotate(day=TruncDate("start", tzinfo=calendar.zone))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }
+    return result, no_shows_by_day
 
 
-def _fill_rates(figures: Figures, *, early: list[float], overrun: list[float]) -> Figures:
+def _mean_of_means(parts: list[tuple[float | None, int]]) -> float | None:
+    """Return the mean of several groups' means weighted by their sizes."""
+    total = sum(n for mean, n in parts if mean is not None)
+    return sum(mean * n for mean, n in parts if mean is not None) / total if total else None
+
+
+def _fill_rates(figures: Figures, *, early: float | None, overrun: float | None) -> Figures:
     f = figures
     f.frequency_rate = _ratio(f.in_use_slots, f.known_slots)
     f.occupancy_rate = _ratio(f.headcount_sum, f.capacity_slots)
@@ -177,8 +208,8 @@ def _fill_rates(figures: Figures, *, early: list[float], overrun: list[float]) -
     f.coverage = _ratio(f.known_slots, f.available_slots)
     f.mean_headcount = _ratio(f.headcount_sum, f.headcount_slots)
     f.ghost_hours = f.ghost_slots * SLOT_HOURS
-    f.early_release_minutes = sum(early) / len(early) if early else None
-    f.overrun_minutes = sum(overrun) / len(overrun) if overrun else None
+    f.early_release_minutes = early
+    f.overrun_minutes = overrun
     f.occupancy_only_presence = f.in_use_slots > 0 and f.headcount_slots == 0
     f.rating = rating_of(f.utilisation_rate)
     f.frequency_rating = rating_of(f.frequency_rate)
@@ -315,31 +346,8 @@ def _shares(
 
 
 def _over_time(
-    rows, limits: Thresholds, calendar: SlotCalendar, institution: Institution | None, rooms: list[Room], now
+    daily: dict[dt.date, dict], no_shows: dict[dt.date, int], calendar: SlotCalendar, now: dt.datetime
 ) -> list[TimePoint]:
-    booked = limits.booked & Q(booked_institution=institution) if institution is not None else limits.booked
-    daily = {
-        row["local_date"]: row
-        for row in rows.values("local_date")
-        .annotate(
-            known=Count("id", filter=limits.known),
-            in_use=Count("id", filter=limits.in_use),
-            booked=Count("id", filter=booked),
-        )
-        .order_by()
-    }
-    uses = BookingUse.objects.filter(
-        room__in=rooms, no_show=True, start__gte=calendar.first_utc, start__lt=min(calendar.end_utc, now)
-    )
-    if institution is not None:
-        uses = uses.filter(booking__institution=institution)
-    no_shows = {
-        row["day"]: row["n"]
-        for row in uses.annotate(day=TruncDate("start", tzinfo=calendar.zone))
-        .values("day")
-        .annotate(n=Count("pk"))
-        .order_by()
-    }
     available = calendar.available_by_day()
     weekly = len(calendar.days) > DAILY_POINTS_UP_TO_DAYS
     points: dict[dt.date, TimePoint] = {}
@@ -374,18 +382,26 @@ def utilisation_report(
     core_filter = calendar.slot_filter()
     rows = RoomSlot.objects.filter(core_filter)
     available = calendar.available()
-    counts = _slot_counts(rows, limits, institution)
-    bookings = _booking_counts(rooms, calendar, institution, now)
+    counts, daily = _slot_counts(rows, limits, institution)
+    bookings, no_shows_by_day = _booking_counts(rooms, calendar, institution, now)
     p90 = _right_sizing(rows, limits)
     sensor_kinds = _sensor_kinds(rooms)
 
     totals = Figures()
-    all_early: list[float] = []
-    all_overrun: list[float] = []
+    early: list[tuple[float | None, int]] = []
+    overrun: list[tuple[float | None, int]] = []
     room_rows = []
     for each in rooms:
         c = counts.get(each.pk, {})
-        b = bookings.get(each.pk, {"shows": 0, "no_shows": 0, "unknown": 0, "early": [], "overrun": []})
+        b = bookings.get(each.pk) or {
+            "shows": 0,
+            "no_shows": 0,
+            "unknown": 0,
+            "early": None,
+            "early_n": 0,
+            "overrun": None,
+            "overrun_n": 0,
+        }
         figures = Figures(
             available_slots=available.get(each.pk, 0),
             known_slots=c.get("known", 0),
@@ -403,8 +419,8 @@ def utilisation_report(
             bookings_unknown=b["unknown"],
         )
         _fill_rates(figures, early=b["early"], overrun=b["overrun"])
-        all_early += b["early"]
-        all_overrun += b["overrun"]
+        early.append((b["early"], b["early_n"]))
+        overrun.append((b["overrun"], b["overrun_n"]))
         kinds = sensor_kinds.get(each.pk, set())
         room_p90 = p90.get(each.pk)
         room_rows.append(
@@ -441,7 +457,7 @@ def utilisation_report(
             setattr(totals, name, getattr(totals, name) + getattr(figures, name))
         if figures.peak_count is not None:
             totals.peak_count = max(totals.peak_count or 0, figures.peak_count)
-    _fill_rates(totals, early=all_early, overrun=all_overrun)
+    _fill_rates(totals, early=_mean_of_means(early), overrun=_mean_of_means(overrun))
     state = RollupState.objects.filter(name="default").values_list("version", flat=True).first()
     return UtilisationReport(
         campus_id=campus.pk,
@@ -453,7 +469,7 @@ def utilisation_report(
         rooms=room_rows,
         shares=_shares(campus=campus, rooms=rooms, period=period, limits=limits, core_filter=core_filter, now=now),
         concurrency=_concurrency(rows, limits, rooms, campus.zone),
-        over_time=_over_time(rows, limits, calendar, institution, rooms, now),
+        over_time=_over_time(daily, no_shows_by_day, calendar, now),
     )
 
 
