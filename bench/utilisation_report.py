@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rooms", type=int, default=200)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keep", action="store_true", help=f"keep the database {BENCH_DATABASE} afterwards")
     parser.add_argument("--profile", action="store_true", help="print where one campus report spends its time")
     args = parser.parse_args(argv)
 
@@ -268,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if campus_p50 < TARGET_SECONDS else 1
     finally:
         connections.close_all()
-        _admin(url, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+        if not args.keep:
+            _admin(url, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

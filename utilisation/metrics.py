@@ -134,14 +134,19 @@ def _slot_counts(
     summed = ("known", "in_use", "booked", "booked_known", "ghost", "unbooked_use", "headcount_slots")
     by_room: dict[int, dict] = {}
     by_day: dict[dt.date, dict] = {}
-    for row in counted.order_by():
-        for key, totals in ((row["room_id"], by_room), (row["local_date"], by_day)):
-            entry = totals.setdefault(key, dict.fromkeys(summed, 0) | {"headcount_sum": 0.0, "peak": None})
-            for name in summed:
-                entry[name] += row[name]
-            entry["headcount_sum"] += row["headcount_sum"] or 0.0
-            if row["peak"] is not None:
-                entry["peak"] = max(entry["peak"] or 0, row["peak"])
+    # Tuples, not dicts: tens of thousands of (room, day) rows for a year of a campus.
+    names = (*summed, "headcount_sum", "peak")
+    for room_id, day, *values in counted.values_list("room_id", "local_date", *names).order_by():
+        counts, headcount_sum, peak = values[:-2], values[-2] or 0.0, values[-1]
+        for key, totals in ((room_id, by_room), (day, by_day)):
+            entry = totals.get(key)
+            if entry is None:
+                entry = totals[key] = dict.fromkeys(summed, 0) | {"headcount_sum": 0.0, "peak": None}
+            for name, value in zip(summed, counts, strict=True):
+                entry[name] += value
+            entry["headcount_sum"] += headcount_sum
+            if peak is not None and (entry["peak"] is None or peak > entry["peak"]):
+                entry["peak"] = peak
     return by_room, by_day
 
 
