@@ -9,9 +9,9 @@ Selections:
 - a room: that room; a building: its rooms; the campus: all its rooms. A divisible room (one made of
   sections) is left out of building and campus selections, because its sections already count the
   same space (a booking of the whole hall books each section);
-- an institution, *by booking owner*: the rooms it owns plus the shared rooms it booked in the
-  period; booked, ghost and no-show figures count only its own bookings; measured use counts in
-  those rooms as for any selection.
+- an institution, *by booking owner*: the rooms it owns plus the other rooms it booked in the
+  period; booked, ghost and no-show figures count only its own bookings; its own rooms count whole,
+  other rooms only in the slots it booked (which are then their available slots).
 """
 
 from __future__ import annotations
@@ -274,6 +274,7 @@ def _shares(
     period: Period,
     limits: Thresholds,
     core_filter: Q,
+    scope: Q,
     now: dt.datetime,
 ) -> list[InstitutionShare]:
     """Return each institution's share of booked hours and of measured use, over opening hours and core hours."""
@@ -282,7 +283,7 @@ def _shares(
     end = dt.datetime.combine(period.last_day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
     area = {room.pk: float(room.area_m2) if room.area_m2 is not None else None for room in rooms}
     base = RoomSlot.objects.filter(
-        room__in=rooms, start__gte=first, start__lt=end, start__lte=now - dt.timedelta(seconds=SLOT_SECONDS)
+        scope, room__in=rooms, start__gte=first, start__lt=end, start__lte=now - dt.timedelta(seconds=SLOT_SECONDS)
     )
     # key: institution id, None for the campus's own services, "unattributed" for use nobody booked.
     totals: dict[object, dict[str, float | None]] = defaultdict(
@@ -385,7 +386,14 @@ def utilisation_report(
     rooms = selection_rooms(campus=campus, period=period, building=building, institution=institution, room=room)
     calendar = SlotCalendar(campus=campus, rooms=rooms, period=period, hours=core_hours(campus), now=now)
     core_filter = calendar.slot_filter()
-    rows = RoomSlot.objects.filter(core_filter)
+    # An institution sees its own rooms whole, and in other rooms only the slots it booked: how others use
+    # their rooms is not its business (and those slots are its available slots there).
+    scope = Q()
+    owned: set[int] = set()
+    if institution is not None:
+        owned = {each.pk for each in rooms if each.owner_id == institution.pk}
+        scope = Q(room_id__in=sorted(owned)) | Q(booked_institution=institution, booked_seconds__gt=0)
+    rows = RoomSlot.objects.filter(core_filter).filter(scope)
     available = calendar.available()
     counts, daily = _slot_counts(rows, limits, institution)
     bookings, no_shows_by_day = _booking_counts(rooms, calendar, institution, now)
@@ -408,7 +416,9 @@ def utilisation_report(
             "overrun_n": 0,
         }
         figures = Figures(
-            available_slots=available.get(each.pk, 0),
+            available_slots=(
+                available.get(each.pk, 0) if institution is None or each.pk in owned else c.get("booked", 0)
+            ),
             known_slots=c.get("known", 0),
             in_use_slots=c.get("in_use", 0),
             booked_slots=c.get("booked", 0),
@@ -472,7 +482,9 @@ def utilisation_report(
         data_version=state or 0,
         totals=totals,
         rooms=room_rows,
-        shares=_shares(campus=campus, rooms=rooms, period=period, limits=limits, core_filter=core_filter, now=now),
+        shares=_shares(
+            campus=campus, rooms=rooms, period=period, limits=limits, core_filter=core_filter, scope=scope, now=now
+        ),
         concurrency=_concurrency(rows, limits, rooms, campus.zone),
         over_time=_over_time(daily, no_shows_by_day, calendar, now),
     )

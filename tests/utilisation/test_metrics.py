@@ -221,12 +221,23 @@ def test_an_institution_by_booking_owner_counts_only_its_bookings(week):
     assert report.totals.booked_slots == 2
     assert report.totals.in_use_slots == 2
 
+    # Someone in lukio's lab on Thursday afternoon, unbooked: lukio's business, not vocational's.
+    slot(jc.lab, local(THURSDAY, 14), occupied=900, mean=4, peak=5)
+    report = utilisation_report(campus=jc.campus, period=WEEK, institution=jc.vocational, now=LATER)
+    (lab_of_vocational,) = report.rooms
+    # In a room it does not own, an institution's available slots are the ones it booked.
+    assert lab_of_vocational.figures.available_slots == 2
+    assert lab_of_vocational.figures.in_use_slots == 2
+    assert lab_of_vocational.figures.unbooked_use_slots == 0
+    assert [s.unattributed for s in report.shares] == [False]
+
     lukio = utilisation_report(campus=jc.campus, period=WEEK, institution=jc.lukio, now=LATER)
     # Lukio's rooms are the classroom and the lab; the lab's bookings are vocational's, not lukio's.
     assert sorted(row.code for row in lukio.rooms) == ["A101", "A201"]
     lab = next(row for row in lukio.rooms if row.code == "A201")
     assert lab.figures.booked_slots == 0
-    assert lab.figures.in_use_slots == 2
+    assert lab.figures.in_use_slots == 3
+    assert lab.figures.unbooked_use_slots == 1
 
 
 def test_term_breaks_are_left_out_by_default_and_reported_apart(week):
