@@ -14,12 +14,12 @@ from api.tokens import token_revoke
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "name", "user", "created_at", "last_used_at", "revoked_at"]
+    list_display = ["prefix", "name", "user", "created_at", "last_used_at", "revoked_at", "expires_at"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["prefix", "name", "user__username", "user__email"]
     list_select_related = ["user"]
     fields = ["user", "name", "prefix", "hashed_key", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["user", "prefix", "hashed_key", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["user", "prefix", "hashed_key", "created_at", "last_used_at", "revoked_at", "expires_at"]
     actions = ["revoke"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -11,7 +12,8 @@ class ApiToken(models.Model):
     """A user's personal API token, sent as ``Authorization: Bearer <token>``.
 
     Only the SHA-256 hash of the token is stored; ``prefix`` (its first characters) is not secret
-    and lets people tell their tokens apart. A revoked token never authenticates again.
+    and lets people tell their tokens apart. A revoked token never authenticates again, nor does one
+    past its optional ``expires_at``.
     """
 
     user = models.ForeignKey(
@@ -23,6 +25,7 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("API token")
@@ -34,4 +37,8 @@ class ApiToken(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.has_expired
+
+    @property
+    def has_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()

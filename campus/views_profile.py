@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from api.models import ApiToken
-from api.tokens import token_create, token_revoke
+from api.tokens import MAX_VALID_DAYS, token_create, token_revoke
 from campus.models import Membership
 
 
@@ -29,6 +29,14 @@ class TokenForm(forms.Form):
         label=gettext_lazy("What is the token for?"),
         max_length=100,
         help_text=gettext_lazy("For example “timetable sync”. It helps you tell your tokens apart."),
+    )
+
+    valid_days = forms.IntegerField(
+        label=gettext_lazy("Valid for (days)"),
+        required=False,
+        min_value=1,
+        max_value=MAX_VALID_DAYS,
+        help_text=gettext_lazy("Leave it empty for a token that works until you revoke it."),
     )
 
     def clean_name(self) -> str:
@@ -57,7 +65,9 @@ def profile(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     context = _context(request, form)
     if request.method == "POST" and form.is_valid():
-        token, secret = token_create(user=request.user, name=form.cleaned_data["name"])
+        token, secret = token_create(
+            user=request.user, name=form.cleaned_data["name"], valid_days=form.cleaned_data["valid_days"]
+        )
         context = _context(request, TokenForm())
         context.update(new_token=token, secret=secret)
         response = render(request, "campus/profile.html", context)

@@ -36,6 +36,9 @@ def set_my_language(request: HttpRequest, payload: LanguageIn) -> User:
 
 class TokenIn(Schema):
     name: str = Field(..., min_length=1, max_length=100, description="What the token is for.")
+    valid_days: int | None = Field(
+        None, ge=1, le=3650, description="Days the token stays valid; leave it out for a token valid until revoked."
+    )
 
 
 class TokenOut(Schema):
@@ -45,6 +48,7 @@ class TokenOut(Schema):
     created_at: dt.datetime
     last_used_at: dt.datetime | None
     revoked_at: dt.datetime | None
+    expires_at: dt.datetime | None = Field(description="When the token stops working; null: when revoked.")
 
     @staticmethod
     def resolve_created_at(token: ApiToken, context: dict[str, Any]) -> dt.datetime:
@@ -57,6 +61,10 @@ class TokenOut(Schema):
     @staticmethod
     def resolve_revoked_at(token: ApiToken, context: dict[str, Any]) -> dt.datetime | None:
         return local(token.revoked_at, request_zone(context["request"]))
+
+    @staticmethod
+    def resolve_expires_at(token: ApiToken, context: dict[str, Any]) -> dt.datetime | None:
+        return local(token.expires_at, request_zone(context["request"]))
 
 
 class TokenCreatedOut(TokenOut):
@@ -72,7 +80,7 @@ def list_my_tokens(request: HttpRequest) -> list[ApiToken]:
 @router.post("/me/tokens", response={201: TokenCreatedOut, **WRITE_ERRORS})
 def create_my_token(request: HttpRequest, payload: TokenIn) -> Status:
     """Create a personal API token; the answer is the only time the token is shown."""
-    token, raw = token_create(user=request.auth, name=payload.name)
+    token, raw = token_create(user=request.auth, name=payload.name, valid_days=payload.valid_days)
     token.token = raw  # type: ignore[attr-defined]  # shown only in this answer, never stored
     return Status(201, token)
 

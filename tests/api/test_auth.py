@@ -155,3 +155,60 @@ def test_an_anonymous_post_is_told_to_authenticate_not_about_csrf(joint_campus):
     )
 
     assert response.status_code == 401
+
+
+def test_a_token_with_a_validity_works_until_it_expires(lukio_staff):
+    token, raw = token_create(user=lukio_staff, name="substitute's laptop", valid_days=30)
+    client = Client(headers={"Authorization": f"Bearer {raw}"})
+
+    assert token.expires_at == pytest.approx(timezone.now() + dt.timedelta(days=30), abs=dt.timedelta(seconds=5))
+    assert client.get(f"{API}/me").status_code == 200
+
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    response = client.get(f"{API}/me")
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+    token.refresh_from_db()
+    assert token.has_expired
+    assert not token.is_active
+
+
+def test_the_owner_sets_and_sees_the_expiry_and_last_use_through_the_api(lukio_staff, client_with_token):
+    api = client_with_token(lukio_staff)
+
+    created = api.post(f"{API}/me/tokens", {"name": "sync", "valid_days": 7}, content_type="application/json")
+    listed = {item["name"]: item for item in api.get(f"{API}/me/tokens").json()}
+
+    assert created.status_code == 201
+    assert created.json()["expires_at"] is not None
+    assert listed["sync"]["expires_at"] == created.json()["expires_at"]
+    assert listed["tests"]["expires_at"] is None  # the client's own token: valid until revoked
+    assert listed["tests"]["last_used_at"] is not None
+
+
+@pytest.mark.parametrize("days", [0, -1, 3651])
+def test_a_validity_out_of_range_is_a_422_naming_the_field(lukio_staff, client_with_token, days):
+    response = client_with_token(lukio_staff).post(
+        f"{API}/me/tokens", {"name": "sync", "valid_days": days}, content_type="application/json"
+    )
+
+    assert response.status_code == 422
+    assert "valid_days" in str(response.json()["errors"])
+
+
+def test_the_profile_page_makes_a_token_that_expires_and_shows_when(lukio_staff):
+    lukio_staff.preferred_language = "en"
+    lukio_staff.save(update_fields=["preferred_language"])
+    client = Client()
+    client.force_login(lukio_staff)
+
+    response = client.post("/profile/", {"name": "printer script", "valid_days": "2"})
+
+    assert response.status_code == 200
+    token = ApiToken.objects.get(user=lukio_staff, name="printer script")
+    assert token.expires_at is not None
+    assert (token.expires_at - timezone.now()).days == 1  # two days from now, less the seconds gone by
+    page = client.get("/profile/").content.decode()
+    assert '<th scope="col">Expires</th>' in page
+    assert "When revoked" not in page  # the only token expires
