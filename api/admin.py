@@ -18,7 +18,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["prefix", "name", "user__username", "user__email"]
     list_select_related = ["user"]
-    fields = ["user", "name", "prefix", "hashed_key", "created_at", "last_used_at", "revoked_at"]
+    fields = ["user", "name", "prefix", "hashed_key", "created_at", "last_used_at", "revoked_at", "expires_at"]
     readonly_fields = ["user", "prefix", "hashed_key", "created_at", "last_used_at", "revoked_at", "expires_at"]
     actions = ["revoke"]
 
