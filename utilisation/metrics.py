@@ -17,7 +17,7 @@ Selections:
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -98,10 +98,22 @@ def selection_rooms(
         first = dt.datetime.combine(period.first_day, dt.time(), tzinfo=zone)
         end = dt.datetime.combine(period.last_day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
         booked_rooms = RoomSlot.objects.filter(
-            campus=campus, booked_institution=institution, start__gte=first, start__lt=end, booked_seconds__gt=0
+            Thresholds().booked, campus=campus, booked_institution=institution, start__gte=first, start__lt=end
         ).values("room_id")
         return list(whole_rooms.filter(Q(owner=institution) | Q(pk__in=booked_rooms)).distinct())
     return list(whole_rooms)
+
+
+def institution_scope(rooms: list[Room], institution: Institution | None, limits: Thresholds) -> tuple[set[int], Q]:
+    """Return the rooms ``institution`` owns and the filter of the slots its report may read (everything without one).
+
+    An institution sees its own rooms whole, and in other rooms only the slots it booked: how others use
+    their rooms is not its business (and those slots are its available slots there).
+    """
+    if institution is None:
+        return set(), Q()
+    owned = {each.pk for each in rooms if each.owner_id == institution.pk}
+    return owned, Q(room_id__in=sorted(owned)) | (limits.booked & Q(booked_institution=institution))
 
 
 def _sensor_kinds(rooms: Iterable[Room]) -> dict[int, set[str]]:
@@ -386,13 +398,7 @@ def utilisation_report(
     rooms = selection_rooms(campus=campus, period=period, building=building, institution=institution, room=room)
     calendar = SlotCalendar(campus=campus, rooms=rooms, period=period, hours=core_hours(campus), now=now)
     core_filter = calendar.slot_filter()
-    # An institution sees its own rooms whole, and in other rooms only the slots it booked: how others use
-    # their rooms is not its business (and those slots are its available slots there).
-    scope = Q()
-    owned: set[int] = set()
-    if institution is not None:
-        owned = {each.pk for each in rooms if each.owner_id == institution.pk}
-        scope = Q(room_id__in=sorted(owned)) | Q(booked_institution=institution, booked_seconds__gt=0)
+    owned, scope = institution_scope(rooms, institution, limits)
     rows = RoomSlot.objects.filter(core_filter).filter(scope)
     available = calendar.available()
     counts, daily = _slot_counts(rows, limits, institution)
@@ -506,19 +512,29 @@ def heatmap(
     rooms = selection_rooms(campus=campus, period=period, building=building, institution=institution, room=room)
     calendar = SlotCalendar(campus=campus, rooms=rooms, period=period, hours=hours, now=now)
     booked = limits.booked & Q(booked_institution=institution) if institution is not None else limits.booked
+    owned, scope = institution_scope(rooms, institution, limits)
+    # In rooms an institution does not own, its available slots are the ones it booked (as in its report).
+    foreign = ~Q(room_id__in=sorted(owned)) if institution is not None else Q(pk__in=[])
     cells = {
         (row["iso_weekday"], row["hour"]): row
         for row in RoomSlot.objects.filter(calendar.slot_filter())
+        .filter(scope)
         .annotate(hour=ExpressionWrapper(F("local_minute") / 60, output_field=IntegerField()))
         .values("iso_weekday", "hour")
         .annotate(
             known=Count("id", filter=limits.known),
             in_use=Count("id", filter=limits.in_use),
             booked=Count("id", filter=booked),
+            foreign=Count("id", filter=foreign),
         )
         .order_by()
     }
-    available = calendar.available_by_hour_of_week()
+    if institution is not None:
+        owned_rooms = [each for each in rooms if each.pk in owned]
+        calendar = SlotCalendar(campus=campus, rooms=owned_rooms, period=period, hours=hours, now=now)
+    available = Counter(calendar.available_by_hour_of_week())
+    for key, row in cells.items():
+        available[key] += row["foreign"]
     weekdays = sorted(hours.iso_weekdays)
     hour_list = list(range(hours.start_minute // 60, (hours.end_minute + 59) // 60))
     frequency: list[list[float | None]] = []

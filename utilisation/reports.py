@@ -326,16 +326,16 @@ def selection_of_job(job: ReportJob) -> ReportSelection:
 
 
 def report_job_for(*, user: User, job_id: uuid.UUID) -> ReportJob:
-    """Return the report job ``job_id`` for ``user``: its requester, or someone who may see the same report.
+    """Return the report job ``job_id`` for ``user``, who must (still) be allowed to see the same report.
 
     Raises ``NotFound`` for an unknown job, ``PermissionDenied`` for anyone else.
     """
     job = ReportJob.objects.select_related("campus").filter(pk=job_id).first()
     if job is None:
         raise NotFound(_("There is no report job with this id."))
-    if job.requested_by_id != user.pk:
-        selection = selection_of_job(job)
-        require_report_access(user, campus=selection.campus, **selection.places())
+    # The requester too: a membership that has ended since ends their access to the result.
+    selection = selection_of_job(job)
+    require_report_access(user, campus=selection.campus, **selection.places())
     return job
 
 

@@ -345,3 +345,25 @@ def test_rating_bands(rate, band):
 def test_rating_bands_follow_the_setting(settings):
     settings.KAMPUS_RATING_BANDS = (0.5, 0.8)
     assert (rating_of(0.49), rating_of(0.5), rating_of(0.8)) == (Rating.POOR, Rating.FAIR, Rating.GOOD)
+
+
+def test_an_institution_s_heatmap_sees_other_rooms_only_in_its_own_bookings(week):
+    jc = week
+    # Lukio's lab, Thursday: vocational booked 10:00 and 10:15; at 10:30 lukio's own class (in use),
+    # at 10:45 a 4-minute booking of vocational's (under the 5 booked minutes: not its slot).
+    slot(jc.lab, local(THURSDAY, 10, 30), occupied=900, mean=10, peak=12, booked=900, by=jc.lukio)
+    slot(jc.lab, local(THURSDAY, 10, 45), occupied=900, mean=3, peak=3, booked=240, by=jc.vocational)
+
+    result = heatmap(campus=jc.campus, period=WEEK, institution=jc.vocational, now=LATER)
+    thursday, ten = result.weekdays.index(4), result.hours.index(10)
+
+    # Only the two slots it booked count: both in use, both booked, and they are all it has there.
+    assert result.available_slots[thursday][ten] == 2
+    assert result.frequency[thursday][ten] == 1.0
+    assert result.booked[thursday][ten] == 1.0
+    assert sum(map(sum, result.available_slots)) == 2
+
+    report = utilisation_report(campus=jc.campus, period=WEEK, institution=jc.vocational, now=LATER)
+    assert report.totals.available_slots == 2
+    assert report.totals.known_slots == 2
+    assert report.totals.coverage == 1.0

@@ -276,6 +276,16 @@ def test_a_job_is_for_its_requester_and_whoever_may_see_the_same(
         reports.report_job_for(user=lukio_staff, job_id=pending.job_id)
 
 
+def test_a_requester_whose_membership_ended_may_no_longer_read_the_job(joint_campus, campus_fm, fake_metrics):
+    from campus.models import Membership
+
+    pending = reports.report_or_job(user=campus_fm, campus=joint_campus.campus, period=LONG, now=NOW)
+    Membership.objects.filter(user=campus_fm).update(valid_until=dt.date.today() - dt.timedelta(days=1))
+
+    with pytest.raises(PermissionDenied):
+        reports.report_job_for(user=campus_fm, job_id=pending.job_id)
+
+
 def test_an_unknown_job_is_not_found(db, campus_fm):
     with pytest.raises(NotFound):
         reports.report_job_for(user=campus_fm, job_id=uuid.uuid4())
