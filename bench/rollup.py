@@ -35,29 +35,16 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.throwaway_database import drop_throwaway, open_throwaway  # noqa: E402
+
 BENCH_DATABASE = "kampus_bench_rollup"
 DAY = dt.datetime(2026, 11, 10, tzinfo=dt.UTC)
 TARGET_SECONDS = 30.0
-
-
-def _database_url(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(_database_url(url, "postgres"))
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(sql)
-    conn.close()
 
 
 def build_world(sensors: int) -> tuple[list[tuple[int, int, int]], int]:
@@ -144,18 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
 
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("set DATABASE_URL=postgres://… (the benchmark measures Kampus on PostgreSQL)")
-    _admin(url, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-    _admin(url, f'CREATE DATABASE "{BENCH_DATABASE}"')
-    os.environ["DATABASE_URL"] = _database_url(url, BENCH_DATABASE)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campus.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
-
-    import django
-
-    django.setup()
+    url = open_throwaway(BENCH_DATABASE)
     from django.core.management import call_command
     from django.db import connection, connections
 
@@ -252,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if statistics.median(times["range, first"]) < TARGET_SECONDS else 1
     finally:
         connections.close_all()
-        _admin(url, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+        drop_throwaway(url, BENCH_DATABASE)
 
 
 if __name__ == "__main__":

@@ -32,11 +32,12 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+from bench.throwaway_database import drop_throwaway, open_throwaway  # noqa: E402
 
 BENCH_DATABASE = "kampus_bench_report"
 FIRST_DAY = dt.date(2025, 12, 1)
@@ -44,20 +45,6 @@ LAST_DAY = dt.date(2026, 11, 30)
 NOW = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
 TARGET_SECONDS = 2.0
 KINDS = ["classroom", "classroom", "lab", "meeting", "gym"]
-
-
-def _database_url(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(_database_url(url, "postgres"))
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(sql)
-    conn.close()
 
 
 def build_world(rooms: int):
@@ -192,18 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="print where one campus report spends its time")
     args = parser.parse_args(argv)
 
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("set DATABASE_URL=postgres://… (the benchmark measures Kampus on PostgreSQL)")
-    _admin(url, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-    _admin(url, f'CREATE DATABASE "{BENCH_DATABASE}"')
-    os.environ["DATABASE_URL"] = _database_url(url, BENCH_DATABASE)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campus.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
-
-    import django
-
-    django.setup()
+    url = open_throwaway(BENCH_DATABASE)
     from django.core.management import call_command
     from django.db import connection, connections
 
@@ -270,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         connections.close_all()
         if not args.keep:
-            _admin(url, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+            drop_throwaway(url, BENCH_DATABASE)
 
 
 if __name__ == "__main__":
