@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
     from django.db import connection, connections
 
-    from utilisation.models import BookingUse, RollupState, RoomSlot
+    from utilisation.models import ROLLUP_STATE_NAME, BookingUse, RollupState, RoomSlot
     from utilisation.rollups import rollup_pending, rollup_range
 
     try:
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             # As if the schedule had run at the end of the day; then the next five minutes of readings arrive.
             RollupState.objects.update_or_create(
-                name="default", defaults={"readings_until": late_day, "bookings_until": late_day}
+                name=ROLLUP_STATE_NAME, defaults={"readings_until": late_day, "bookings_until": late_day}
             )
             copy_readings(minute_readings(world, late_day, 5, rng))
             late_day += dt.timedelta(minutes=5)

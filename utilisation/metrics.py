@@ -479,13 +479,12 @@ def utilisation_report(
         if figures.peak_count is not None:
             totals.peak_count = max(totals.peak_count or 0, figures.peak_count)
     _fill_rates(totals, early=_mean_of_means(early), overrun=_mean_of_means(overrun))
-    state = RollupState.objects.filter(name="default").values_list("version", flat=True).first()
     return UtilisationReport(
         campus_id=campus.pk,
         selection_label=str(room or building or institution or campus),
         period=period,
         generated_at=now,
-        data_version=state or 0,
+        data_version=RollupState.current_version(),
         totals=totals,
         rooms=room_rows,
         shares=_shares(

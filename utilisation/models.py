@@ -14,6 +14,8 @@ from bookings.models import Booking
 from campus.models import Campus, Institution, Room
 
 SLOT_SECONDS = 15 * 60
+# The one RollupState row the rollup keeps.
+ROLLUP_STATE_NAME = "default"
 
 
 class RoomSlot(models.Model):
@@ -130,6 +132,11 @@ class RollupState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
+
+    @classmethod
+    def current_version(cls) -> int:
+        """Return the rollup's data version (0 before its first run)."""
+        return cls.objects.filter(name=ROLLUP_STATE_NAME).values_list("version", flat=True).first() or 0
 
 
 class CoreHours(models.Model):

@@ -46,7 +46,6 @@ logger = logging.getLogger(__name__)
 
 # The longest period a report covers (two years, leap days included).
 MAX_REPORT_DAYS = 2 * 366
-ROLLUP_STATE_NAME = "default"
 # Cached results of periods that reach today change as the day goes on (slots leave the future).
 CACHE_SECONDS_CURRENT = 5 * 60
 CACHE_SECONDS_PAST = 24 * 3600
@@ -175,12 +174,6 @@ def heatmap_from_json(value: dict[str, Any]) -> Heatmap:
 # --- Keys, versions, thresholds ------------------------------------------------------------------------
 
 
-def data_version() -> int:
-    """Return the rollup's data version (0 before its first run)."""
-    version = RollupState.objects.filter(name=ROLLUP_STATE_NAME).values_list("version", flat=True).first()
-    return version or 0
-
-
 def params_key(params: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
 
@@ -254,7 +247,7 @@ def _compute(kind: str, selection: ReportSelection) -> dict[str, Any]:
 
 def _result_or_job(*, user: User, selection: ReportSelection, kind: str) -> dict[str, Any] | PendingReport:
     """Return the JSON of ``kind`` ("report" or "heatmap") for ``selection``: cached, computed, or a job's."""
-    version = data_version()
+    version = RollupState.current_version()
     key = params_key(selection.params())
     cache_key = _cache_key(kind, key, version)
     cached = cache.get(cache_key)

@@ -39,9 +39,8 @@ from django.utils import timezone
 from bookings.models import Booking, BookingEvent, BookingStatus
 from campus.models import Campus, Room
 from sensors.models import Reading
-from utilisation.models import SLOT_SECONDS, BookingUse, RollupState, RoomSlot
+from utilisation.models import ROLLUP_STATE_NAME, SLOT_SECONDS, BookingUse, RollupState, RoomSlot
 
-STATE_NAME = "default"
 # Ingest commits a moment after a reading's received_at and a booking service after its updated_at:
 # each run looks this far back again, so nothing committed late is missed (rolling twice is harmless).
 SETTLE = dt.timedelta(minutes=2)
@@ -123,7 +122,7 @@ def rollup_pending(*, now: dt.datetime | None = None) -> RollupResult:
     Progress is saved in ``RollupState`` after each window of at most ``BACKLOG_WINDOW``.
     """
     now = now or timezone.now()
-    state, _ = RollupState.objects.get_or_create(name=STATE_NAME)
+    state, _ = RollupState.objects.get_or_create(name=ROLLUP_STATE_NAME)
     marks = [mark for mark in (state.readings_until, state.bookings_until) if mark is not None]
     since = min(marks) - SETTLE if len(marks) == 2 else _earliest_change(now)
     estate = _Estate.load()
@@ -137,7 +136,7 @@ def rollup_pending(*, now: dt.datetime | None = None) -> RollupResult:
         if last:
             break
         since = until
-    result.version = RollupState.objects.get(name=STATE_NAME).version
+    result.version = RollupState.objects.get(name=ROLLUP_STATE_NAME).version
     return result
 
 
@@ -170,9 +169,9 @@ def rollup_range(
             _roll({room_id: set(slots) for room_id in room_ids}, changed_booking_ids=set(), now=now, estate=estate)
         )
     if result.changed:
-        RollupState.objects.get_or_create(name=STATE_NAME)
-        RollupState.objects.filter(name=STATE_NAME).update(version=F("version") + 1, updated_at=timezone.now())
-    state = RollupState.objects.filter(name=STATE_NAME).first()
+        RollupState.objects.get_or_create(name=ROLLUP_STATE_NAME)
+        RollupState.objects.filter(name=ROLLUP_STATE_NAME).update(version=F("version") + 1, updated_at=timezone.now())
+    state = RollupState.objects.filter(name=ROLLUP_STATE_NAME).first()
     result.version = state.version if state is not None else 0
     return result
 
@@ -193,7 +192,7 @@ def _earliest_change(now: dt.datetime) -> dt.datetime:
 
 
 def _save_state(*, mark: dt.datetime, changed: bool) -> None:
-    RollupState.objects.filter(name=STATE_NAME).update(
+    RollupState.objects.filter(name=ROLLUP_STATE_NAME).update(
         readings_until=mark,
         bookings_until=mark,
         version=F("version") + (1 if changed else 0),
