@@ -99,10 +99,7 @@ class SlotCalendar:
         self.days = [
             period.first_day + dt.timedelta(days=n) for n in range((period.last_day - period.first_day).days + 1)
         ]
-        self.first_utc = dt.datetime.combine(period.first_day, dt.time(), tzinfo=self.zone).astimezone(dt.UTC)
-        self.end_utc = dt.datetime.combine(
-            period.last_day + dt.timedelta(days=1), dt.time(), tzinfo=self.zone
-        ).astimezone(dt.UTC)
+        self.first_utc, self.end_utc = period.bounds(self.zone)
         self.groups = self._room_days()
         self.closures = self._closures()
 

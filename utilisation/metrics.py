@@ -94,9 +94,7 @@ def selection_rooms(
     if building is not None:
         return list(whole_rooms.filter(building=building))
     if institution is not None:
-        zone = campus.zone
-        first = dt.datetime.combine(period.first_day, dt.time(), tzinfo=zone)
-        end = dt.datetime.combine(period.last_day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+        first, end = period.bounds(campus.zone)
         booked_rooms = RoomSlot.objects.filter(
             Thresholds().booked, campus=campus, booked_institution=institution, start__gte=first, start__lt=end
         ).values("room_id")
@@ -290,9 +288,7 @@ def _shares(
     now: dt.datetime,
 ) -> list[InstitutionShare]:
     """Return each institution's share of booked hours and of measured use, over opening hours and core hours."""
-    zone = campus.zone
-    first = dt.datetime.combine(period.first_day, dt.time(), tzinfo=zone)
-    end = dt.datetime.combine(period.last_day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+    first, end = period.bounds(campus.zone)
     area = {room.pk: float(room.area_m2) if room.area_m2 is not None else None for room in rooms}
     base = RoomSlot.objects.filter(
         scope, room__in=rooms, start__gte=first, start__lt=end, start__lte=now - dt.timedelta(seconds=SLOT_SECONDS)

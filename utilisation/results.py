@@ -34,6 +34,12 @@ class Period:
     last_day: dt.date
     season: Season = Season.TERM
 
+    def bounds(self, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+        """Return the period as [start of its first day, start of the day after its last) in UTC."""
+        first = dt.datetime.combine(self.first_day, dt.time(), tzinfo=zone)
+        end = dt.datetime.combine(self.last_day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+        return first.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
 
 @dataclass
 class Figures:
