@@ -153,7 +153,7 @@ class Broker:
 
 
 class IngesterProcess:
-    """``manage.py ingest_mqtt`` in a process of its own, on the test database; its log in a file."""
+    """``manage.py ingest_mqtt`` in a process of its own, on the test database (or ``database_url``); log in a file."""
 
     def __init__(
         self,
@@ -165,6 +165,7 @@ class IngesterProcess:
         shared: str | None = None,
         batch_size: int = 100,
         flush_seconds: float = 0.2,
+        database_url: str | None = None,
     ) -> None:
         self.client_id = client_id
         self.shared = shared
@@ -172,7 +173,7 @@ class IngesterProcess:
         self.environment = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "DATABASE_URL": child_database_url(),
+            "DATABASE_URL": database_url or child_database_url(),
             "MQTT_URL": url,
             "MQTT_TOPIC_PREFIX": prefix,
             "MQTT_SESSION_EXPIRY_SECONDS": "600",
