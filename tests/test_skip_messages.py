@@ -64,3 +64,11 @@ def test_a_missing_mqtt_broker_asks_to_install_mosquitto_and_set_mqtt_url():
     assert "MQTT_URL=mqtt://127.0.0.1:1883" in unset
     assert "install and start Mosquitto" in unreachable
     assert "mqtt://127.0.0.1:9" in unreachable
+
+
+def test_missing_postgresql_server_binaries_ask_to_install_them(monkeypatch):
+    from tests import postgres_cluster
+
+    monkeypatch.setattr(postgres_cluster, "server_binaries", lambda: None)
+
+    assert "apt-get install postgresql" in postgres_cluster.missing_reason()
