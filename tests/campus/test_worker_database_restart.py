@@ -23,7 +23,7 @@ import pytest
 from tests.postgres_cluster import ThrowawayCluster, restartable_postgres  # noqa: F401 (a fixture)
 from tests.sensors.mqtt import wait_until
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("on_postgres")]
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET_KEY = secrets.token_urlsafe(50)  # the worker checks the signature of each job with it

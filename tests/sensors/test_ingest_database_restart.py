@@ -18,7 +18,12 @@ from tests.postgres_cluster import ThrowawayCluster, restartable_postgres  # noq
 from .mqtt import GATEWAY_ACCOUNT, Publisher, wait_until
 from .test_mqtt_ingest import many_sensors, publish_all, stream
 
-pytestmark = [pytest.mark.mqtt, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.mqtt,
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("on_postgres"),  # before the broker starts
+]
 
 WAIT = 30
 
