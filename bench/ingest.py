@@ -2,6 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/kampus python bench/ingest.py
     DATABASE_URL=... python bench/ingest.py --messages 20000 --batch-messages 1000 --sensors 200
+    DATABASE_URL=... python bench/ingest.py --soak 600            # memory over 10 minutes instead
 
 Sets up a throwaway database (``kampus_bench_ingest`` on the server of DATABASE_URL, dropped
 afterwards), migrates it and registers ``--sensors`` people counters; starts a Mosquitto from
@@ -23,6 +24,14 @@ A consumer is started and subscribed, then one publisher (QoS 1, MQTT v5) sends 
 fast as the broker takes them; the rate is readings stored per second from the first publish to the
 last row committed. It prints each phase, the publisher's own rate, and kampus / bare per shape;
 the exit status is 1 if a phase did not store every reading.
+
+**Soak** (``--soak SECONDS``, e.g. ``--soak 600``; the throughput phases are skipped): one
+``manage.py ingest_mqtt`` receives a steady stream (``--soak-rate`` single-reading messages a
+second, QoS 1) for that long; its resident memory (VmRSS) is sampled every ``--soak-sample``
+seconds. It prints the samples, RSS at the start (after the first minute of warm-up, or a tenth
+of a shorter run), in the middle and at the end, and the slope of a least-squares line through the
+samples after the warm-up (KiB per minute): a leak shows as a steady positive slope. The exit
+status is 1 if a reading was not stored. ``--database-name`` names the throwaway database.
 """
 
 from __future__ import annotations
@@ -315,6 +324,93 @@ def run_phase(
     return Result(shape, f"{consumer}{' (drain)' if drain else ''}", len(messages), readings, published, seconds, cpu)
 
 
+# --- Soak: the ingester's memory under a steady stream -------------------------------------------------
+
+
+def rss_kib(pid: int) -> int:
+    """Return the resident set size of process ``pid`` in KiB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def slope_per_minute(samples: list[tuple[float, int]]) -> float:
+    """Return the least-squares slope of (seconds, KiB) samples, in KiB per minute."""
+    count = len(samples)
+    if count < 2:
+        return 0.0
+    mean_t = sum(t for t, _ in samples) / count
+    mean_r = sum(r for _, r in samples) / count
+    spread = sum((t - mean_t) ** 2 for t, _ in samples)
+    if not spread:
+        return 0.0
+    return 60 * sum((t - mean_t) * (r - mean_r) for t, r in samples) / spread
+
+
+def run_soak(*, seconds: float, rate: float, sample_every: float, broker, bench_url: str, sensors: list[str]) -> int:
+    """Stream ``rate`` messages a second for ``seconds`` to one ingester; print its RSS over time; 0 if all stored."""
+    from tests.sensors.mqtt import GATEWAY_ACCOUNT, Publisher, wait_until
+
+    client_id = "bench-kampus-soak"
+    command = [sys.executable, str(REPO / "manage.py"), "ingest_mqtt", "--client-id", client_id, "--url", broker.url()]
+    env = {**os.environ, "DATABASE_URL": bench_url, "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "INFO"}
+    log = broker.directory / f"{client_id}.log"
+    with log.open("a") as output:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT)
+    publisher = None
+    samples: list[tuple[float, int]] = []
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=1)
+    sent = 0
+    try:
+        wait_until(lambda: "subscribed" in log.read_text(), timeout=60, what="the ingester subscribes")
+        publisher = Publisher(broker.url(GATEWAY_ACCOUNT), inflight=1000)
+        began = time.monotonic()
+        next_sample = began
+        while (now := time.monotonic()) < began + seconds:
+            if now >= next_sample:
+                samples.append((now - began, rss_kib(process.pid)))
+                print(f"  {now - began:7.0f} s  RSS {samples[-1][1] / 1024:7.1f} MiB  published {sent}", flush=True)
+                next_sample += sample_every
+                # Forget what the broker has acknowledged: the publisher's own memory stays flat too.
+                publisher.sent = [info for info in publisher.sent if not info.is_published()]
+            # Publish what is due by now: a steady rate, whatever each publish costs.
+            due = int((now - began) * rate)
+            while sent < due:
+                external_id = sensors[sent % len(sensors)]
+                ts = start + dt.timedelta(seconds=sent // len(sensors))
+                body = json.dumps({"ts": ts.isoformat(), "count": sent % 40}).encode()
+                publisher.publish(f"kampus/sensors/{external_id}", body)
+                sent += 1
+            time.sleep(min(0.05, max(0.0, next_sample - time.monotonic())))
+        publisher.wait_until_delivered(timeout=600)
+        deadline = time.monotonic() + 300
+        while count_rows(bench_url, "sensors_reading") < sent and time.monotonic() < deadline:
+            time.sleep(0.2)
+        samples.append((time.monotonic() - began, rss_kib(process.pid)))
+        stored = count_rows(bench_url, "sensors_reading")
+    finally:
+        if publisher is not None:
+            publisher.close()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    warm_up = min(60.0, seconds / 10)
+    settled = [sample for sample in samples if sample[0] >= warm_up] or samples
+    first, middle, last = settled[0], settled[len(settled) // 2], settled[-1]
+    print(
+        f"soak: {seconds:.0f} s at {rate:.0f} msg/s ({sent} readings, {stored} stored); ingester RSS "
+        f"start {first[1] / 1024:.1f} MiB (at {first[0]:.0f} s), "
+        f"mid {middle[1] / 1024:.1f} MiB (at {middle[0]:.0f} s), "
+        f"end {last[1] / 1024:.1f} MiB (at {last[0]:.0f} s); slope after {warm_up:.0f} s warm-up "
+        f"{slope_per_minute(settled):+.1f} KiB/min; peak {max(r for _, r in samples) / 1024:.1f} MiB"
+    )
+    if stored != sent:
+        print(log.read_text()[-2000:])
+        print(f"soak: stored {stored} of {sent} readings")
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=20_000, help="messages of one reading each")
@@ -324,6 +420,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flush-seconds", type=float, default=0.5)
     parser.add_argument(
         "--no-drain", dest="drain", action="store_false", help="skip the drain phases (the consumer's own limit)"
+    )
+    parser.add_argument(
+        "--soak",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="instead of the throughput phases, stream to one ingester for SECONDS (600 for the 10-minute soak) "
+        "and print its memory",
+    )
+    parser.add_argument("--soak-rate", type=float, default=200, help="messages a second during the soak")
+    parser.add_argument("--soak-sample", type=float, default=5, help="seconds between RSS samples during the soak")
+    parser.add_argument(
+        "--database-name", default=BENCH_DATABASE, help=f"the throwaway database (default {BENCH_DATABASE})"
     )
     sub = parser.add_subparsers(dest="mode")
     bare = sub.add_parser("bare", help="(internal) run the bare consumer")
@@ -338,9 +447,10 @@ def main(argv: list[str] | None = None) -> int:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         raise SystemExit("set DATABASE_URL=postgres://… (the benchmark measures Kampus on PostgreSQL)")
-    _admin(url, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-    _admin(url, f'CREATE DATABASE "{BENCH_DATABASE}"')
-    bench_url = _database_url(url, BENCH_DATABASE)
+    database_name = args.database_name
+    _admin(url, f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
+    _admin(url, f'CREATE DATABASE "{database_name}"')
+    bench_url = _database_url(url, database_name)
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campus.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
@@ -366,6 +476,19 @@ def main(argv: list[str] | None = None) -> int:
         connections.close_all()
         broker.start()
         sensors = sorted(world)
+        if args.soak > 0:
+            print(
+                f"{args.sensors} sensors; soak of {args.soak:.0f} s at {args.soak_rate:.0f} msg/s; "
+                f"Mosquitto {broker.port} from deploy/mosquitto.conf; PostgreSQL {urlsplit(url).hostname}"
+            )
+            return run_soak(
+                seconds=args.soak,
+                rate=args.soak_rate,
+                sample_every=args.soak_sample,
+                broker=broker,
+                bench_url=bench_url,
+                sensors=sensors,
+            )
         print(
             f"{args.sensors} sensors; a database write per {args.ingest_batch} messages or {args.flush_seconds} s; "
             f"Mosquitto {broker.port} from deploy/mosquitto.conf; PostgreSQL {urlsplit(url).hostname}"
@@ -406,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         broker.close()
         connections.close_all()
-        _admin(url, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+        _admin(url, f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
