@@ -2,7 +2,8 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/kampus python bench/ingest.py
     DATABASE_URL=... python bench/ingest.py --messages 20000 --batch-messages 1000 --sensors 200
-    DATABASE_URL=... python bench/ingest.py --soak 600            # memory over 10 minutes instead
+    DATABASE_URL=... python bench/ingest.py --soak                # memory over 10 minutes instead
+    DATABASE_URL=... python bench/ingest.py --soak 60             # a quick one
 
 Sets up a throwaway database (``kampus_bench_ingest`` on the server of DATABASE_URL, dropped
 afterwards), migrates it and registers ``--sensors`` people counters; starts a Mosquitto from
@@ -25,7 +26,7 @@ fast as the broker takes them; the rate is readings stored per second from the f
 last row committed. It prints each phase, the publisher's own rate, and kampus / bare per shape;
 the exit status is 1 if a phase did not store every reading.
 
-**Soak** (``--soak SECONDS``, e.g. ``--soak 600``; the throughput phases are skipped): one
+**Soak** (``--soak [SECONDS]``, 600 when no number is given; the throughput phases are skipped): one
 ``manage.py ingest_mqtt`` receives a steady stream (``--soak-rate`` single-reading messages a
 second, QoS 1) for that long; its resident memory (VmRSS) is sampled every ``--soak-sample``
 seconds. It prints the samples, RSS at the start (after the first minute of warm-up, or a tenth
@@ -424,10 +425,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--soak",
         type=float,
+        nargs="?",
+        const=600.0,
         default=0,
         metavar="SECONDS",
-        help="instead of the throughput phases, stream to one ingester for SECONDS (600 for the 10-minute soak) "
-        "and print its memory",
+        help="instead of the throughput phases, stream to one ingester for SECONDS (600, the 10-minute soak, when "
+        "no number is given; e.g. 60 for a quick run) and print its memory",
     )
     parser.add_argument("--soak-rate", type=float, default=200, help="messages a second during the soak")
     parser.add_argument("--soak-sample", type=float, default=5, help="seconds between RSS samples during the soak")
