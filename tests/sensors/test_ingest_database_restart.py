@@ -80,3 +80,25 @@ def test_a_postgresql_restart_mid_stream_loses_and_duplicates_no_reading(
     assert (counters["duplicates"], counters["rejected"], counters["not_acked"]) == (0, 0, 0)
     assert counters["acked"] == len(readings)
     assert not database.query("SELECT 1 FROM sensors_deadletter")
+
+
+def test_an_ingester_started_while_postgresql_is_down_stores_everything_once_it_is_up(
+    kampus_broker, ingester_processes, joint_campus, request
+):
+    readings = stream(many_sensors(joint_campus.classroom, 5), 500)
+    database: ThrowawayCluster = request.getfixturevalue("restartable_postgres")
+    database.stop("fast")
+    ingester = ingester_processes(url=kampus_broker.url(), client_id="kampus-ingester-a", database_url=database.url)
+    ingester.start()  # it subscribes without the database
+    publisher = Publisher(kampus_broker.url(GATEWAY_ACCOUNT))
+    publish_all(publisher, readings)
+    publisher.wait_until_delivered()
+    publisher.close()
+    ingester.wait_for_line("cannot write", count=2, timeout=WAIT)
+
+    database.start()
+    wait_until(lambda: stored_count(database) >= len(readings), timeout=60, what="every reading is stored")
+    assert ingester.terminate() == 0
+    assert stored_readings(database) == sorted(readings)
+    counters = ingester.last_counters()
+    assert (counters["connects"], counters["stored"], counters["duplicates"]) == (1, len(readings), 0)
