@@ -64,3 +64,15 @@ def test_a_missing_mqtt_broker_asks_to_install_mosquitto_and_set_mqtt_url():
     assert "MQTT_URL=mqtt://127.0.0.1:1883" in unset
     assert "install and start Mosquitto" in unreachable
     assert "mqtt://127.0.0.1:9" in unreachable
+
+
+def test_a_missing_redis_asks_to_install_redis_server_and_set_redis_url():
+    from tests.conftest import redis_missing_reason
+
+    unset = redis_missing_reason(None)
+    unreachable = redis_missing_reason("redis://127.0.0.1:9/0", "Connection refused")
+
+    assert "apt-get install redis-server" in unset
+    assert "REDIS_URL=redis://127.0.0.1:6379/0" in unset
+    assert "install and start Redis" in unreachable
+    assert "redis://127.0.0.1:9/0" in unreachable
