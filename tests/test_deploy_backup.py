@@ -7,9 +7,13 @@ scratch database of the check has a name of its own and is dropped afterwards.
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import os
+import pwd
 import shutil
+import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -25,6 +29,7 @@ from tests.conftest import JointCampus
 ROOT = Path(__file__).resolve().parents[1]
 BACKUP = ROOT / "deploy" / "kampus-backup.sh"
 CHECK = ROOT / "deploy" / "backup-check.sh"
+PITR_TRIAL = ROOT / "deploy" / "pitr-trial.sh"
 
 
 def database_url() -> str:
@@ -141,3 +146,26 @@ def test_without_a_dump_the_check_dumps_the_database_itself(booked_campus: int) 
     checked = run(CHECK, RESTORE_CHECK_DATABASE=scratch)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "public.bookings_booking" in checked.stdout
+
+
+def test_point_in_time_recovery_as_documented_brings_back_the_rows_of_before_the_target(on_postgres: None) -> None:
+    """Run deploy/pitr-trial.sh: WAL archiving, a base backup, recovery to a time, on a cluster of its own."""
+    from tests.conftest import require_service
+
+    if not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
+        require_service(
+            "PostgreSQL's server binaries", "no /usr/lib/postgresql/*/bin/initdb; apt-get install postgresql"
+        )
+    if os.geteuid() != 0 and pwd.getpwuid(os.geteuid()).pw_name != "postgres":
+        require_service("root or the postgres user", "the trial runs a PostgreSQL cluster of its own as postgres")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update({"PITR_TRIAL_PORT": str(port), "PYTHON": sys.executable})
+    result = subprocess.run(
+        ["bash", str(PITR_TRIAL)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "rows at the target: pitr-before-1,pitr-before-2" in result.stdout
+    assert "pitr-trial: OK" in result.stdout
