@@ -36,7 +36,10 @@ def notify(*, kind: str, booking: Booking, recipients: Iterable[User | None], re
         transaction.on_commit(
             lambda notification_id=notification_id: async_task(
                 "bookings.tasks.send_notification", notification_id, task_name=f"notify-{notification_id}"
-            )
+            ),
+            # A queue that cannot be reached (Redis down) must not fail the committed booking: the row
+            # stays unsent and the sweeper (send_unsent_notifications) sends it.
+            robust=True,
         )
     return notifications
 

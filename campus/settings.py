@@ -6,6 +6,7 @@ default for a secret: with DEBUG off, SECRET_KEY must be set.
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -213,10 +214,19 @@ KAMPUS_RATING_BANDS = (
 # A report over more days than this is computed by a background job, and the API answers 202 with its progress.
 KAMPUS_REPORT_SYNC_MAX_DAYS = int(os.environ.get("REPORT_SYNC_MAX_DAYS", "120"))
 
-# --- Background jobs: django-q2 on the ORM broker (no extra service needed) -----------------
+# --- Background jobs: django-q2 (docs/deployment.md "Processes") ------------------------------
+# Empty: the jobs are queued in the database (the ORM broker; no extra service). redis://HOST:6379/DB:
+# queued in Redis, for several worker hosts whose polling of one database table would not keep up.
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+if REDIS_URL and urlsplit(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
+    raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r}: use redis://HOST:6379/DB, rediss:// (TLS) or unix://PATH.")
+# Names the queue (the Redis key django_q:<name>:q, or the database queue's key) and salts the signing of
+# jobs: every process of one installation needs the same; two installations sharing a Redis need different ones.
+KAMPUS_QUEUE_NAME = os.environ.get("KAMPUS_QUEUE_NAME", "kampus").strip()
+if not re.fullmatch(r"[A-Za-z0-9_-]+", KAMPUS_QUEUE_NAME):
+    raise ImproperlyConfigured(f"KAMPUS_QUEUE_NAME={KAMPUS_QUEUE_NAME!r}: use letters, digits, - and _.")
 Q_CLUSTER = {
-    "name": "kampus",
-    "orm": "default",
+    "name": KAMPUS_QUEUE_NAME,
     "workers": int(os.environ.get("KAMPUS_WORKERS", "2")),
     "timeout": 30,
     "retry": 60,
@@ -224,6 +234,10 @@ Q_CLUSTER = {
     "catch_up": False,
     "label": "Background jobs",
 }
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "fi")

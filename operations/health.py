@@ -1,7 +1,8 @@
-"""What ``/healthz`` reports: the database, the MQTT broker, the worker and the sensor ingest, each by name.
+"""What ``/healthz`` reports: the database, the MQTT broker, the worker, the job queue and the sensor ingest.
 
 Cheap enough to be polled every 10 seconds: a ``SELECT 1`` with a short statement timeout, one
-read of the heartbeats table (a row per background process) and one aggregate over the sensors.
+read of the heartbeats table (a row per background process), one aggregate over the sensors, and
+the length of the job queue (a count in the database, or one ``LLEN`` in Redis with ``REDIS_URL``).
 
 Statuses of a part: ``ok``; ``down`` (not working); ``stale`` (its last sign of life or data is too
 old); ``unknown`` (nothing to tell by, e.g. no heartbeat yet); ``not_configured``. The report's
@@ -26,6 +27,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from campus.models import Heartbeat, HeartbeatKind
+from operations.job_queue import JobQueueUnavailable, job_queue_broker, job_queue_length
 from sensors.models import Sensor
 
 OK = "ok"
@@ -102,6 +104,16 @@ def check_worker(now: dt.datetime) -> PartHealth:
     return PartHealth(OK if age <= WORKER_STALE_SECONDS else STALE, {"last_beat_seconds_ago": age})
 
 
+def check_job_queue() -> PartHealth:
+    """Tell where the background jobs wait and how many; ``down`` when the queue's Redis does not answer."""
+    broker = job_queue_broker()
+    try:
+        length = job_queue_length()
+    except JobQueueUnavailable as error:
+        return PartHealth(DOWN, {"broker": broker, "length": None}, {"error": str(error)[:200]})
+    return PartHealth(OK, {"broker": broker, "length": length})
+
+
 def ingester_heartbeats(now: dt.datetime) -> list[dict[str, Any]]:
     """Return the ingesters that beat within the last minute: client id, connected, age, what they hold."""
     since = now - dt.timedelta(seconds=INGESTER_GONE_SECONDS)
@@ -157,6 +169,7 @@ def health_report(*, now: dt.datetime | None = None) -> HealthReport:
     database = check_database()
     if database.status != OK:
         parts = {"database": database, "broker": PartHealth(UNKNOWN), "worker": PartHealth(UNKNOWN)}
+        parts["queue"] = PartHealth(UNKNOWN, {"broker": job_queue_broker()})
         parts["ingest"] = PartHealth(UNKNOWN)
         return HealthReport(DOWN, parts)
     ingesters = ingester_heartbeats(now)
@@ -164,6 +177,7 @@ def health_report(*, now: dt.datetime | None = None) -> HealthReport:
         "database": database,
         "broker": check_broker(ingesters),
         "worker": check_worker(now),
+        "queue": check_job_queue(),
         "ingest": check_ingest(now, ingesters),
     }
     status = DEGRADED if any(part.status in {DOWN, STALE} for part in parts.values()) else OK

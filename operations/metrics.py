@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from django.db import Error as DatabaseError
 from django.db.models import Count, Max
 from django.utils import timezone
-from django_q.models import OrmQ
 from prometheus_client import REGISTRY as PROCESS_REGISTRY
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -29,6 +28,7 @@ from prometheus_client.registry import Collector
 
 from bookings.models import Booking, BookingStatus
 from campus.models import Heartbeat, HeartbeatKind
+from operations.job_queue import JobQueueUnavailable, job_queue_length
 from sensors.models import Sensor
 
 # The `_created` timestamp of each counter doubles the output and helps no Kampus query.
@@ -147,8 +147,17 @@ class DatabaseFigures(Collector):
             lag.add_metric([], max(0.0, (now - last_seen).total_seconds()))
         yield lag
 
+        # In the database, or in Redis with REDIS_URL: a Redis that does not answer leaves the length out.
+        queue_up = GaugeMetricFamily(
+            "kampus_job_queue_up", "Whether the job queue (the database, or Redis with REDIS_URL) answered (1) or not."
+        )
         queue = GaugeMetricFamily("kampus_job_queue_length", "Background jobs waiting in the worker's queue.")
-        queue.add_metric([], OrmQ.objects.count())
+        try:
+            queue.add_metric([], job_queue_length())
+            queue_up.add_metric([], 1)
+        except JobQueueUnavailable:
+            queue_up.add_metric([], 0)
+        yield queue_up
         yield queue
 
 

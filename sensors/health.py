@@ -93,7 +93,9 @@ def _queue_notices(sensors: list[Sensor], now: dt.datetime) -> list[OfflineNotic
         transaction.on_commit(
             lambda notice_id=notice.pk: async_task(
                 "sensors.tasks.send_offline_notice", notice_id, task_name=f"sensor-offline-{notice_id}"
-            )
+            ),
+            # A queue that cannot be reached (Redis down) is logged; the notice stays unsent and is resent later.
+            robust=True,
         )
     return notices
 

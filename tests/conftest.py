@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import psycopg2
 import pytest
+import redis
 from django.conf import settings
 from django.db import connection
 from django.test import Client
@@ -35,10 +36,12 @@ from tests.bookings.conftest import MONDAY, TUESDAY, at, book, next_weekday_afte
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that asks for PostgreSQL with ``postgres``, so the SQLite pass can deselect it."""
+    """Mark every test that asks for PostgreSQL with ``postgres`` and for Redis with ``redis``, for ``-m``."""
     for item in items:
         if "on_postgres" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.postgres)
+        if "redis_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.redis)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -113,6 +116,34 @@ def on_postgres() -> None:
     """Require the test database to be PostgreSQL."""
     if connection.vendor != "postgresql":
         require_service("PostgreSQL", postgres_missing_reason(os.environ.get("DATABASE_URL")))
+
+
+REDIS_URL_EXAMPLE = "redis://127.0.0.1:6379/0"
+
+
+def redis_missing_reason(url: str | None, error: str = "") -> str:
+    """Return why the tests of the Redis job queue cannot run with REDIS_URL=``url``."""
+    if not url:
+        return (
+            f"REDIS_URL is not set; install Redis (apt-get install redis-server) and set REDIS_URL={REDIS_URL_EXAMPLE}"
+        )
+    return f"no Redis answers at REDIS_URL={url} ({error}); install and start Redis (apt-get install redis-server)"
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """Return the Redis of REDIS_URL (shared with others: tests use queue names of their own)."""
+    url = settings.TEST_REDIS_URL
+    if not url:
+        require_service("Redis", redis_missing_reason(None))
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        require_service("Redis", redis_missing_reason(url, str(error)))
+    finally:
+        client.close()
+    return url
 
 
 @dataclass

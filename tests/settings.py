@@ -5,8 +5,12 @@ import os
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("KAMPUS_MANIFEST_STATIC", "0")
+# REDIS_URL names the Redis that the tests of the Redis job queue start their workers on
+# (tests/campus/test_job_queue_on_redis.py); the test process itself, and every process a test starts
+# without asking for Redis, keeps the jobs in the test database.
+TEST_REDIS_URL = os.environ.pop("REDIS_URL", "")
 
-from campus.settings import *  # noqa: F403
+from campus.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -72,3 +72,15 @@ def test_missing_postgresql_server_binaries_ask_to_install_them(monkeypatch):
     monkeypatch.setattr(postgres_cluster, "server_binaries", lambda: None)
 
     assert "apt-get install postgresql" in postgres_cluster.missing_reason()
+
+
+def test_a_missing_redis_asks_to_install_redis_server_and_set_redis_url():
+    from tests.conftest import redis_missing_reason
+
+    unset = redis_missing_reason(None)
+    unreachable = redis_missing_reason("redis://127.0.0.1:9/0", "Connection refused")
+
+    assert "apt-get install redis-server" in unset
+    assert "REDIS_URL=redis://127.0.0.1:6379/0" in unset
+    assert "install and start Redis" in unreachable
+    assert "redis://127.0.0.1:9/0" in unreachable

@@ -283,9 +283,10 @@ def _start_job(*, user: User, selection: ReportSelection, key: str, version: int
         requested_by=user, campus=selection.campus, params=selection.params(), params_key=key, data_version=version
     )
     job_id = str(job.pk)
-    # The worker reads the row, so the task goes out once it is committed.
+    # The worker reads the row, so the task goes out once it is committed. A queue that cannot be reached
+    # (Redis down) is logged, not raised: the job is then abandoned after JOB_ABANDONED_AFTER and asked again.
     transaction.on_commit(
-        lambda: async_task("utilisation.reports.run_report_job", job_id, task_name=f"report-{job_id}")
+        lambda: async_task("utilisation.reports.run_report_job", job_id, task_name=f"report-{job_id}"), robust=True
     )
     return job
 

@@ -1,4 +1,4 @@
-"""/healthz: each part by name (database, broker, worker, ingest), 200 unless the database is down.
+"""/healthz: each part by name (database, broker, worker, queue, ingest), 200 unless the database is down.
 
 The database being down for real is in test_database_down.py; here the other parts' statuses
 follow from heartbeats and sensors written by the tests, at known ages.
@@ -7,13 +7,18 @@ follow from heartbeats and sensors written by the tests, at known ages.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 import pytest
+import redis
 from django.test import Client
 from django.utils import timezone
+from django_q.conf import Conf
+from django_q.tasks import async_task
 
 from campus.models import Heartbeat, HeartbeatKind
 from campus.tasks import worker_heartbeat
+from operations.job_queue import redis_queue_key
 from sensors.ingester import ingester_from_settings
 from sensors.models import Sensor, SensorKind
 from tests.conftest import JointCampus
@@ -61,7 +66,8 @@ def test_everything_up_answers_200_naming_each_part(client: Client, everything_r
     assert status == 200
     assert report["status"] == "ok"
     checks = report["checks"]
-    assert set(checks) == {"database", "broker", "worker", "ingest"}
+    assert set(checks) == {"database", "broker", "worker", "queue", "ingest"}
+    assert checks["queue"] == {"status": "ok", "broker": "database", "length": 0}
     assert checks["database"]["status"] == "ok"
     assert checks["database"]["latency_ms"] >= 0
     assert checks["worker"]["status"] == "ok"
@@ -165,3 +171,40 @@ def test_the_ingester_records_its_state_in_its_heartbeat(transactional_db: None)
     assert heartbeat.state["pending"] == 3
     assert heartbeat.state["oldest_pending_seconds"] == 1.5
     assert (heartbeat.state["received"], heartbeat.state["stored"], heartbeat.state["rejected"]) == (12, 10, 2)
+
+
+def test_jobs_waiting_in_the_database_queue_are_counted(client: Client, joint_campus: JointCampus) -> None:
+    async_task("campus.tasks.worker_heartbeat", task_name="waiting-1")
+    async_task("campus.tasks.worker_heartbeat", task_name="waiting-2")
+    _status, report = health(client)
+    assert report["checks"]["queue"] == {"status": "ok", "broker": "database", "length": 2}
+
+
+def test_a_redis_that_does_not_answer_makes_the_queue_down_and_the_site_degraded(
+    client: Client, joint_campus: JointCampus, metrics_token: str, settings
+) -> None:
+    beat("worker", HeartbeatKind.WORKER, 10)
+    # Port 9 (discard) on the loopback: nothing listens there, so the connection is refused at once.
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"
+    status, report = health(client)
+    assert status == 200
+    assert report["status"] == "degraded"
+    assert report["checks"]["queue"] == {"status": "down", "broker": "redis", "length": None}
+    _status, report = health(client, Authorization=f"Bearer {metrics_token}")
+    assert "127.0.0.1:9" in report["checks"]["queue"]["detail"]["error"]
+
+
+def test_jobs_waiting_in_redis_are_counted(
+    client: Client, joint_campus: JointCampus, redis_url: str, settings, monkeypatch
+) -> None:
+    settings.REDIS_URL = redis_url
+    # A queue of this test's own: others may use the same Redis.
+    monkeypatch.setattr(Conf, "CLUSTER_NAME", f"kampus-healthz-{secrets.token_hex(4)}")
+    queue = redis.Redis.from_url(redis_url)
+    try:
+        queue.rpush(redis_queue_key(), b"job-1", b"job-2", b"job-3")
+        _status, report = health(client)
+        assert report["checks"]["queue"] == {"status": "ok", "broker": "redis", "length": 3}
+    finally:
+        queue.delete(redis_queue_key())
+        queue.close()

@@ -9,6 +9,7 @@ import logging
 import pytest
 from django.test import Client
 from django.utils import timezone
+from django_q.tasks import async_task
 from prometheus_client.parser import text_string_to_metric_families
 
 from bookings.models import Booking, BookingStatus
@@ -163,3 +164,21 @@ def test_a_feed_key_never_reaches_the_request_log(
     lines = [record for record in caplog.records if record.name == "kampus.request"]
     assert lines
     assert all(key not in record.getMessage() and key not in record.path for record in lines)
+
+
+def test_jobs_waiting_in_the_queue_are_counted(client: Client, joint_campus: JointCampus, metrics_token: str) -> None:
+    async_task("campus.tasks.worker_heartbeat", task_name="waiting-for-a-worker")
+    samples = scrape(client)
+    assert samples[("kampus_job_queue_length", ())] == 1
+    assert samples[("kampus_job_queue_up", ())] == 1
+
+
+def test_a_redis_that_does_not_answer_leaves_the_queue_length_out(
+    client: Client, joint_campus: JointCampus, metrics_token: str, settings
+) -> None:
+    # Port 9 (discard) on the loopback: nothing listens there, so the connection is refused at once.
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"
+    samples = scrape(client)
+    assert samples[("kampus_job_queue_up", ())] == 0
+    assert ("kampus_job_queue_length", ()) not in samples
+    assert samples[("kampus_database_up", ())] == 1

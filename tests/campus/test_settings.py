@@ -49,6 +49,8 @@ KAMPUS_VARIABLES = {
     "KAMPUS_BASE_URL",
     "KAMPUS_ICAL_UID_DOMAIN",
     "KAMPUS_WORKERS",
+    "REDIS_URL",
+    "KAMPUS_QUEUE_NAME",
     "KAMPUS_MANIFEST_STATIC",
     "EMAIL_BACKEND",
     "EMAIL_HOST",
@@ -234,9 +236,37 @@ def test_defaults_mqtt_url_and_background_jobs_on_the_orm_broker():
 
     assert values["MQTT_URL"] == "mqtt://127.0.0.1:1883"
     assert values["Q_CLUSTER"]["orm"] == "default"
+    assert "redis" not in values["Q_CLUSTER"]
+    assert values["Q_CLUSTER"]["name"] == "kampus"
     assert values["Q_CLUSTER"]["timeout"] < values["Q_CLUSTER"]["retry"]
     assert values["TIME_ZONE"] == "Europe/Helsinki"
     assert values["LANGUAGE_CODE"] == "fi"
+
+
+def test_redis_url_moves_the_job_queue_from_the_database_to_redis_under_the_queue_name():
+    values = read_settings(
+        "Q_CLUSTER", DEBUG="1", REDIS_URL="redis://redis.example.org:6379/2", KAMPUS_QUEUE_NAME="kampus-staging"
+    )["Q_CLUSTER"]
+
+    assert values["redis"] == "redis://redis.example.org:6379/2"
+    assert "orm" not in values
+    assert values["name"] == "kampus-staging"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("REDIS_URL", "http://127.0.0.1:6379", "REDIS_URL='http://127.0.0.1:6379': use redis://"),
+        ("KAMPUS_QUEUE_NAME", "kampus queue", "KAMPUS_QUEUE_NAME='kampus queue': use letters"),
+        ("KAMPUS_QUEUE_NAME", "", "KAMPUS_QUEUE_NAME='': use letters"),
+    ],
+)
+def test_a_job_queue_setting_that_cannot_work_is_refused_naming_it(variable, value, message):
+    result = run_python("import django; django.setup()", DEBUG="1", **{variable: value})
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr
 
 
 def test_deploy_check_passes_with_only_secret_key_and_allowed_hosts(tmp_path):
