@@ -26,8 +26,9 @@ from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectM
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core import exceptions as exceptions_django
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -51,6 +52,7 @@ from campus.models import (
     User,
 )
 from campus.permissions import RoleScope
+from campus.personal_data import person_data_export, user_delete
 
 VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
 ALL_RIGHTS = frozenset({VIEW, ADD, CHANGE, DELETE})
@@ -679,6 +681,7 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
     list_display = ["username", "email", "first_name", "last_name", "preferred_language", "is_active"]
     list_filter = [*DjangoUserAdmin.list_filter, "preferred_language"]
     inlines = [MembershipInline]
+    actions = ["export_personal_data"]
 
     def rights(self, scope: AdminScope, obj: User | None) -> frozenset[str]:
         return rights_when((scope.sees_campus(None), {VIEW}))
@@ -695,6 +698,27 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
                 (self.fieldsets[1][0], {"fields": ["first_name", "last_name", "email", "preferred_language"]}),
             ]
         return super().get_fieldsets(request, obj)
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    @admin.action(description=_("Export personal data (JSON)"), permissions=["export"])
+    def export_personal_data(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse:
+        """Answer a JSON file with the personal data of the chosen people (superusers only)."""
+        people = [person_data_export(user=user) for user in queryset.order_by("username")]
+        response = JsonResponse(people, safe=False, json_dumps_params={"ensure_ascii": False, "indent": 2})
+        response["Content-Disposition"] = 'attachment; filename="kampus-personal-data.json"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        """Delete the person through the service that keeps the utilisation history."""
+        user_delete(user=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        with transaction.atomic():
+            for user in queryset:
+                user_delete(user=user, actor=request.user)
 
 
 # --- Term calendars ----------------------------------------------------------------------------

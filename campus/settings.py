@@ -348,3 +348,17 @@ LOGGING = {
 KAMPUS_CONTROLLER_NAME = os.environ.get("KAMPUS_CONTROLLER_NAME", "")
 KAMPUS_PRIVACY_CONTACT = os.environ.get("KAMPUS_PRIVACY_CONTACT", "tietosuoja@example.org")
 KAMPUS_ACCESSIBILITY_CONTACT = os.environ.get("KAMPUS_ACCESSIBILITY_CONTACT", "saavutettavuus@example.org")
+
+# --- Retention of bookings' personal data (bookings/retention.py, docs/deployment.md#retention) -----
+# Days after its end a booking loses its personal data (booker, on-behalf person, title, description,
+# reasons, the people in its audit log); the anonymous booking stays for the utilisation figures. 0: never.
+KAMPUS_BOOKING_ANONYMISE_AFTER_DAYS = int(os.environ.get("BOOKING_ANONYMISE_AFTER_DAYS", "730"))
+# Days after its end a booking is deleted with its audit log and its no-show record (the 15-minute room
+# slots stay). 0 (the default): anonymous bookings are kept.
+KAMPUS_BOOKING_DELETE_AFTER_DAYS = int(os.environ.get("BOOKING_DELETE_AFTER_DAYS", "0"))
+for _name, _days in (
+    ("BOOKING_ANONYMISE_AFTER_DAYS", KAMPUS_BOOKING_ANONYMISE_AFTER_DAYS),
+    ("BOOKING_DELETE_AFTER_DAYS", KAMPUS_BOOKING_DELETE_AFTER_DAYS),
+):
+    if _days < 0:
+        raise ImproperlyConfigured(f"{_name}={_days}: give a number of days, 0 or more (0: never).")
