@@ -305,6 +305,9 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_RESET_ON_SUCCESS = False
 
 # --- API ---------------------------------------------------------------------------------------
+# A form or JSON body over this is answered 413 naming the limit (campus/views_errors.py); file uploads
+# have their own limits (a calendar file: 2 MB).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MB, Django's default, stated
 KAMPUS_API_MAX_LIMIT = 1000
 NINJA_PAGINATION_MAX_LIMIT = KAMPUS_API_MAX_LIMIT
 NINJA_PAGINATION_PER_PAGE = 100
