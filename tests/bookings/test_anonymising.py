@@ -170,3 +170,42 @@ def test_the_audit_log_refuses_updates_outside_the_erasure(on_postgres, old_and_
         cursor.execute("UPDATE bookings_bookingevent SET reason = '' WHERE booking_id = %s", [old.first.pk])
     purge_expired_data()
     assert BookingEvent.objects.filter(booking_id=old.first.pk, actor__isnull=False).count() == 0
+
+
+def test_pages_feeds_and_the_api_show_an_anonymised_booking_without_anyone(
+    old_and_new, campus_fm, client_with_token, joint_campus
+):
+    from django.test import Client
+
+    old, _new = old_and_new
+    purge_expired_data()
+    client = Client(headers={"accept-language": "en"})
+    client.force_login(campus_fm)
+
+    page = client.get(f"/bookings/{old.first.pk}/")
+    body = client_with_token(campus_fm).get(f"/api/v1/bookings/{old.first.pk}").json()
+    history = client_with_token(campus_fm).get(f"/api/v1/bookings/{old.first.pk}/history").json()
+
+    assert page.status_code == 200
+    assert "Maija" not in page.content.decode()
+    assert (body["title"], body["booked_by"], body["on_behalf_of"]) == (ANONYMISED_TITLE, None, None)
+    assert "Maija" not in str(history)
+
+
+def test_the_retention_settings_have_defaults_and_come_from_the_environment():
+    from tests.campus.test_settings import read_settings
+
+    names = ("KAMPUS_BOOKING_ANONYMISE_AFTER_DAYS", "KAMPUS_BOOKING_DELETE_AFTER_DAYS")
+
+    assert read_settings(*names, DEBUG="1") == dict(zip(names, (730, 0), strict=True))
+    chosen = read_settings(*names, DEBUG="1", BOOKING_ANONYMISE_AFTER_DAYS="90", BOOKING_DELETE_AFTER_DAYS="3650")
+    assert chosen == dict(zip(names, (90, 3650), strict=True))
+
+
+def test_a_negative_retention_is_refused_with_a_clear_message():
+    from tests.campus.test_settings import run_python
+
+    result = run_python("import django; django.setup()", DEBUG="1", BOOKING_ANONYMISE_AFTER_DAYS="-1")
+
+    assert result.returncode != 0
+    assert "BOOKING_ANONYMISE_AFTER_DAYS=-1: give a number of days, 0 or more" in result.stderr

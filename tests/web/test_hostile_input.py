@@ -18,7 +18,7 @@ import io
 import json
 import re
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -412,32 +412,51 @@ def test_an_oversized_calendar_upload_is_refused_saying_so(joint_campus, fm_of_l
 SQL_VALUES = ["' OR 1=1 --", "1; DROP TABLE bookings_booking", "1 UNION SELECT password FROM campus_user"]
 
 
-def _list_filters() -> dict[str, list[str]]:
-    """Every list endpoint with every query parameter its OpenAPI operation declares."""
+def _get_operations() -> dict[str, tuple[list[str], list[str]]]:
+    """Every GET operation of the API: its path, its query parameters and its path parameters (OpenAPI)."""
     from api.api import api
 
-    schema = api.get_openapi_schema()
-    found: dict[str, list[str]] = {}
-    for path, operations in schema["paths"].items():
+    found: dict[str, tuple[list[str], list[str]]] = {}
+    for path, operations in api.get_openapi_schema()["paths"].items():
         get = operations.get("get")
-        if get is None or "{" in path:
-            continue
-        found[path.removeprefix("/api/v1")] = [p["name"] for p in get.get("parameters", []) if p["in"] == "query"]
+        if get is not None:
+            parameters = get.get("parameters", [])
+            found[path.removeprefix("/api/v1")] = (
+                [p["name"] for p in parameters if p["in"] == "query"],
+                [p["name"] for p in parameters if p["in"] == "path"],
+            )
     return found
 
 
 @pytest.mark.parametrize("value", SQL_VALUES)
-def test_sql_looking_filter_values_are_harmless(hostile_campus, client_with_token, campus_fm, lukio_staff, value):
+def test_sql_looking_filter_values_are_harmless(
+    hostile_campus, joint_campus, client_with_token, campus_fm, lukio_staff, value
+):
     api = client_with_token(campus_fm)
+    ids = {
+        "room_id": joint_campus.classroom.pk,
+        "booking_id": hostile_campus["lesson"].pk,
+        "closure_id": hostile_campus["closure"].pk,
+        "sensor_id": Sensor.objects.get().pk,
+        "job_id": "00000000-0000-0000-0000-000000000000",
+    }
     bookings_before = Booking.objects.count()
-    for path, parameters in _list_filters().items():
-        for parameter in parameters:
-            response = api.get(f"{API}{path}", {parameter: value})
-            assert response.status_code in (200, 400, 404, 422), (path, parameter, response.status_code)
-            if response.status_code == 200 and response["Content-Type"].startswith("application/json"):
-                body = response.json()
-                if isinstance(body, dict) and "items" in body and parameter in {"q", "search", "title"}:
-                    assert body["items"] == [], (path, parameter)
+    checked = 0
+    for path, (query_parameters, path_parameters) in _get_operations().items():
+        real_path, hostile_path = path, path
+        for name in path_parameters:
+            real_path = real_path.replace(f"{{{name}}}", str(ids[name]))
+            hostile_path = hostile_path.replace(f"{{{name}}}", quote(value, safe=""))
+        if path_parameters:
+            response = api.get(f"{API}{hostile_path}")
+            assert response.status_code in (404, 422), (hostile_path, response.status_code)
+        for parameter in query_parameters:
+            response = api.get(f"{API}{real_path}", {parameter: value})
+            checked += 1
+            assert response.status_code in (200, 202, 404, 422), (real_path, parameter, response.status_code)
+            if parameter == "external_id" and response.status_code == 200:
+                assert response.json()["items"] == []
+    assert checked > 60
     assert Booking.objects.count() == bookings_before
     assert User.objects.filter(pk=lukio_staff.pk).exists()
 
