@@ -134,6 +134,8 @@ def bookings_anonymise(*, booking_ids: Sequence[int], now: dt.datetime) -> Anony
         count.audit_events += _rewrite_events(BookingEvent.objects.filter(booking_id__in=batch), _anonymous_event)
         count.notifications += Notification.objects.filter(booking_id__in=batch).delete()[0]
         series = Booking.objects.filter(pk__in=batch, series__isnull=False).values("series_id")
+        # Calendar clients replace a series they hold only when its revision rises (feeds' ETag too).
+        BookingSeries.objects.filter(pk__in=series).update(sequence=F("sequence") + 1)
         BookingSeries.objects.filter(pk__in=series, owner__isnull=False).exclude(
             occurrences__anonymised_at__isnull=True
         ).update(owner=None)

@@ -84,7 +84,10 @@ def purge_expired_data(*, now: dt.datetime | None = None, dry_run: bool = False)
     now = now or timezone.now()
     result = PurgeResult()
     old_bookings = list(delete_due(now=now).values_list("pk", flat=True))
-    to_anonymise = anonymise_due(now=now).exclude(pk__in=old_bookings)
+    to_anonymise = anonymise_due(now=now)
+    if settings.KAMPUS_BOOKING_DELETE_AFTER_DAYS > 0:
+        # What is deleted tonight need not be anonymised first.
+        to_anonymise = to_anonymise.filter(end__gte=now - dt.timedelta(days=settings.KAMPUS_BOOKING_DELETE_AFTER_DAYS))
     old_notifications = Notification.objects.filter(
         Q(created_at__lt=now - dt.timedelta(days=NOTIFICATION_DAYS)) | Q(booking_id__in=old_bookings)
     )

@@ -322,3 +322,31 @@ def test_deleting_the_booker_and_anonymising_leave_room_use_figures_identical(
 
     assert _figures(api, joint_campus.classroom.pk) == before
     assert Booking.objects.filter(room=joint_campus.classroom, anonymised_at__isnull=False).count() == 3
+
+
+def test_subscribed_room_calendars_lose_the_deleted_persons_names(joint_campus, lukio_staff, campus_fm):
+    """A calendar app that fetched the room's feed before gets the new feed, not a 304 with its old copy."""
+    from bookings import feeds
+
+    yesterday = timezone.now() - dt.timedelta(days=1)
+    Booking.objects.create(
+        campus=joint_campus.campus,
+        room=joint_campus.classroom,
+        title="Chat with Liisa",
+        booked_by=lukio_staff,
+        start=yesterday,
+        end=yesterday + dt.timedelta(hours=1),
+    )
+    Booking.objects.update(updated_at=yesterday)  # booked yesterday: the feed's Last-Modified is older than now
+    path = feeds.feed_path(owner=campus_fm, feed=feeds.Feed(kind=FeedKind.ROOM, target=joint_campus.classroom))
+    calendar_app = Client()
+    before = calendar_app.get(path)
+    assert b"Chat with Liisa" in before.content
+
+    user_delete(user=lukio_staff, actor=campus_fm)
+    by_etag = calendar_app.get(path, headers={"If-None-Match": before["ETag"]})
+    by_date = calendar_app.get(path, headers={"If-Modified-Since": before["Last-Modified"]})
+
+    for after in (by_etag, by_date):
+        assert after.status_code == 200
+        assert b"Liisa" not in after.content
