@@ -30,7 +30,7 @@ from bookings import feeds
 from bookings.models import Booking, BookingStatus, FeedKind
 from bookings.services import closure_create
 from campus.models import Building, Institution, Room, TermKind, TermPeriod, User
-from sensors.models import Sensor, SensorKind
+from sensors.models import Sensor, SensorKind, SensorStatus
 from tests.bookings.conftest import at, book, today
 from tests.web.conftest import client_for
 from utilisation.door_displays import door_display_create
@@ -492,3 +492,41 @@ def test_feed_and_door_addresses_with_sql_in_them_are_not_found(hostile_campus, 
     ):
         response = anonymous.get(path)
         assert response.status_code in (200, 404, 410), (path, response.status_code)
+
+
+# --- e-mails (plain text) ------------------------------------------------------------------------------
+
+
+def test_a_booking_e_mail_shows_hostile_text_as_typed(joint_campus, lukio_staff, fm_of_lukio, day, mailoutbox):
+    """Plain-text mails are not HTML: the subject and body carry the title as typed, never HTML-escaped."""
+    from bookings import tasks
+    from bookings.models import Notification, NotificationKind
+    from bookings.notifications import notify
+
+    title = 'Tom & Jerry\'s <b>lesson</b> "A"'
+    lesson = book(lukio_staff, joint_campus.classroom, at(day, 10), at(day, 11), title=title).first
+    [notification] = notify(kind=NotificationKind.CANCELLED, booking=lesson, recipients=[lukio_staff])
+
+    assert tasks.send_notification(notification.pk)
+
+    [mail] = mailoutbox
+    assert title in mail.subject
+    assert title in mail.body
+    assert "&amp;" not in mail.subject + mail.body
+    assert Notification.objects.get(pk=notification.pk).subject == mail.subject
+
+
+def test_a_sensor_e_mail_shows_hostile_text_as_typed(joint_campus, fm_of_lukio, mailoutbox):
+    from sensors.health import offline_notice_send, sensors_mark_offline
+
+    Room.objects.filter(pk=joint_campus.classroom.pk).update(name="Lab & <Co>")
+    Sensor.objects.create(external_id="a101-counter", kind=SensorKind.COUNT, room=joint_campus.classroom)
+    Sensor.objects.update(last_seen=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), status=SensorStatus.ONLINE)
+
+    result = sensors_mark_offline()
+    for notice in result.notices:
+        offline_notice_send(notice)
+
+    [mail] = [m for m in mailoutbox if m.to == [fm_of_lukio.email]]
+    assert "Lab & <Co>" in mail.subject
+    assert "&amp;" not in mail.subject + mail.body
