@@ -509,6 +509,10 @@ class ValidTodayFilter(admin.SimpleListFilter):
         return queryset
 
 
+# About 30,000 members: more than any institution has; a larger upload is refused before it is read.
+MEMBER_FILE_MAX_BYTES = 2 * 1024 * 1024
+
+
 class MembershipImportForm(forms.Form):
     """Upload of a CSV file of members for one institution."""
 
@@ -524,10 +528,15 @@ class MembershipImportForm(forms.Form):
             self.fields["institution"].initial = institutions.first()
 
     def clean_file(self) -> str:
-        """Return the uploaded file's text."""
+        """Return the uploaded file's text; refuse a file over ``MEMBER_FILE_MAX_BYTES``."""
         upload = self.cleaned_data["file"]
+        if upload.size is not None and upload.size > MEMBER_FILE_MAX_BYTES:
+            raise forms.ValidationError(
+                _("The file is larger than %(size)s MB: import the members in several smaller files.")
+                % {"size": MEMBER_FILE_MAX_BYTES // (1024 * 1024)}
+            )
         try:
-            return upload.read().decode("utf-8-sig")
+            return upload.read(MEMBER_FILE_MAX_BYTES + 1).decode("utf-8-sig")
         except UnicodeDecodeError as error:
             raise forms.ValidationError(
                 _("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")

@@ -530,3 +530,18 @@ def test_a_sensor_e_mail_shows_hostile_text_as_typed(joint_campus, fm_of_lukio, 
     [mail] = [m for m in mailoutbox if m.to == [fm_of_lukio.email]]
     assert "Lab & <Co>" in mail.subject
     assert "&amp;" not in mail.subject + mail.body
+
+
+def test_an_oversized_members_csv_is_refused_saying_so(lukio_admin, joint_campus):
+    header = "username,email,role\n"
+    big = header + "x.user,x@example.org,staff\n" * (THREE_MB // 26)
+    client = client_for(lukio_admin)
+
+    response = client.post(
+        "/admin/campus/membership/import/",
+        {"institution": joint_campus.lukio.pk, "file": SimpleUploadedFile("members.csv", big.encode())},
+    )
+
+    assert response.status_code == 200
+    assert "The file is larger than 2 MB" in response.content.decode()
+    assert not User.objects.filter(username="x.user").exists()
