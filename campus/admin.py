@@ -52,7 +52,7 @@ from campus.models import (
     User,
 )
 from campus.permissions import RoleScope
-from campus.personal_data import person_data_export, user_delete
+from campus.personal_data import UserDeletion, person_data_export, user_delete
 
 VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
 ALL_RIGHTS = frozenset({VIEW, ADD, CHANGE, DELETE})
@@ -721,13 +721,30 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
         return response
 
     def delete_model(self, request: HttpRequest, obj: User) -> None:
-        """Delete the person through the service that keeps the utilisation history."""
-        user_delete(user=obj, actor=request.user)
+        """Delete the person through the service that keeps the utilisation history, and say what it did."""
+        _tell_deletion(request, user_delete(user=obj, actor=request.user))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         with transaction.atomic():
-            for user in queryset:
-                user_delete(user=user, actor=request.user)
+            deletions = [user_delete(user=user, actor=request.user) for user in queryset]
+        for deletion in deletions:
+            _tell_deletion(request, deletion)
+
+
+def _tell_deletion(request: HttpRequest, deletion: UserDeletion) -> None:
+    """Tell the admin what deleting a person did to their bookings (the admin's own message names the account)."""
+    messages.info(
+        request,
+        _(
+            "%(user)s: %(cancelled)s future bookings cancelled, %(anonymised)s bookings anonymised; "
+            "the room use figures stay as they were."
+        )
+        % {
+            "user": deletion.username,
+            "cancelled": deletion.counts.get("future_bookings_cancelled", 0),
+            "anonymised": deletion.counts.get("bookings_anonymised", 0),
+        },
+    )
 
 
 # --- Term calendars ----------------------------------------------------------------------------
