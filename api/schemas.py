@@ -129,8 +129,8 @@ class ConflictOut(ErrorOut):
 UNPROCESSABLE = InvalidInputOut | RuleRefusalOut
 # Every operation: not signed in; a NUL or a malformed value in any parameter.
 READ_ERRORS: dict[int, Any] = {401: ErrorOut, 422: InvalidInputOut}
-# Writes also: an unreadable body (400), not allowed (403), a rule or a field refused (422).
-WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 422: UNPROCESSABLE}
+# Writes also: an unreadable body (400), not allowed (403), a body over 2.5 MB (413), a rule or a field refused (422).
+WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 413: ErrorOut, 422: UNPROCESSABLE}
 
 
 # --- Campus ----------------------------------------------------------------------------------

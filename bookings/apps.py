@@ -9,11 +9,14 @@ class BookingsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import m2m_changed
 
+        from bookings.personal_data import erase_bookings_data, export_bookings_data
         from bookings.signals import refuse_section_change_under_bookings
         from campus.models import Room
+        from campus.personal_data import register_personal_data
 
         m2m_changed.connect(
             refuse_section_change_under_bookings,
             sender=Room.sections.through,
             dispatch_uid="bookings.refuse_section_change_under_bookings",
         )
+        register_personal_data("bookings", export=export_bookings_data, erase=erase_bookings_data, order=10)

@@ -322,7 +322,15 @@ def feed_state(
     now = now or timezone.now()
     bookings = feed_bookings(feed, window).order_by()
     summary = bookings.aggregate(
-        count=Count("pk"), latest=Max("updated_at"), revisions=Sum("sequence"), series_revisions=Sum("series__sequence")
+        count=Count("pk"),
+        latest=Max("updated_at"),
+        anonymised=Max("anonymised_at"),
+        revisions=Sum("sequence"),
+        series_revisions=Sum("series__sequence"),
+    )
+    # Anonymising leaves updated_at (the rollup's mark) alone; the feed changed all the same.
+    summary["latest"] = max(
+        (moment for moment in (summary["latest"], summary.pop("anonymised")) if moment is not None), default=None
     )
     if isinstance(feed.target, Room):  # every booking is in this room, its names are at hand
         room = feed.target

@@ -143,6 +143,8 @@ class Booking(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     # iCalendar SEQUENCE: raised by the services on every change, so calendar clients take it.
     sequence = models.PositiveIntegerField(_("revision"), default=0, editable=False)
+    # When its personal data was removed (retention, or its booker's account deleted): bookings.anonymising.
+    anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("booking")

@@ -1,7 +1,11 @@
-"""Storage limitation (GDPR): delete what the privacy notice says is no longer kept.
+"""Storage limitation (GDPR): anonymise or delete what the privacy notice says is no longer kept.
 
-- bookings (any status) that ended more than ``BOOKING_YEARS`` ago, with their audit log,
-  blocks and notifications, and series left without occurrences;
+- bookings (any status) that ended more than ``BOOKING_ANONYMISE_AFTER_DAYS`` ago lose their
+  personal data (``bookings.anonymising``): the anonymous booking stays, so the utilisation
+  figures of its room and institution stay as they were;
+- bookings that ended more than ``BOOKING_DELETE_AFTER_DAYS`` ago (off by default) are deleted
+  with their audit log, blocks, notifications and no-show record, and series left without
+  occurrences (the 15-minute room slots stay);
 - notifications older than ``NOTIFICATION_DAYS``;
 - accounts whose last membership ended more than ``ACCOUNT_DAYS`` ago are closed (deactivated:
   no sign-in, no API tokens).
@@ -15,14 +19,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from bookings.anonymising import bookings_anonymise
 from bookings.models import Booking, BookingBlock, BookingSeries, Notification
 from campus.models import Membership, User
 
-BOOKING_YEARS = 2
 NOTIFICATION_DAYS = 365
 ACCOUNT_DAYS = 365
 BATCH = 1000
@@ -30,6 +35,7 @@ BATCH = 1000
 
 @dataclass
 class PurgeResult:
+    anonymised: int = 0
     bookings: int = 0
     audit_events: int = 0
     notifications: int = 0
@@ -38,6 +44,7 @@ class PurgeResult:
 
     def __str__(self) -> str:
         return (
+            f"{self.anonymised} bookings anonymised; "
             f"{self.bookings} bookings, {self.audit_events} audit events, {self.notifications} notifications, "
             f"{self.series} series deleted; {self.accounts_closed} accounts closed"
         )
@@ -55,13 +62,32 @@ def _delete_audit_events(booking_ids: list[int]) -> int:
         return cursor.rowcount
 
 
+def anonymise_due(*, now: dt.datetime) -> QuerySet[Booking]:
+    """Return the bookings whose personal data is past ``BOOKING_ANONYMISE_AFTER_DAYS`` and still there."""
+    days = settings.KAMPUS_BOOKING_ANONYMISE_AFTER_DAYS
+    if days <= 0:
+        return Booking.objects.none()
+    return Booking.objects.filter(end__lt=now - dt.timedelta(days=days), anonymised_at__isnull=True)
+
+
+def delete_due(*, now: dt.datetime) -> QuerySet[Booking]:
+    """Return the bookings past ``BOOKING_DELETE_AFTER_DAYS`` (none while it is 0)."""
+    days = settings.KAMPUS_BOOKING_DELETE_AFTER_DAYS
+    if days <= 0:
+        return Booking.objects.none()
+    return Booking.objects.filter(end__lt=now - dt.timedelta(days=days))
+
+
 @transaction.atomic
 def purge_expired_data(*, now: dt.datetime | None = None, dry_run: bool = False) -> PurgeResult:
-    """Delete or close what has outlived its retention period; with ``dry_run`` only count it."""
+    """Anonymise, delete or close what has outlived its retention period; with ``dry_run`` only count it."""
     now = now or timezone.now()
     result = PurgeResult()
-    booking_cutoff = now - dt.timedelta(days=365 * BOOKING_YEARS + BOOKING_YEARS // 4)
-    old_bookings = list(Booking.objects.filter(end__lt=booking_cutoff).values_list("pk", flat=True))
+    old_bookings = list(delete_due(now=now).values_list("pk", flat=True))
+    to_anonymise = anonymise_due(now=now)
+    if settings.KAMPUS_BOOKING_DELETE_AFTER_DAYS > 0:
+        # What is deleted tonight need not be anonymised first.
+        to_anonymise = to_anonymise.filter(end__gte=now - dt.timedelta(days=settings.KAMPUS_BOOKING_DELETE_AFTER_DAYS))
     old_notifications = Notification.objects.filter(
         Q(created_at__lt=now - dt.timedelta(days=NOTIFICATION_DAYS)) | Q(booking_id__in=old_bookings)
     )
@@ -75,12 +101,16 @@ def purge_expired_data(*, now: dt.datetime | None = None, dry_run: bool = False)
         .distinct()
     )
     if dry_run:
+        result.anonymised = to_anonymise.count()
         result.bookings = len(old_bookings)
         result.notifications = old_notifications.count()
         result.accounts_closed = to_close.count()
         return result
 
     result.notifications = old_notifications.delete()[0]
+    result.anonymised = bookings_anonymise(
+        booking_ids=list(to_anonymise.values_list("pk", flat=True)), now=now
+    ).bookings
     for start in range(0, len(old_bookings), BATCH):
         batch = old_bookings[start : start + BATCH]
         result.audit_events += _delete_audit_events(batch)

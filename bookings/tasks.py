@@ -59,5 +59,5 @@ def send_unsent_notifications() -> int:
 
 
 def purge_expired_data() -> str:
-    """Delete bookings, audit events and notifications past their retention period; close old accounts."""
+    """Anonymise or delete bookings, audit events and notifications past their retention; close old accounts."""
     return str(retention.purge_expired_data())

@@ -26,8 +26,9 @@ from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectM
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core import exceptions as exceptions_django
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -51,6 +52,7 @@ from campus.models import (
     User,
 )
 from campus.permissions import RoleScope
+from campus.personal_data import UserDeletion, person_data_export, user_delete
 
 VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
 ALL_RIGHTS = frozenset({VIEW, ADD, CHANGE, DELETE})
@@ -507,6 +509,10 @@ class ValidTodayFilter(admin.SimpleListFilter):
         return queryset
 
 
+# About 30,000 members: more than any institution has; a larger upload is refused before it is read.
+MEMBER_FILE_MAX_BYTES = 2 * 1024 * 1024
+
+
 class MembershipImportForm(forms.Form):
     """Upload of a CSV file of members for one institution."""
 
@@ -522,10 +528,15 @@ class MembershipImportForm(forms.Form):
             self.fields["institution"].initial = institutions.first()
 
     def clean_file(self) -> str:
-        """Return the uploaded file's text."""
+        """Return the uploaded file's text; refuse a file over ``MEMBER_FILE_MAX_BYTES``."""
         upload = self.cleaned_data["file"]
+        if upload.size is not None and upload.size > MEMBER_FILE_MAX_BYTES:
+            raise forms.ValidationError(
+                _("The file is larger than %(size)s MB: import the members in several smaller files.")
+                % {"size": MEMBER_FILE_MAX_BYTES // (1024 * 1024)}
+            )
         try:
-            return upload.read().decode("utf-8-sig")
+            return upload.read(MEMBER_FILE_MAX_BYTES + 1).decode("utf-8-sig")
         except UnicodeDecodeError as error:
             raise forms.ValidationError(
                 _("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")
@@ -679,6 +690,7 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
     list_display = ["username", "email", "first_name", "last_name", "preferred_language", "is_active"]
     list_filter = [*DjangoUserAdmin.list_filter, "preferred_language"]
     inlines = [MembershipInline]
+    actions = ["export_personal_data"]
 
     def rights(self, scope: AdminScope, obj: User | None) -> frozenset[str]:
         return rights_when((scope.sees_campus(None), {VIEW}))
@@ -695,6 +707,44 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
                 (self.fieldsets[1][0], {"fields": ["first_name", "last_name", "email", "preferred_language"]}),
             ]
         return super().get_fieldsets(request, obj)
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    @admin.action(description=_("Export personal data (JSON)"), permissions=["export"])
+    def export_personal_data(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse:
+        """Answer a JSON file with the personal data of the chosen people (superusers only)."""
+        people = [person_data_export(user=user) for user in queryset.order_by("username")]
+        response = JsonResponse(people, safe=False, json_dumps_params={"ensure_ascii": False, "indent": 2})
+        response["Content-Disposition"] = 'attachment; filename="kampus-personal-data.json"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        """Delete the person through the service that keeps the utilisation history, and say what it did."""
+        _tell_deletion(request, user_delete(user=obj, actor=request.user))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        with transaction.atomic():
+            deletions = [user_delete(user=user, actor=request.user) for user in queryset]
+        for deletion in deletions:
+            _tell_deletion(request, deletion)
+
+
+def _tell_deletion(request: HttpRequest, deletion: UserDeletion) -> None:
+    """Tell the admin what deleting a person did to their bookings (the admin's own message names the account)."""
+    messages.info(
+        request,
+        _(
+            "%(user)s: %(cancelled)s future bookings cancelled, %(anonymised)s bookings anonymised; "
+            "the room use figures stay as they were."
+        )
+        % {
+            "user": deletion.username,
+            "cancelled": deletion.counts.get("future_bookings_cancelled", 0),
+            "anonymised": deletion.counts.get("bookings_anonymised", 0),
+        },
+    )
 
 
 # --- Term calendars ----------------------------------------------------------------------------

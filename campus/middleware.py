@@ -5,7 +5,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
@@ -17,6 +17,7 @@ from django.utils.translation.trans_real import parse_accept_lang_header
 
 from campus.database_outage import database_unavailable_response, is_database_outage
 from campus.selectors import default_campus_zone_name, user_campus_zone_name
+from campus.views_errors import request_too_large
 
 
 def requested_api_language(request: HttpRequest) -> str | None:
@@ -127,7 +128,8 @@ class RequestInputGuardMiddleware:
     PostgreSQL refuses NUL (``\\x00``) in text, and psycopg2 raises ``ValueError`` for it wherever it
     reaches a query (a filter, a title, a token name, a session key): such a request is answered
     422 with the field named under /api/ and 400 with an error page elsewhere. A multipart body
-    without a boundary (or otherwise unreadable) is answered 400. Put it before the session
+    without a boundary (or otherwise unreadable) is answered 400; a form or JSON body over
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` 413 naming the limit. Put it before the session
     middleware, so that a NUL in the session cookie never reaches the session store.
     """
 
@@ -137,6 +139,8 @@ class RequestInputGuardMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         try:
             field = self._nul_field(request)
+        except RequestDataTooBig:
+            return request_too_large(request)
         except (MultiPartParserError, TooManyFieldsSent, TooManyFilesSent, UnreadablePostError):
             return self._refuse(request, 400, None)
         if field is not None:

@@ -319,6 +319,9 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_RESET_ON_SUCCESS = False
 
 # --- API ---------------------------------------------------------------------------------------
+# A form or JSON body over this is answered 413 naming the limit (campus/views_errors.py); file uploads
+# have their own limits (a calendar file: 2 MB).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MB, Django's default, stated
 KAMPUS_API_MAX_LIMIT = 1000
 NINJA_PAGINATION_MAX_LIMIT = KAMPUS_API_MAX_LIMIT
 NINJA_PAGINATION_PER_PAGE = 100
@@ -362,3 +365,17 @@ LOGGING = {
 KAMPUS_CONTROLLER_NAME = os.environ.get("KAMPUS_CONTROLLER_NAME", "")
 KAMPUS_PRIVACY_CONTACT = os.environ.get("KAMPUS_PRIVACY_CONTACT", "tietosuoja@example.org")
 KAMPUS_ACCESSIBILITY_CONTACT = os.environ.get("KAMPUS_ACCESSIBILITY_CONTACT", "saavutettavuus@example.org")
+
+# --- Retention of bookings' personal data (bookings/retention.py, docs/deployment.md#retention) -----
+# Days after its end a booking loses its personal data (booker, on-behalf person, title, description,
+# reasons, the people in its audit log); the anonymous booking stays for the utilisation figures. 0: never.
+KAMPUS_BOOKING_ANONYMISE_AFTER_DAYS = int(os.environ.get("BOOKING_ANONYMISE_AFTER_DAYS", "730"))
+# Days after its end a booking is deleted with its audit log and its no-show record (the 15-minute room
+# slots stay). 0 (the default): anonymous bookings are kept.
+KAMPUS_BOOKING_DELETE_AFTER_DAYS = int(os.environ.get("BOOKING_DELETE_AFTER_DAYS", "0"))
+for _name, _days in (
+    ("BOOKING_ANONYMISE_AFTER_DAYS", KAMPUS_BOOKING_ANONYMISE_AFTER_DAYS),
+    ("BOOKING_DELETE_AFTER_DAYS", KAMPUS_BOOKING_DELETE_AFTER_DAYS),
+):
+    if _days < 0:
+        raise ImproperlyConfigured(f"{_name}={_days}: give a number of days, 0 or more (0: never).")

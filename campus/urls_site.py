@@ -12,5 +12,6 @@ urlpatterns = [
     path("privacy/", views_site.privacy, name="privacy"),
     path("favicon.ico", views_site.favicon, name="favicon"),
     path("profile/", views_profile.profile, name="profile"),
+    path("profile/data.json", views_profile.personal_data_download, name="profile-data"),
     path("profile/tokens/<int:pk>/revoke/", views_profile.token_revoke_view, name="profile-token-revoke"),
 ]

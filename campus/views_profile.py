@@ -1,4 +1,4 @@
-"""The profile page: who you are on Kampus, your password, and your personal API tokens.
+"""The profile page: who you are on Kampus, your password, your personal API tokens and your data.
 
 Token management lives here rather than in the main menu: few people need it, and a secret is
 shown exactly once, in the answer to the form that made it (never stored, never redirected).
@@ -7,10 +7,12 @@ shown exactly once, in the answer to the form that made it (never stored, never 
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,6 +20,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from api.models import ApiToken
 from api.tokens import MAX_VALID_DAYS, token_create, token_revoke
 from campus.models import Membership
+from campus.personal_data import person_data_export
+from campus.views_site import DEFAULT_PRIVACY_CONTACT
 
 
 class TokenForm(forms.Form):
@@ -49,6 +53,7 @@ class TokenForm(forms.Form):
 def _context(request: HttpRequest, form: TokenForm) -> dict[str, object]:
     return {
         "form": form,
+        "privacy_contact": getattr(settings, "KAMPUS_PRIVACY_CONTACT", "") or DEFAULT_PRIVACY_CONTACT,
         "tokens": list(ApiToken.objects.filter(user=request.user).order_by("revoked_at", "-created_at")),
         "memberships": list(
             Membership.objects.filter(user=request.user)
@@ -86,3 +91,17 @@ def token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
     token_revoke(token=token)
     messages.success(request, _("The token %(name)s was revoked.") % {"name": token.name})
     return redirect("campus:profile")
+
+
+@login_required
+@require_http_methods(["GET"])
+def personal_data_download(request: HttpRequest) -> HttpResponse:
+    """Answer the signed-in person's data as a JSON file to save (GDPR access and portability)."""
+    response = JsonResponse(
+        person_data_export(user=request.user), json_dumps_params={"ensure_ascii": False, "indent": 2}
+    )
+    filename = f"kampus-{request.user.username}-{timezone.localdate():%Y-%m-%d}.json"
+    # Usernames are letters, digits and @.+-_ (Django's validator): safe inside the quoted filename.
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response

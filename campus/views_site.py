@@ -22,7 +22,7 @@ FALLBACK_LANGUAGE = "en"
 
 # Update these when the texts under templates/pages/ change.
 ACCESSIBILITY_STATEMENT_DATE = dt.date(2026, 11, 30)
-PRIVACY_NOTICE_DATE = dt.date(2026, 11, 30)
+PRIVACY_NOTICE_DATE = dt.date(2026, 12, 4)
 
 DEFAULT_ACCESSIBILITY_CONTACT = "saavutettavuus@example.org"
 DEFAULT_PRIVACY_CONTACT = "tietosuoja@example.org"

@@ -7,3 +7,9 @@ class SensorsConfig(AppConfig):
 
     name = "sensors"
     verbose_name = _("Sensors")
+
+    def ready(self) -> None:
+        from campus.personal_data import register_personal_data
+        from sensors.personal_data import export_sensor_data
+
+        register_personal_data("sensors", export=export_sensor_data)

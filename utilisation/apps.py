@@ -10,3 +10,9 @@ class UtilisationConfig(AppConfig):
 
     name = "utilisation"
     verbose_name = _("Utilisation")
+
+    def ready(self) -> None:
+        from campus.personal_data import register_personal_data
+        from utilisation.personal_data import export_utilisation_data
+
+        register_personal_data("utilisation", export=export_utilisation_data)

@@ -1,4 +1,4 @@
-"""The signed-in user: who they are, their memberships, their language, their API tokens."""
+"""The signed-in user: who they are, their memberships, their language, their API tokens, their data."""
 
 import datetime as dt
 from typing import Any
@@ -14,6 +14,7 @@ from api.models import ApiToken
 from api.schemas import READ_ERRORS, WRITE_ERRORS, ErrorOut, LanguageIn, MeOut
 from api.tokens import token_create, token_revoke
 from campus.models import User
+from campus.personal_data import person_data_export
 from campus.services import user_set_language
 
 router = Router(tags=["me"])
@@ -89,3 +90,24 @@ def create_my_token(request: HttpRequest, payload: TokenIn) -> Status:
 def revoke_my_token(request: HttpRequest, token_id: int) -> ApiToken:
     """Revoke one of my tokens; it never authenticates again."""
     return token_revoke(token=get_object_or_404(ApiToken, pk=token_id, user=request.auth))
+
+
+class PersonExportOut(Schema):
+    """Everything Kampus holds about the signed-in person (times in UTC, ISO 8601; no secrets)."""
+
+    format: str = Field(description="kampus-person-export/1")
+    exported_at: str
+    profile: dict[str, Any]
+    memberships: list[dict[str, Any]]
+    bookings: dict[str, Any] = Field(
+        description="bookings made by or for you, audit events about them or by you, notifications, calendar feeds"
+    )
+    api_tokens: list[dict[str, Any]] = Field(description="name, prefix and dates; never the token")
+    sensors: dict[str, Any]
+    utilisation: dict[str, Any]
+
+
+@router.get("/me/export", response={200: PersonExportOut, **READ_ERRORS})
+def export_my_data(request: HttpRequest) -> dict[str, Any]:
+    """Return everything Kampus holds about me (GDPR access and portability), as the profile page's download."""
+    return person_data_export(user=request.auth)

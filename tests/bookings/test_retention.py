@@ -1,4 +1,8 @@
-"""The retention purge deletes what the privacy notice says is no longer kept, and nothing else."""
+"""The retention purge deletes what the privacy notice says is no longer kept, and nothing else.
+
+Deleting bookings is off by default (anonymous bookings are kept: tests/bookings/test_anonymising.py);
+these tests turn it on at two years.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,11 @@ from bookings.retention import purge_expired_data
 from campus.models import Membership, Role
 from tests.bookings.conftest import TUESDAY, at, next_weekday_after, today
 from tests.conftest import make_user
+
+
+@pytest.fixture(autouse=True)
+def _bookings_deleted_after_two_years(settings):
+    settings.KAMPUS_BOOKING_DELETE_AFTER_DAYS = 730
 
 
 @pytest.fixture

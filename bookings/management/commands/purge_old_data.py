@@ -7,8 +7,9 @@ from bookings.retention import purge_expired_data
 
 class Command(BaseCommand):
     help = (
-        "Delete bookings (with their audit log) that ended over two years ago and notifications over a year "
-        "old; close accounts whose last membership ended over a year ago. The worker runs this nightly."
+        "Anonymise bookings that ended over BOOKING_ANONYMISE_AFTER_DAYS ago (two years by default), delete "
+        "those over BOOKING_DELETE_AFTER_DAYS (if set) and notifications over a year old; close accounts whose "
+        "last membership ended over a year ago. The worker runs this nightly."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -16,5 +17,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, dry_run: bool, **options) -> None:
         result = purge_expired_data(dry_run=dry_run)
-        prefix = "Would delete: " if dry_run else "Deleted: "
+        prefix = "Would do: " if dry_run else "Done: "
         self.stdout.write(prefix + str(result))

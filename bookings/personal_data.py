@@ -1,0 +1,137 @@
+"""A person's bookings, audit events, notifications and calendar feeds: export and erasure.
+
+Registered as sections of ``campus.personal_data`` (see ``BookingsConfig.ready``). Erasure keeps
+the utilisation history: bookings are anonymised, never deleted, and only future ones are cancelled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from bookings import audit
+from bookings.anonymising import audit_forget_person, bookings_anonymise
+from bookings.models import (
+    ACTIVE_STATUSES,
+    Booking,
+    BookingAction,
+    BookingEvent,
+    BookingStatus,
+    FeedKey,
+    Notification,
+    NotificationKind,
+)
+from bookings.services.locking import end_bookings, lock_bookings, notify_bookers
+from campus.models import User
+from campus.personal_data import iso
+
+
+def bookings_of_person(user: User) -> QuerySet[Booking]:
+    """Return the bookings ``user`` made, or that were made for them (their e-mail as the on-behalf contact)."""
+    about = Q(booked_by=user)
+    if user.email:
+        about |= Q(on_behalf_of_contact__iexact=user.email)
+    return Booking.objects.filter(about)
+
+
+def _booking(booking: Booking, user: User) -> dict[str, Any]:
+    return {
+        "id": booking.pk,
+        "booked_by_you": booking.booked_by_id == user.pk,
+        "room": booking.room.label,
+        "start": iso(booking.start),
+        "end": iso(booking.end),
+        "status": booking.status,
+        "title": booking.title,
+        "description": booking.description,
+        "purpose": booking.purpose,
+        "institution": booking.institution.name if booking.institution else None,
+        "on_behalf_of_name": booking.on_behalf_of_name,
+        "on_behalf_of_contact": booking.on_behalf_of_contact,
+        "on_behalf_of_organisation": booking.on_behalf_of_organisation,
+        "attendees": booking.attendees,
+        "visibility": booking.visibility,
+        "series_id": booking.series_id,
+        "decision_reason": booking.decision_reason,
+        "checked_in_at": iso(booking.checked_in_at),
+        "created_at": iso(booking.created_at),
+        "anonymised_at": iso(booking.anonymised_at),
+    }
+
+
+def _event(event: BookingEvent, user: User) -> dict[str, Any]:
+    return {
+        "id": event.pk,
+        "booking_id": event.booking_id,
+        "action": event.action,
+        "at": iso(event.at),
+        "by_you": event.actor_id == user.pk,
+        "reason": event.reason,
+        "before": event.before,
+        "after": event.after,
+    }
+
+
+def export_bookings_data(user: User) -> dict[str, Any]:
+    """Return the person's bookings, the audit events about them or by them, notifications and feeds."""
+    bookings = list(bookings_of_person(user).select_related("room", "institution").order_by("start", "pk"))
+    booking_ids = [booking.pk for booking in bookings]
+    events = BookingEvent.objects.filter(
+        Q(booking_id__in=booking_ids)
+        | Q(actor_id=user.pk)
+        | Q(before__booked_by_id=user.pk)
+        | Q(after__booked_by_id=user.pk)
+    ).order_by("at", "pk")
+    notifications = Notification.objects.filter(recipient=user).order_by("created_at", "pk")
+    feeds = FeedKey.objects.filter(owner=user).order_by("kind", "target_id")
+    return {
+        "bookings": [_booking(booking, user) for booking in bookings],
+        "audit_events": [_event(event, user) for event in events],
+        "notifications": [
+            {
+                "kind": notification.kind,
+                "booking_id": notification.booking_id,
+                "subject": notification.subject,
+                "reason": notification.reason,
+                "created_at": iso(notification.created_at),
+                "sent_at": iso(notification.sent_at),
+            }
+            for notification in notifications
+        ],
+        # A feed's address is a signature, never stored: only which feeds were given new addresses, and when.
+        "calendar_feeds": [
+            {
+                "kind": feed.kind,
+                "target_id": feed.target_id,
+                "times_replaced": feed.generation,
+                "replaced_at": iso(feed.replaced_at),
+            }
+            for feed in feeds
+        ],
+    }
+
+
+def erase_bookings_data(*, user: User, actor: User | None, now: dt.datetime) -> dict[str, int]:
+    """Cancel the person's future bookings, anonymise all of theirs and take them out of the audit log.
+
+    Bookings that have started stay (anonymous): they are the utilisation history. Precondition:
+    inside the transaction of ``campus.personal_data.user_delete``.
+    """
+    future = Booking.objects.filter(booked_by=user, status__in=ACTIVE_STATUSES, start__gt=now)
+    targets = [target for target in lock_bookings(list(future.values_list("pk", flat=True))) if target.start > now]
+    if targets:
+        reason = _("The booker's account was deleted.")
+        before = {target.pk: audit.snapshot(target) for target in targets}
+        end_bookings(targets, status=BookingStatus.CANCELLED, now=now)
+        audit.record(action=BookingAction.CANCEL, bookings=targets, actor=actor, before=before, reason=reason)
+        notify_bookers(NotificationKind.CANCELLED, targets, reason=reason, except_user=actor)
+    anonymised = bookings_anonymise(booking_ids=list(bookings_of_person(user).values_list("pk", flat=True)), now=now)
+    forgotten = audit_forget_person(user_id=user.pk)
+    return {
+        "future_bookings_cancelled": len(targets),
+        "bookings_anonymised": anonymised.bookings,
+        "audit_events_scrubbed": anonymised.audit_events + forgotten,
+    }
