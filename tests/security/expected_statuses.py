@@ -52,9 +52,11 @@ EXPECTED_TABLE = """
   POST /api/v1/bookings/{booking_id}/release           A         401     409     403     409     409     409     403     409     403
   POST /api/v1/bookings/{booking_id}/release           B         401     403     409     409     403     409     403     409     403
   POST /api/v1/bookings/{booking_id}/release           campus    401     409     403     409     403     409     403     409     403
+  POST /api/v1/bookings/{booking_id}/release           running   401     200*    403     200*    200*    200*    403     200*    403
   POST /api/v1/bookings/{booking_id}/check-in          A         401     409     403     409     409     409     403     409     403
   POST /api/v1/bookings/{booking_id}/check-in          B         401     403     409     409     403     409     403     409     403
   POST /api/v1/bookings/{booking_id}/check-in          campus    401     409     403     409     403     409     403     409     403
+  POST /api/v1/bookings/{booking_id}/check-in          running   401     200*    403     200*    200*    200*    403     200*    403
   GET /api/v1/bookings/{booking_id}/history            A         401     200     403     200     200     200     200     200     403
   GET /api/v1/bookings/{booking_id}/history            B         401     403     200     200     403     200     403     200     403
   GET /api/v1/bookings/{booking_id}/history            campus    401     200     403     200     200     200     200     200     403
@@ -170,9 +172,11 @@ EXPECTED_TABLE = """
   POST page bookings:release                           A         login   409     403     409     409     409     403     409     403
   POST page bookings:release                           B         login   403     409     409     403     409     403     409     403
   POST page bookings:release                           campus    login   409     403     409     403     409     403     409     403
+  POST page bookings:release                           running   login   302*    403     302*    302*    302*    403     302*    403
   POST page bookings:check-in                          A         login   302=    403     302=    302=    302=    403     302=    403
   POST page bookings:check-in                          B         login   403     302=    302=    403     302=    403     302=    403
   POST page bookings:check-in                          campus    login   302=    403     302=    403     302=    403     302=    403
+  POST page bookings:check-in                          running   login   302*    403     302*    302*    302*    403     302*    403
   GET page bookings:handover                           A         login   200     403     200     200     200     403     200     403
   GET page bookings:handover                           B         login   403     200     200     403     200     403     200     403
   POST page bookings:handover                          A         login   302*    403     302*    302*    302*    403     302*    403

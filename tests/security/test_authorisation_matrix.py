@@ -184,6 +184,16 @@ for action in ("cancel", "release", "check-in"):
         body=lambda w, o: {},
         watch=same(Booking, "bookings"),
     )
+# A's booking running now (owner "running"): the ones above have not started, so they answer 409.
+for action in ("release", "check-in"):
+    api_rows(
+        "POST",
+        f"/bookings/{{booking_id}}/{action}",
+        ("running",),
+        path=lambda w, o, action=action: f"/bookings/{w.running.pk}/{action}",
+        body=lambda w, o: {},
+        watch=lambda w, o: Booking.objects.filter(pk=w.running.pk),
+    )
 api_rows(
     "GET",
     "/bookings/{booking_id}/history",
@@ -461,6 +471,15 @@ for action, name in (("release", "bookings:release"), ("check-in", "bookings:che
         lambda w, o, a=action: f"/bookings/{w.bookings[o].pk}/{a}/",
         body=lambda w, o: {},
         watch=same(Booking, "bookings"),
+    )
+for action, name in (("release", "bookings:release"), ("check-in", "bookings:check-in")):
+    page_rows(
+        "POST",
+        name,
+        ("running",),
+        lambda w, o, a=action: f"/bookings/{w.running.pk}/{a}/",
+        body=lambda w, o: {},
+        watch=lambda w, o: Booking.objects.filter(pk=w.running.pk),
     )
 page_rows("GET", "bookings:handover", ("A", "B"), lambda w, o: f"/bookings/{w.series[o].pk}/handover/")
 page_rows(

@@ -31,11 +31,12 @@ from bookings.models import (
     NotificationKind,
 )
 from bookings.services import closure_create
-from campus.models import Membership, Role, Room, TermKind, TermPeriod, User
+from campus.models import Membership, OpeningHours, Role, Room, TermKind, TermPeriod, User
 from sensors.models import DeadLetter, DeadLetterReason, IngestSource, IngestToken, Reading, Sensor, SensorKind
 from sensors.services import gateway_token_create
 from tests.bookings.conftest import TUESDAY, at, book, next_weekday_after, today
 from tests.conftest import JointCampus, build_joint_campus, make_user
+from tests.web.conftest import running_booking
 from utilisation.door_displays import door_display_create
 from utilisation.models import CoreHours, DoorDisplay, ReportJob, RoomSlot
 
@@ -54,6 +55,7 @@ class World:
     sessions: dict[str, str | None]  # a signed-in session's key per role (None: anonymous)
     rooms: dict[str, Room]
     bookings: dict[str, Booking]  # a confirmed booking of a teacher of A / of B, and one in the shared room
+    running: Booking  # a teacher of A's booking running now, in a room of A open round the clock
     series: dict[str, Booking]  # the first occurrence of a weekly series of a teacher of A / of B
     requests: dict[str, Booking]  # an open request for a room of A, of B, and for the shared room
     closures: dict[str, Closure]
@@ -145,6 +147,14 @@ def build_world() -> World:
         "B": book(staff_b, room_b, at(day, 10), at(day, 11), title="Workshop lesson").first,
         "campus": book(staff_a, jc.shared_auditorium, at(day, 8), at(day, 9), title="Assembly").first,
     }
+    # A room of A in the workshop hall, which opens round the clock, so that a booking runs now at any hour.
+    OpeningHours.objects.filter(building=jc.workshop_building).delete()
+    for weekday in range(7):
+        OpeningHours.objects.create(
+            building=jc.workshop_building, weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59)
+        )
+    studio = Room.objects.create(building=jc.workshop_building, code="B201", name="Studio", capacity=10, owner=jc.lukio)
+    running = running_booking(staff_a, studio, title="Running lesson")
     # A weekly series of each institution's teacher (its first occurrence), which handovers pass on.
     series = {
         "A": book(staff_a, jc.lab, at(day, 14), at(day, 15), rrule="FREQ=WEEKLY;COUNT=2", title="Lab series").first,
@@ -260,6 +270,7 @@ def build_world() -> World:
         sessions=sessions,
         rooms=rooms,
         bookings=bookings,
+        running=running,
         series=series,
         requests=requests,
         closures=closures,
