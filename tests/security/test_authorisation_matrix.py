@@ -17,6 +17,7 @@ each cell runs in its own savepoint. docs/api.md ("Who may do what") points here
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from django.urls import URLResolver, get_resolver
 
 from api.api import api
 from bookings.models import Booking, Closure, FeedKind
+from tests.bookings.conftest import at
 from tests.security.expected_statuses import EXPECTED_TABLE, LIST_TABLE, TITLE_TABLE
 from tests.security.world import ROLES, World
 
@@ -113,6 +115,7 @@ def same(model: type[Model], attribute: str) -> Callable[[World, str], QuerySet]
 
 
 def everything(model: type[Model]) -> Callable[[World, str], QuerySet]:
+    """Watch every row of ``model`` (a refused create adds none)."""
     return lambda w, o: model.objects.all()
 
 
@@ -146,8 +149,7 @@ api_rows("GET", "/rooms/{room_id}/rules", ("A", "B", "campus"), path=lambda w, o
 
 
 def new_booking(w: World, o: str) -> dict[str, Any]:
-    from tests.bookings.conftest import at
-
+    """Return a booking of the owner's room, 18–19 on the world's day (free, inside opening hours)."""
     return {
         "room": w.rooms[o].pk,
         "title": "Matrix booking",
@@ -224,8 +226,7 @@ api_rows("GET", "/closures", ("-",))
 
 
 def new_closure(w: World, o: str) -> dict[str, Any]:
-    from tests.bookings.conftest import at
-
+    """Return a closure of the owner's room, 19–20 on the world's day."""
     return {
         "room": w.rooms[o].pk,
         "start": at(w.day, 19).isoformat(),
@@ -261,8 +262,7 @@ api_rows("GET", "/terms", ("-",))
 
 
 def new_term(w: World, o: str) -> dict[str, Any]:
-    import datetime as dt
-
+    """Return a break in the calendar of the owner (its institution, or the campus)."""
     place = {"campus": w.campus.campus.pk} if o == "campus" else {"institution": w.terms[o].institution_id}
     start = w.day + dt.timedelta(days=90)
     return {
@@ -280,12 +280,9 @@ api_rows("POST", "/terms", ("A", "B", "campus"), body=new_term, watch=lambda w, 
 
 
 def timetable(w: World, o: str) -> str:
-    from tests.bookings.conftest import at
-
+    """Return a one-event timetable (.ics), 19–20 on the world's day."""
     start, end = at(w.day, 19), at(w.day, 20)
     stamp = "%Y%m%dT%H%M%SZ"
-    import datetime as dt
-
     return (
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//matrix//EN\r\nBEGIN:VEVENT\r\nUID:matrix-1@example.org\r\n"
         f"DTSTAMP:{start.astimezone(dt.UTC).strftime(stamp)}\r\nDTSTART:{start.astimezone(dt.UTC).strftime(stamp)}\r\n"
@@ -374,6 +371,7 @@ rows(
 
 
 def report_place(w: World, o: str) -> str:
+    """Return the report query naming the owner's institution, or the whole campus."""
     return {
         "A": f"institution={w.campus.lukio.pk}",
         "B": f"institution={w.campus.vocational.pk}",
@@ -522,6 +520,7 @@ page_rows("GET", "calendar:booking", ("A", "B", "campus"), lambda w, o: f"/booki
 
 
 def institution_of(w: World, o: str):
+    """Return the institution of owner A or B."""
     return w.campus.lukio if o == "A" else w.campus.vocational
 
 
@@ -626,6 +625,7 @@ ADMIN_LIST_ONLY = (
 
 
 def admin_url(label: str, suffix: str) -> str:
+    """Return the admin address of the model ``label`` ("app.model") followed by ``suffix``."""
     app, model = label.split(".")
     return f"/admin/{app}/{model}/{suffix}"
 
@@ -666,6 +666,7 @@ ADMIN_WRITES = (
 
 
 def admin_object_rows(w: World, label: str, o: str) -> QuerySet:
+    """Return the owner's object of the admin model ``label`` as a queryset (what a write through the admin aims at)."""
     found = ADMIN_OBJECTS[label][o](w)
     return type(found).objects.filter(pk=found.pk)
 
@@ -724,6 +725,7 @@ admin_additions(
 
 
 def client_for(world: World, row: Row, role: str) -> Client:
+    """Return a client speaking as ``role`` the way ``row`` is called: token, session, gateway token or nothing."""
     client = Client(headers={"accept-language": "en"})
     if row.via == "gateway":
         client = Client(headers={"accept-language": "en", "Authorization": f"Bearer {world.extra['gateway_raw']}"})
@@ -735,6 +737,7 @@ def client_for(world: World, row: Row, role: str) -> Client:
 
 
 def call(world: World, row: Row, role: str):
+    """Send ``row``'s request as ``role`` and return the response."""
     client = client_for(world, row, role)
     path = row.path(world)
     method = row.method.lower()
@@ -755,6 +758,7 @@ def snapshot(queryset: QuerySet) -> list[dict[str, Any]]:
 
 
 def outcome(response) -> str:
+    """Return the status as the table writes it: ``login`` for a redirect to a sign-in page."""
     if response.status_code == 302 and "/login/" in response.get("Location", ""):
         return "login"
     return str(response.status_code)
@@ -845,8 +849,6 @@ TITLE_CELLS = [pytest.param(route, role, id=f"{route} | {role}") for route in TI
 
 @pytest.mark.parametrize(("route", "role"), TITLE_CELLS)
 def test_only_those_who_may_read_the_title_of_a_booking_of_a_read_it(world, db, route: str, role: str):
-    from tests.bookings.conftest import at
-
     closure = Closure.objects.create(
         room=world.rooms["A"],
         campus=world.campus.campus,
