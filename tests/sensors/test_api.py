@@ -319,7 +319,7 @@ def test_http_ingest_of_a_form_post_is_refused_not_an_error(joint_campus, counte
     response = gateway(raw).post(f"{API}/readings?sensor={counter.external_id}", {"count": "3"})
 
     assert response.status_code == 422
-    assert "not as a form" in response.json()["detail"]
+    assert response.json()["errors"][0]["field"] == "body"
     assert not Reading.objects.exists()
 
 
