@@ -171,6 +171,12 @@ def make_user(username: str, **fields) -> User:
 
 @pytest.fixture
 def joint_campus(db) -> JointCampus:
+    return build_joint_campus()
+
+
+def build_joint_campus() -> JointCampus:
+    """Build the joint campus: three institutions, two buildings open 7–21 on weekdays, two lukio rooms and a
+    shared auditorium (the ``joint_campus`` fixture; callable where a fixture cannot be, e.g. a module's setup)."""
     campus = Campus.objects.create(name="Otava Campus", time_zone="Europe/Helsinki", address="Opintie 1, Tampere")
     lukio = Institution.objects.create(
         campus=campus, name="Otava Upper Secondary", short_code="lukio", kind=InstitutionKind.UPPER_SECONDARY

@@ -3,6 +3,7 @@
 from django.core.exceptions import RequestDataTooBig
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.http.request import RawPostDataException
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -211,6 +212,14 @@ def ingest_readings(request: HttpRequest, sensor: str = Query(..., min_length=1,
         payload = request.body
     except RequestDataTooBig as error:
         raise HttpError(413, _("The body is too large.")) from error
+    except RawPostDataException as error:
+        # A form post was read as a form before this view ran; the readings come as the body itself.
+        message = _("Send the readings as the body itself (e.g. Content-Type: application/json), not as a form.")
+        raise InvalidInput(message, errors=[{"field": "body", "message": message}]) from error
+    if not payload:
+        # No message at all, unlike a malformed one (a dead letter): the request itself is incomplete.
+        message = _("Send the readings in the body, in a format a sensor publishes (docs/sensors.md).")
+        raise InvalidInput(message, errors=[{"field": "body", "message": message}])
     result = services.readings_ingest(
         messages=[
             services.IncomingMessage(

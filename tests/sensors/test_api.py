@@ -302,6 +302,27 @@ def test_http_ingest_answers_bad_input_with_its_dead_letter(joint_campus, counte
     assert DeadLetter.objects.get().payload == "[1, 2"
 
 
+def test_http_ingest_without_a_body_is_refused_and_stores_nothing(joint_campus, counter):
+    _, raw = gateway_token_create(actor=None, campus=joint_campus.campus, name="gw")
+
+    response = gateway(raw).post(f"{API}/readings?sensor={counter.external_id}", b"", content_type="application/json")
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body"
+    assert not Reading.objects.exists()
+    assert not DeadLetter.objects.exists()
+
+
+def test_http_ingest_of_a_form_post_is_refused_not_an_error(joint_campus, counter):
+    _, raw = gateway_token_create(actor=None, campus=joint_campus.campus, name="gw")
+
+    response = gateway(raw).post(f"{API}/readings?sensor={counter.external_id}", {"count": "3"})
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body"
+    assert not Reading.objects.exists()
+
+
 def test_http_ingest_needs_a_gateway_token(joint_campus, counter, fm_of_lukio):
     _, raw = gateway_token_create(actor=None, campus=joint_campus.campus, name="gw")
     revoked, revoked_raw = gateway_token_create(actor=None, campus=joint_campus.campus, name="old")
