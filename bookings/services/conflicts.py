@@ -18,6 +18,7 @@ from bookings.models import (
 from bookings.parts import blocked_until, room_parts
 from bookings.visibility import Viewer
 from campus.models import Room
+from campus.sql_rows import insert
 
 
 def clashing_blocks(
@@ -150,7 +151,7 @@ def insert_blocks(bookings: Sequence[Booking], *, room: Room, viewer: Viewer) ->
         for part in parts
     ]
     try:
-        BookingBlock.objects.bulk_create(blocks)
+        insert(blocks, label="block")
     except IntegrityError as error:
         if "block_no_overlap_per_part" not in str(error):
             raise

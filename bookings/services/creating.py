@@ -34,6 +34,7 @@ from bookings.visibility import Viewer, viewer_for
 from campus.exceptions import InvalidInput, KampusError
 from campus.models import Institution, Room, User
 from campus.selectors import facility_managers_for_room
+from campus.sql_rows import insert
 
 
 @dataclass
@@ -392,7 +393,7 @@ def _carry_out(plan: _BookingPlan, *, now: dt.datetime) -> BookingResult:
         result.series.save()
         for booking in result.bookings:
             booking.series = result.series
-    bookings = Booking.objects.bulk_create(result.bookings)
+    bookings = insert(result.bookings, label="booking")
     result.bookings = bookings
     insert_blocks(bookings, room=room, viewer=plan.viewer)
     pending = first.status == BookingStatus.PENDING
