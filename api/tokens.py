@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from api.models import ApiToken
 from campus.exceptions import InvalidInput
 from campus.models import Campus, Institution, Membership, User
-from campus.sql_rows import columns, from_row
+from campus.sql_rows import columns, execute, from_row
 from campus.tokens import hash_token, new_secret
 
 TOKEN_PREFIX = "kmp_"
@@ -76,7 +76,7 @@ def token_authenticate(*, raw: str) -> ApiToken | None:
         return None
     now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(_token_sql(connection.vendor), [hash_token(raw), now])
+        execute(cursor, _token_sql(connection.vendor), [hash_token(raw), now], label="token")
         row = cursor.fetchone()
     if row is None:
         return None

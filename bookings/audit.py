@@ -7,6 +7,7 @@ from typing import Any
 
 from bookings.models import Booking, BookingEvent
 from campus.models import User
+from campus.sql_rows import insert
 
 SNAPSHOT_FIELDS = (
     "room_id",
@@ -58,4 +59,4 @@ def record(
         )
         for booking in bookings
     ]
-    return BookingEvent.objects.bulk_create(events)
+    return insert(events, label="event")

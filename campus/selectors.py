@@ -12,7 +12,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from campus.models import Building, Campus, Equipment, Institution, Membership, Room, TermKind, TermPeriod, User
 from campus.permissions import room_deciders
-from campus.sql_rows import columns, from_row
+from campus.sql_rows import columns, execute, from_row
 
 
 def default_campus_zone_name() -> str:
@@ -51,7 +51,7 @@ def room_with_campus(room_id: int) -> Room | None:
     if not lowest <= room_id <= highest:
         return None  # no such id can exist (the ORM answers an out-of-range lookup with nothing, too)
     with connection.cursor() as cursor:
-        cursor.execute(_room_sql(connection.vendor), [room_id])
+        execute(cursor, _room_sql(connection.vendor), [room_id], label="room")
         row = cursor.fetchone()
     if row is None:
         return None

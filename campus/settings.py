@@ -139,6 +139,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
         os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")
     )
+# PostgreSQL: the statements every booking request runs are prepared once per connection
+# (campus/sql_rows.py); switch off behind a pooler that gives each transaction another server
+# connection (PgBouncer's transaction pooling), where a prepared statement is not found again.
+KAMPUS_DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {

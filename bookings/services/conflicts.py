@@ -18,6 +18,7 @@ from bookings.models import (
 from bookings.parts import blocked_until, room_parts
 from bookings.visibility import Viewer
 from campus.models import Room
+from campus.sql_rows import columns, from_row, insert
 
 
 def clashing_blocks(
@@ -25,11 +26,13 @@ def clashing_blocks(
     spans: Sequence[tuple[dt.datetime, dt.datetime]],
     *,
     exclude_booking_ids: Iterable[int] = (),
+    describe: bool = True,
 ) -> list[BookingBlock]:
     """Return the blocks of ``part_ids`` overlapping any of ``spans`` ([start, blocked until)), by start.
 
-    The database compares every span in one statement (a series asks once, not per occurrence) and
-    answers with ids only; the blocks are read only when there are any.
+    The database compares every span in one statement (a series asks once, not per occurrence).
+    With ``describe`` the blocks come with their booking, its room and the part (read only when
+    there are any); without, only the blocks' own columns (no further statement).
     """
     excluded = list(exclude_booking_ids)
     params: list[Any] = list(part_ids)
@@ -39,17 +42,18 @@ def clashing_blocks(
         overlaps.append("(start < %s AND blocked_until > %s)")
         params += [to_db(until), to_db(start)]
     sql = (
-        f"SELECT id FROM {BookingBlock._meta.db_table} WHERE part_id IN ({', '.join(['%s'] * len(part_ids))})"
-        f" AND ({' OR '.join(overlaps)})"
+        f"SELECT {columns(BookingBlock, 'b')} FROM {BookingBlock._meta.db_table} b"
+        f" WHERE part_id IN ({', '.join(['%s'] * len(part_ids))}) AND ({' OR '.join(overlaps)})"
     )
     if excluded:
         sql += f" AND booking_id NOT IN ({', '.join(['%s'] * len(excluded))})"
         params += excluded
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        ids = [block_id for (block_id,) in cursor.fetchall()]
-    if not ids:
-        return []
+        blocks = [block for (block,) in (from_row(row, BookingBlock) for row in cursor.fetchall())]
+    if not describe or not blocks:
+        return sorted(blocks, key=lambda block: (block.start, block.pk))
+    ids = [block.pk for block in blocks]
     return list(
         BookingBlock.objects.filter(pk__in=ids).select_related("booking", "booking__room", "part").order_by("start")
     )
@@ -78,13 +82,18 @@ def find_conflicts(
     occurrences: Sequence[recurrence.Occurrence],
     viewer: Viewer,
     exclude_booking_ids: Iterable[int] = (),
+    describe: bool = True,
 ) -> dict[int, list[dict[str, Any]]]:
-    """Return, per index into ``occurrences``, the active bookings each would clash with."""
+    """Return, per index into ``occurrences``, the active bookings each would clash with.
+
+    Without ``describe`` an entry names only the clashing booking (``{"booking": id}``; None for
+    another occurrence of the request) and nothing is read beyond the clash check itself.
+    """
     if not occurrences:
         return {}
     part_ids = [part.pk for part in room_parts(room)]
     spans = [(o.start, blocked_until(room, o.end)) for o in occurrences]
-    blocks = clashing_blocks(part_ids, spans, exclude_booking_ids=exclude_booking_ids)
+    blocks = clashing_blocks(part_ids, spans, exclude_booking_ids=exclude_booking_ids, describe=describe)
     clashes: dict[int, list[dict[str, Any]]] = {}
     for index, occurrence in enumerate(occurrences):
         until = blocked_until(room, occurrence.end)
@@ -92,7 +101,8 @@ def find_conflicts(
         for block in blocks:
             if block.start < until and block.blocked_until > occurrence.start and block.booking_id not in seen:
                 seen.add(block.booking_id)
-                clashes.setdefault(index, []).append(conflict_entry(block, viewer, occurrence))
+                entry = conflict_entry(block, viewer, occurrence) if describe else {"booking": block.booking_id}
+                clashes.setdefault(index, []).append(entry)
     # Occurrences of one request may also clash with each other (a long buffer, a lengthened series):
     # each is compared with the last one kept, so that a clashing occurrence never hides a later clash.
     kept_until: dt.datetime | None = None
@@ -109,6 +119,8 @@ def find_conflicts(
                     "room_label": room.label,
                     "requested_start": occurrence.start,
                 }
+                if describe
+                else {"booking": None}
             )
         if index not in clashes:
             kept, kept_until = occurrence, blocked_until(room, occurrence.end)
@@ -150,7 +162,7 @@ def insert_blocks(bookings: Sequence[Booking], *, room: Room, viewer: Viewer) ->
         for part in parts
     ]
     try:
-        BookingBlock.objects.bulk_create(blocks)
+        insert(blocks, label="block")
     except IntegrityError as error:
         if "block_no_overlap_per_part" not in str(error):
             raise

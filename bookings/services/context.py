@@ -33,7 +33,7 @@ from campus.models import (
 )
 from campus.opening_hours import OpeningCalendar
 from campus.permissions import LoadedMemberships
-from campus.sql_rows import json_rows, rows_from_json
+from campus.sql_rows import execute, json_rows, rows_from_json
 
 
 @dataclass
@@ -109,7 +109,7 @@ def load_booking_context(
         "end": ops.adapt_datetimefield_value(end),
     }
     with connection.cursor() as cursor:
-        cursor.execute(_context_sql(vendor=connection.vendor, with_breaks=with_breaks), params)
+        execute(cursor, _context_sql(vendor=connection.vendor, with_breaks=with_breaks), params, label="context")
         row = dict(zip([column[0] for column in cursor.description], cursor.fetchone(), strict=True))
 
     _cache_relation(room, "sections", [r for (r,) in rows_from_json(row["sections"], Room)])
@@ -198,7 +198,7 @@ def booker_activity(*, booker: User, now: dt.datetime, start: dt.datetime, end: 
         "end": ops.adapt_datetimefield_value(end),
     }
     with connection.cursor() as cursor:
-        cursor.execute(_activity_sql(vendor=connection.vendor), params)
+        execute(cursor, _activity_sql(vendor=connection.vendor), params, label="activity")
         singles, series, own_singles, own_series, overlapping = cursor.fetchone()
     found = []
     for booking, room, building, campus in rows_from_json(overlapping, Booking, joined=[Room, Building, Campus]):

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bookings import audit, recurrence, rules
-from bookings.errors import BookingRuleBroken
+from bookings.errors import BookingRuleBroken, SlotTaken
 from bookings.models import (
     Access,
     Booking,
@@ -34,6 +34,7 @@ from bookings.visibility import Viewer, viewer_for
 from campus.exceptions import InvalidInput, KampusError
 from campus.models import Institution, Room, User
 from campus.selectors import facility_managers_for_room
+from campus.sql_rows import insert
 
 
 @dataclass
@@ -121,17 +122,39 @@ def booking_create(**request: Any) -> BookingResult:
         # A writer the check could not see yet won: the database refused the blocks and the transaction
         # is rolled back; what clashes can be read now.
         raise refused.slot_taken() from refused.__cause__
+    except Clashes as clashes:
+        # Described once the transaction has let go of the locks: the next writer of the room waits less.
+        raise clashes.slot_taken() from None
 
 
 def booking_dry_run(**request: Any) -> BookingResult:
     """Return what ``booking_create`` would do (the same checks and answers), reading only: nothing is
     written or locked, so a live preview never holds the database's write lock."""
-    return plan_booking(**request, lock=False).result
+    try:
+        return plan_booking(**request, lock=False).result
+    except Clashes as clashes:
+        raise clashes.slot_taken() from None
+
+
+class Clashes(Exception):
+    """The request's occurrences clash with active bookings (or with each other) and may not be left out.
+
+    Raised by ``plan_booking`` before the clashes are described: the caller lets the transaction go
+    (and with it the locks), then ``slot_taken`` reads what clashes for the answer.
+    """
+
+    def __init__(self, request: BookingRequest, occurrences: list[recurrence.Occurrence], viewer: Viewer) -> None:
+        super().__init__("slot_taken")
+        self.request, self.occurrences, self.viewer = request, occurrences, viewer
+
+    def slot_taken(self) -> SlotTaken:
+        clashes = conflicts.find_conflicts(room=self.request.room, occurrences=self.occurrences, viewer=self.viewer)
+        return slot_taken([c for index in sorted(clashes) for c in clashes[index]])
 
 
 def plan_booking(*, lock: bool, **fields: Any) -> _BookingPlan:
     """Check a booking request (the fields of ``BookingRequest``) and return the unsaved occurrences it would
-    create; raise what create raises.
+    create; raise what create raises, except that a clash raises ``Clashes`` (``slot_taken`` describes it).
 
     With ``lock`` (inside booking_create's transaction) the booker and the room's parts are locked
     before the quota and clash checks, so that the checks cannot race. A series skips the break dates
@@ -307,15 +330,16 @@ def _check_rules(
 def _leave_out_conflicts(
     occurrences: list[recurrence.Occurrence], *, request: BookingRequest, viewer: Viewer, skipped: list[Skipped]
 ) -> list[recurrence.Occurrence]:
-    """Return the occurrences whose time is free; refuse the request (SlotTaken, every clash named) unless
-    ``skip_conflicts`` leaves the taken ones out (code ``conflict``) and some remain."""
-    clashes = conflicts.find_conflicts(room=request.room, occurrences=occurrences, viewer=viewer)
+    """Return the occurrences whose time is free; refuse the request (``Clashes``) unless ``skip_conflicts``
+    leaves the taken ones out (code ``conflict``) and some remain. Reads only the clash check: the
+    clashes are described after the transaction (``Clashes.slot_taken``)."""
+    clashes = conflicts.find_conflicts(room=request.room, occurrences=occurrences, viewer=viewer, describe=False)
     if clashes and not request.skip_conflicts:
-        raise slot_taken([c for index in sorted(clashes) for c in clashes[index]])
+        raise Clashes(request, occurrences, viewer)
     to_book = [o for index, o in enumerate(occurrences) if index not in clashes]
     if clashes and not to_book:
         # Every date that is open is taken: that is a clash, not a broken rule.
-        raise slot_taken([c for index in sorted(clashes) for c in clashes[index]])
+        raise Clashes(request, occurrences, viewer)
     for index in sorted(clashes):
         occurrence = occurrences[index]
         skipped.append(Skipped(occurrence.start, occurrence.end, _("the room is already booked"), "conflict"))
@@ -392,7 +416,7 @@ def _carry_out(plan: _BookingPlan, *, now: dt.datetime) -> BookingResult:
         result.series.save()
         for booking in result.bookings:
             booking.series = result.series
-    bookings = Booking.objects.bulk_create(result.bookings)
+    bookings = insert(result.bookings, label="booking")
     result.bookings = bookings
     insert_blocks(bookings, room=room, viewer=plan.viewer)
     pending = first.status == BookingStatus.PENDING

@@ -25,6 +25,7 @@ from bookings.parts import room_parts
 from bookings.services.conflicts import free_blocks
 from campus.exceptions import InvalidInput, NotFound
 from campus.models import Room, User
+from campus.sql_rows import execute
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +61,12 @@ def lock_booker_and_parts(user: User, room: Room) -> None:
         return
     part_ids = sorted(part.pk for part in room_parts(room))
     with connection.cursor() as cursor:
-        cursor.execute(
+        execute(
+            cursor,
             f"SELECT booker.id, part.id FROM {User._meta.db_table} booker, {Room._meta.db_table} part"
             " WHERE booker.id = %s AND part.id = ANY(%s) ORDER BY part.id FOR NO KEY UPDATE OF booker, part",
             [user.pk, part_ids],
+            label="lock",
         )
         cursor.fetchall()
 

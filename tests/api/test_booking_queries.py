@@ -56,3 +56,27 @@ def test_a_teaching_series_that_skips_a_break_costs_no_more(staff_api, joint_cam
     booked = [in_helsinki(b.start).date() for b in Booking.objects.filter(room=joint_campus.lab)]
     assert not [day for day in booked if lukio_break.start <= day <= lukio_break.end]
     assert max(booked) > lukio_break.end
+
+
+def test_a_refused_booking_lets_go_of_the_room_before_reading_what_clashes(staff_api, joint_campus, monday):
+    _queries_to_book(staff_api, joint_campus.classroom, monday)
+    body = {
+        "room": joint_campus.classroom.pk,
+        "title": "Too late",
+        "start": at(monday, 10, 30).isoformat(),
+        "end": at(monday, 11, 30).isoformat(),
+    }
+    with CaptureQueriesContext(connection) as queries:
+        response = staff_api.post(f"{API}/bookings", body, content_type="application/json")
+    assert response.status_code == 409, response.content
+    assert response.json()["conflicts"][0]["title"] == "Counted"
+
+    statements = [q["sql"] for q in queries.captured_queries]
+    began = next(i for i, sql in enumerate(statements) if sql.startswith("SAVEPOINT"))
+    rolled_back = next(i for i, sql in enumerate(statements) if sql.startswith("ROLLBACK TO SAVEPOINT"))
+    described = next(i for i, sql in enumerate(statements) if 'JOIN "bookings_booking"' in sql)
+    # Inside the transaction (holding the booker's and the room's locks on PostgreSQL): what the request
+    # reads before its locks, the locks, the booker's bookings and the clash check; the clashing booking is
+    # read for the answer after the rollback, so the room's next writer does not wait for it.
+    assert rolled_back < described
+    assert rolled_back - began - 1 <= (4 if connection.vendor == "postgresql" else 3), statements[began:rolled_back]
