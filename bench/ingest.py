@@ -322,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sensors", type=int, default=200)
     parser.add_argument("--ingest-batch", type=int, default=500, help="messages per database write (both consumers)")
     parser.add_argument("--flush-seconds", type=float, default=0.5)
+    parser.add_argument("--database-name", default=BENCH_DATABASE)
     parser.add_argument(
         "--no-drain", dest="drain", action="store_false", help="skip the drain phases (the consumer's own limit)"
     )
@@ -338,9 +339,9 @@ def main(argv: list[str] | None = None) -> int:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         raise SystemExit("set DATABASE_URL=postgres://… (the benchmark measures Kampus on PostgreSQL)")
-    _admin(url, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-    _admin(url, f'CREATE DATABASE "{BENCH_DATABASE}"')
-    bench_url = _database_url(url, BENCH_DATABASE)
+    _admin(url, f'DROP DATABASE IF EXISTS "{args.database_name}" WITH (FORCE)')
+    _admin(url, f'CREATE DATABASE "{args.database_name}"')
+    bench_url = _database_url(url, args.database_name)
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campus.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
@@ -406,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         broker.close()
         connections.close_all()
-        _admin(url, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+        _admin(url, f'DROP DATABASE IF EXISTS "{args.database_name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

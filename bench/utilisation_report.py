@@ -177,9 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help=f"keep the database {BENCH_DATABASE} afterwards")
     parser.add_argument("--profile", action="store_true", help="print where one campus report spends its time")
+    parser.add_argument("--database-name", default=BENCH_DATABASE)
     args = parser.parse_args(argv)
 
-    url = open_throwaway(BENCH_DATABASE)
+    url = open_throwaway(args.database_name)
     from django.core.management import call_command
     from django.db import connection, connections
 
@@ -246,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         connections.close_all()
         if not args.keep:
-            drop_throwaway(url, BENCH_DATABASE)
+            drop_throwaway(url, args.database_name)
 
 
 if __name__ == "__main__":
