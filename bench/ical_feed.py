@@ -210,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DEBUG"] = "0"
     os.environ["ALLOWED_HOSTS"] = "testserver"
     os.environ["KAMPUS_MANIFEST_STATIC"] = "0"
+    os.environ.setdefault("LOG_LEVEL", "WARNING")  # not a request-log line per measured request
     reuse = args.keep and _exists(url)
     if args.year and not reuse:
         from bench.year_of_bookings import open_year_database
