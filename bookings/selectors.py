@@ -7,7 +7,8 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, DateTimeField, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -198,8 +199,9 @@ def free_room_ids_between(rooms: QuerySet[Room], *, start: dt.datetime, end: dt.
     # calendar per building (and one per room with its own hours) answers for all of them.
     candidates = list(
         rooms.filter(is_bookable=True)
-        .annotate(own_until=last_block_until(OuterRef("pk")))
-        .filter(Q(own_until__isnull=True) | Q(own_until__lte=start))
+        # A room with no block before ``end`` is free: Coalesce, so that the probe runs once a room.
+        .annotate(own_until=Coalesce(last_block_until(OuterRef("pk")), Value(start, output_field=DateTimeField())))
+        .filter(own_until__lte=start)
         .exclude(Exists(busy_section))
         .exclude(Exists(closed))
         .values_list("pk", "building_id", "buffer_minutes")
