@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from bookings import feeds
 from bookings.models import FeedKind
-from bookings.selectors import rooms_free_between
+from bookings.selectors import free_room_ids_between
 from campus.dates import FIRST_YEAR, LAST_YEAR, date_out_of_range_message, within_years
 from campus.exceptions import InvalidInput
 from campus.models import Language, Membership, Room, RoomKind, User
@@ -288,8 +288,7 @@ class RoomFilter(FilterSchema):
         if self.free_from is None or self.free_to is None or self.free_from >= self.free_to:
             message = _("Give both free_from and free_to, free_from before free_to.")
             raise InvalidInput(message, errors=[{"field": "free_to", "message": message}])
-        free = rooms_free_between(rooms, start=self.free_from, end=self.free_to)
-        return rooms.filter(pk__in=[room.pk for room in free])
+        return rooms.filter(pk__in=free_room_ids_between(rooms, start=self.free_from, end=self.free_to))
 
 
 # --- Me --------------------------------------------------------------------------------------

@@ -14,6 +14,10 @@ per client, starts gunicorn (``--workers`` sync workers, DEBUG off) on a free lo
 3. **reference**: the same inserts (a booking row and its block, one transaction each) as bare SQL
    through psycopg2 from as many threads, for as long: what the database alone can do here.
 
+With ``--year`` the database first gets the year of bench/year_of_bookings.py (1,000 rooms,
+400,000 bookings and their blocks; ``--year-template`` copies a kept one) and the clients' rooms
+are added to its campus, so every statement runs against a year's tables.
+
 It prints, per phase, requests and bookings per second and the latency p50/p95/p99, the ratio of
 the uncontended rate to the reference, and checks that no two active bookings overlap afterwards
 (exit status 1 if they do, or if a request failed with anything but 201/409).
@@ -100,21 +104,30 @@ def _admin(url: str, sql: str) -> None:
     conn.close()
 
 
-def build_world(clients: int) -> dict:
-    """Return the rooms, users and tokens of a campus with a room and a staff member per client."""
+def build_world(clients: int, *, in_year: bool = False) -> dict:
+    """Return the rooms, users and tokens of a campus with a room and a staff member per client.
+
+    ``in_year``: the campus, school and building A of the year already in the database (open
+    07–21 on weekdays, with a policy allowing a year of bookings).
+    """
     from api.tokens import token_create
     from bookings.models import BookingPolicy
     from campus.models import Building, Campus, Institution, InstitutionKind, Membership, OpeningHours, Role, Room, User
 
-    campus = Campus.objects.create(name="Bench Campus", time_zone=str(ZONE))
-    school = Institution.objects.create(
-        campus=campus, name="Bench School", short_code="bench", kind=InstitutionKind.UPPER_SECONDARY
-    )
-    building = Building.objects.create(campus=campus, code="A", name="Main building")
-    for weekday in range(5):
-        OpeningHours.objects.create(building=building, weekday=weekday, opens=OPENS, closes=CLOSES)
-    # A load test books far more than a person's everyday quota.
-    BookingPolicy.objects.create(campus=campus, max_active_bookings=1_000_000)
+    if in_year:
+        campus = Campus.objects.order_by("pk").first()
+        school = Institution.objects.filter(campus=campus).order_by("pk").first()
+        building = Building.objects.get(campus=campus, code="A")
+    else:
+        campus = Campus.objects.create(name="Bench Campus", time_zone=str(ZONE))
+        school = Institution.objects.create(
+            campus=campus, name="Bench School", short_code="bench", kind=InstitutionKind.UPPER_SECONDARY
+        )
+        building = Building.objects.create(campus=campus, code="A", name="Main building")
+        for weekday in range(5):
+            OpeningHours.objects.create(building=building, weekday=weekday, opens=OPENS, closes=CLOSES)
+        # A load test books far more than a person's everyday quota.
+        BookingPolicy.objects.create(campus=campus, max_active_bookings=1_000_000)
     rooms = [
         Room.objects.create(building=building, code=f"R{n:03d}", name=f"Room {n}", capacity=30, owner=school)
         for n in range(clients * 2 + 1)
@@ -273,32 +286,45 @@ def reference(url: str, world: dict, *, clients: int, seconds: float, first_day:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global BENCH_DATABASE
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--database-name", default=BENCH_DATABASE)
+    parser.add_argument(
+        "--year", action="store_true", help="with the year of bench/year_of_bookings.py in the database"
+    )
+    parser.add_argument("--year-template", default=None, help="with --year: copy the year from this kept database")
     args = parser.parse_args(argv)
+    BENCH_DATABASE = args.database_name
 
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         raise SystemExit("set DATABASE_URL=postgres://… (the benchmark measures Kampus on PostgreSQL)")
-    _admin(url, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-    _admin(url, f'CREATE DATABASE "{BENCH_DATABASE}"')
-    bench_url = _database_url(url, BENCH_DATABASE)
-    os.environ["DATABASE_URL"] = bench_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campus.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
+    if args.year:
+        from bench.year_of_bookings import open_year_database
 
-    import django
+        url, _year = open_year_database(BENCH_DATABASE, template=args.year_template)
+        bench_url = os.environ["DATABASE_URL"]
+    else:
+        _admin(url, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+        _admin(url, f'CREATE DATABASE "{BENCH_DATABASE}"')
+        bench_url = _database_url(url, BENCH_DATABASE)
+        os.environ["DATABASE_URL"] = bench_url
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campus.settings")
+        os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
 
-    django.setup()
+        import django
+
+        django.setup()
     from django.core.management import call_command
     from django.db import connections
 
     server = None
     try:
         call_command("migrate", verbosity=0)
-        world = build_world(args.clients)
+        world = build_world(args.clients, in_year=args.year)
         connections.close_all()
         port = free_port()
         server = start_gunicorn(args.workers, port)
@@ -345,6 +371,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"overlapping active bookings afterwards: {'YES' if overlaps else 'none'}; other statuses: {unexpected}")
         print(
             f"median over the phase: {statistics.median(uncontended.latencies) * 1000:.1f} ms per uncontended booking"
+        )
+        print(
+            f"RESULT booking_api uncontended_bookings_per_s={rate:.1f} uncontended_p95_ms="
+            f"{uncontended.percentile(0.95):.1f} contended_requests_per_s="
+            f"{len(contended.latencies) / contended.seconds:.1f}"
+            f" contended_p95_ms={contended.percentile(0.95):.1f} overlaps={int(overlaps)} web_cpu_ms={web:.1f}"
+            f" database_cpu_ms={database:.1f} reference_per_s={ref_rate:.1f}"
         )
         return 1 if overlaps or unexpected else 0
     finally:

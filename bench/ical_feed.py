@@ -10,11 +10,17 @@ an evening booking now and then, and the everyday exceptions (cancelled, moved a
 lessons, a released one). The bookings start 70 days in the past (the services are given that
 "now"), so the feed's window, 60 days back to 400 ahead, is full.
 
+With ``--year`` the classroom is room ``A100`` of the year of bench/year_of_bookings.py (1,000
+rooms and 400,000 other bookings in the same tables; ``--year-template`` copies a kept year
+instead of building it), so the feed's queries run against a full year's tables.
+
 Then it fetches the room's feed through Django's request handling (every middleware, DEBUG off,
 in this process: no network) as a calendar client does, and prints, each as median and p95 over
 ``--repeat`` requests: a full GET (the feed built), a conditional GET answered 304, and a HEAD;
-with the queries each took, the feed's size, its VEVENTs and the occurrences they expand to.
-Targets: under 250 ms for the feed, under 20 ms for the 304.
+with the queries each took, the feed's size, its VEVENTs and the occurrences they expand to; and
+as the reference, what PostgreSQL alone takes here in the same run: a ``SELECT 1`` round trip and
+reading the room's bookings of the feed's window with bare SQL. Targets: under 250 ms for the
+feed, under 20 ms for the 304 (median).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ BENCH_DATABASE = "kampus_bench_ical"
 ZONE = ZoneInfo("Europe/Helsinki")
 PERIODS = [(8, 15), (9, 15), (10, 15), (12, 0), (13, 0), (14, 0)]  # 45-minute lessons
 WEEKS = 52
+FEED_ROOM = "A100"  # the room bench/year_of_bookings.py leaves empty
 
 
 def _database_url(url: str, name: str) -> str:
@@ -64,23 +71,29 @@ def _exists(url: str) -> bool:
     return found
 
 
-def build_year():
-    """Book a classroom for a school year (and a bit); return the room and its teacher."""
+def build_year(room=None):
+    """Book a classroom (``room``, or a new one on a campus of its own) for a school year and a bit;
+    return the room, its teacher and how many bookings were made."""
     from bookings import services
     from bookings.models import BookingPolicy
     from campus.models import Building, Campus, Institution, InstitutionKind, Membership, OpeningHours, Role, Room, User
 
-    campus = Campus.objects.create(name="Bench Campus", time_zone=str(ZONE))
-    school = Institution.objects.create(
-        campus=campus, name="Bench School", short_code="bench", kind=InstitutionKind.UPPER_SECONDARY
-    )
-    building = Building.objects.create(campus=campus, code="A", name="Main building")
-    for weekday in range(5):
-        OpeningHours.objects.create(building=building, weekday=weekday, opens=dt.time(7), closes=dt.time(21))
-    BookingPolicy.objects.create(
-        campus=campus, max_active_bookings=1_000_000, max_advance_days=400, owner_window_days=400
-    )
-    room = Room.objects.create(building=building, code="A101", name="Luokka 101", capacity=30, owner=school)
+    if room is None:
+        campus = Campus.objects.create(name="Bench Campus", time_zone=str(ZONE))
+        school = Institution.objects.create(
+            campus=campus, name="Bench School", short_code="bench", kind=InstitutionKind.UPPER_SECONDARY
+        )
+        building = Building.objects.create(campus=campus, code="A", name="Main building")
+        for weekday in range(5):
+            OpeningHours.objects.create(building=building, weekday=weekday, opens=dt.time(7), closes=dt.time(21))
+        BookingPolicy.objects.create(
+            campus=campus, max_active_bookings=1_000_000, max_advance_days=400, owner_window_days=400
+        )
+        room = Room.objects.create(building=building, code="A101", name="Luokka 101", capacity=30, owner=school)
+    else:  # the year's campus has the policy and the opening hours; the school owns the room
+        school = Institution.objects.filter(campus=room.building.campus).order_by("pk").first()
+        Room.objects.filter(pk=room.pk).update(owner=school)
+        room.refresh_from_db()
     teacher = User.objects.create_user(username="bench-teacher", password="bench-only-password-1")
     Membership.objects.create(user=teacher, institution=school, role=Role.STAFF)
 
@@ -135,6 +148,38 @@ def timed(call, repeat: int) -> tuple[list[float], list[float], object]:
     return walls, cpus, last
 
 
+def _p95(walls: list[float]) -> float:
+    ordered = sorted(walls)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def reference(room_id: int, *, window_days: tuple[int, int], repeat: int) -> tuple[list[float], tuple]:
+    """Time ``SELECT 1`` round trips and reading the room's bookings of the feed's window with bare SQL."""
+    import psycopg2
+
+    conn = psycopg2.connect(os.environ["DATABASE_URL"])
+    conn.autocommit = True
+    trips, reads, count = [], [], 0
+    with conn.cursor() as cursor:
+        for _ in range(repeat):
+            began = time.perf_counter()
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+            trips.append(time.perf_counter() - began)
+        for _ in range(repeat):
+            began = time.perf_counter()
+            cursor.execute(
+                'SELECT id, series_id, recurrence_id, title, start, "end", status, sequence, updated_at'
+                " FROM bookings_booking WHERE room_id = %s AND start < now() + %s * interval '1 day'"
+                " AND \"end\" > now() - %s * interval '1 day'",
+                [room_id, window_days[1], window_days[0]],
+            )
+            count = len(cursor.fetchall())
+            reads.append(time.perf_counter() - began)
+    conn.close()
+    return trips, (reads, count)
+
+
 def line(name: str, measured: tuple[list[float], list[float], object], queries: int) -> str:
     walls, cpus, _last = measured
     ordered = sorted(walls)
@@ -146,31 +191,42 @@ def line(name: str, measured: tuple[list[float], list[float], object], queries: 
 
 
 def main(argv: list[str] | None = None) -> int:
+    global BENCH_DATABASE
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=30, help="requests per measurement")
     parser.add_argument("--profile", action="store_true", help="print where a full GET spends its time")
     parser.add_argument(
         "--keep", action="store_true", help="keep the database afterwards, and reuse it if a kept one is there"
     )
+    parser.add_argument("--database-name", default=BENCH_DATABASE)
+    parser.add_argument("--year", action="store_true", help="book room A100 of the year of bench/year_of_bookings.py")
+    parser.add_argument("--year-template", default=None, help="with --year: copy the year from this kept database")
     args = parser.parse_args(argv)
+    BENCH_DATABASE = args.database_name
 
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         raise SystemExit("set DATABASE_URL=postgres://… (the benchmark measures Kampus on PostgreSQL)")
-    reuse = args.keep and _exists(url)
-    if not reuse:
-        _admin(url, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-        _admin(url, f'CREATE DATABASE "{BENCH_DATABASE}"')
-    os.environ["DATABASE_URL"] = _database_url(url, BENCH_DATABASE)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campus.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
     os.environ["DEBUG"] = "0"
     os.environ["ALLOWED_HOSTS"] = "testserver"
     os.environ["KAMPUS_MANIFEST_STATIC"] = "0"
+    os.environ.setdefault("LOG_LEVEL", "WARNING")  # not a request-log line per measured request
+    reuse = args.keep and _exists(url)
+    if args.year and not reuse:
+        from bench.year_of_bookings import open_year_database
 
-    import django
+        url, _year = open_year_database(BENCH_DATABASE, template=args.year_template)
+    else:
+        if not reuse:
+            _admin(url, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+            _admin(url, f'CREATE DATABASE "{BENCH_DATABASE}"')
+        os.environ["DATABASE_URL"] = _database_url(url, BENCH_DATABASE)
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campus.settings")
+        os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
 
-    django.setup()
+        import django
+
+        django.setup()
     from django.core.management import call_command
     from django.db import connection, connections
     from django.test import Client
@@ -186,11 +242,15 @@ def main(argv: list[str] | None = None) -> int:
             from bookings.models import Booking
             from campus.models import Room, User
 
-            room, teacher = Room.objects.get(code="A101"), User.objects.get(username="bench-teacher")
+            room = Room.objects.get(code=FEED_ROOM if args.year else "A101", building__code="A")
+            teacher = User.objects.get(username="bench-teacher")
             print(f"reusing the kept database: {Booking.objects.count()} bookings")
         else:
             began = time.perf_counter()
-            room, teacher, booked = build_year()
+            from campus.models import Room
+
+            room = Room.objects.get(code=FEED_ROOM, building__code="A") if args.year else None
+            room, teacher, booked = build_year(room)
             print(f"booked {booked} bookings of one room through the services in {time.perf_counter() - began:.0f} s")
         path = feeds.feed_path(owner=teacher, feed=feeds.Feed(kind=FeedKind.ROOM, target=room), language="fi")
         client = Client()  # a calendar client: no cookie, the address only
@@ -222,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         full_queries = len(captured.captured_queries)  # now: the next request empties the log
         measured = timed(get, args.repeat)
         print(line("GET, feed built", measured, full_queries))
+        full = measured
         response = measured[2]
 
         if args.profile:
@@ -240,9 +301,29 @@ def main(argv: list[str] | None = None) -> int:
         assert measured[2].status_code == 304
         print(line("conditional GET, 304", measured, cached_queries))
 
+        not_modified = measured
         measured = timed(lambda: client.head(path, secure=True), args.repeat)
         assert measured[2].status_code == 200
         print(line("HEAD", measured, full_queries))
+
+        trips, rows = reference(room.pk, window_days=(60, 400), repeat=args.repeat)
+        print(f"{'reference: SELECT 1':<22} median {statistics.median(trips) * 1000:7.2f} ms")
+        print(
+            f"{'reference: bare SQL':<22} median {statistics.median(rows[0]) * 1000:7.1f} ms"
+            f"   (the room's {rows[1]} bookings of the feed's window, read with psycopg2)"
+        )
+        feed_median = statistics.median(full[0]) * 1000
+        cached_median = statistics.median(not_modified[0]) * 1000
+        verdict = "met" if feed_median < 250 and cached_median < 20 else "MISSED"
+        print(f"targets: feed < 250 ms, 304 < 20 ms (medians): {verdict}")
+        print(
+            f"RESULT ical_feed get_median_ms={feed_median:.1f} get_p95_ms={_p95(full[0]) * 1000:.1f}"
+            f" not_modified_median_ms={cached_median:.1f} not_modified_p95_ms={_p95(not_modified[0]) * 1000:.1f}"
+            f" get_cpu_ms={statistics.median(full[1]) * 1000:.1f}"
+            f" not_modified_cpu_ms={statistics.median(not_modified[1]) * 1000:.1f}"
+            f" bare_sql_median_ms={statistics.median(rows[0]) * 1000:.1f} select1_median_ms="
+            f"{statistics.median(trips) * 1000:.2f}"
+        )
         return 0
     finally:
         connections.close_all()

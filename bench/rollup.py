@@ -129,9 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sensors", type=int, default=500, help="rooms, one people counter each")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--database-name", default=BENCH_DATABASE)
+    parser.add_argument(
+        "--target-only", action="store_true", help="only the reference and the first rollup of the day (issue 13)"
+    )
     args = parser.parse_args(argv)
 
-    url = open_throwaway(BENCH_DATABASE)
+    url = open_throwaway(args.database_name)
     from django.core.management import call_command
     from django.db import connection, connections
 
@@ -179,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
             times.setdefault("range, first", []).append(
                 timed("range, first", functools.partial(rollup_range, start=DAY, end=end, now=late_day), ref)
             )
+            if args.target_only:
+                continue
             times.setdefault("range, again", []).append(
                 timed("range, again", functools.partial(rollup_range, start=DAY, end=end, now=late_day), ref)
             )
@@ -228,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if statistics.median(times["range, first"]) < TARGET_SECONDS else 1
     finally:
         connections.close_all()
-        drop_throwaway(url, BENCH_DATABASE)
+        drop_throwaway(url, args.database_name)
 
 
 if __name__ == "__main__":

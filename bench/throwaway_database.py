@@ -48,3 +48,18 @@ def open_throwaway(name: str) -> str:
 
 def drop_throwaway(url: str, name: str) -> None:
     admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def open_kept(name: str) -> str:
+    """Set Django up on database ``name`` kept by an earlier run on DATABASE_URL's server; return the server's URL."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise SystemExit("set DATABASE_URL=postgres://… (the benchmark measures Kampus on PostgreSQL)")
+    os.environ["DATABASE_URL"] = database_url(url, name)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campus.settings")
+    os.environ.setdefault("SECRET_KEY", SECRET_KEY)
+
+    import django
+
+    django.setup()
+    return url

@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.throwaway_database import drop_throwaway, open_throwaway  # noqa: E402
+from bench.throwaway_database import drop_throwaway, open_kept, open_throwaway  # noqa: E402
 
 BENCH_DATABASE = "kampus_bench_report"
 FIRST_DAY = dt.date(2025, 12, 1)
@@ -171,15 +171,31 @@ def timed(action) -> float:
     return time.perf_counter() - started
 
 
+def kept_world():
+    """Return what ``build_world`` returned, from a database it built and a --build-only run kept."""
+    from bookings.models import Booking
+    from campus.models import Building, Campus, Institution, Room
+    from utilisation.models import RoomSlot
+
+    campus = Campus.objects.get(name="Bench Campus")
+    building = Building.objects.get(campus=campus, code="B")
+    school = Institution.objects.get(campus=campus, short_code="s0")
+    room = Room.objects.filter(building__campus=campus).order_by("pk")[1]
+    return campus, building, school, room, RoomSlot.objects.count(), Booking.objects.count()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rooms", type=int, default=200)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help=f"keep the database {BENCH_DATABASE} afterwards")
     parser.add_argument("--profile", action="store_true", help="print where one campus report spends its time")
+    parser.add_argument("--database-name", default=BENCH_DATABASE)
+    parser.add_argument("--build-only", action="store_true", help="build the database and keep it; measure nothing")
+    parser.add_argument("--reuse", action="store_true", help="measure the database a --build-only run kept")
     args = parser.parse_args(argv)
 
-    url = open_throwaway(BENCH_DATABASE)
+    url = open_kept(args.database_name) if args.reuse else open_throwaway(args.database_name)
     from django.core.management import call_command
     from django.db import connection, connections
 
@@ -187,9 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     from utilisation.results import Period, Season
 
     try:
-        call_command("migrate", verbosity=0)
         started = time.perf_counter()
-        campus, building, school, room, slots, bookings = build_world(args.rooms)
+        if args.reuse:
+            campus, building, school, room, slots, bookings = kept_world()
+        else:
+            call_command("migrate", verbosity=0)
+            campus, building, school, room, slots, bookings = build_world(args.rooms)
         print(
             f"{args.rooms} rooms, {slots:,} slot rows, {bookings:,} bookings with their use "
             f"(built in {time.perf_counter() - started:.0f} s); PostgreSQL "
@@ -197,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
             f"load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
+        if args.build_only:
+            return 0
         year = Period(FIRST_DAY, LAST_DAY, Season.ALL)
 
         def reference() -> None:
@@ -245,8 +266,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if campus_p50 < TARGET_SECONDS else 1
     finally:
         connections.close_all()
-        if not args.keep:
-            drop_throwaway(url, BENCH_DATABASE)
+        if not (args.keep or args.build_only):
+            drop_throwaway(url, args.database_name)
 
 
 if __name__ == "__main__":
