@@ -137,8 +137,10 @@ def rows_of(name: str, output: str) -> list[Row]:
                 rf"^{shape}: kampus (\d+) readings/s, bare (\d+) readings/s, kampus / bare = ([\d.]+)", output, re.M
             )
             kampus, bare, ratio = (float(g) for g in found.groups()) if found else (None, None, None)
+            # The ratio target is for one reading a message; with 100 the target is the rate below.
+            target, verdict = ("≥ 0.70", at_least(ratio, 0.70)) if shape == "single" else ("—", None)
             rows.append(
-                Row(f"ingest end to end, {label}: kampus / bare", "≥ 0.70", ratio, "×", at_least(ratio, 0.70),
+                Row(f"ingest end to end, {label}: kampus / bare", target, ratio, "×", verdict,
                     f"kampus {kampus:,.0f}/s, bare paho → COPY {bare:,.0f}/s" if found else "")
             )  # fmt: skip
             if shape == "batch":
@@ -146,7 +148,8 @@ def rows_of(name: str, output: str) -> list[Row]:
                     Row("ingest, 100 readings a message: readings/s", "≥ 30,000", kampus, "/s",
                         at_least(kampus, 30_000))
                 )  # fmt: skip
-        rows.append(Row("ingester memory flat over 10 min", "flat", None, "", None, "not part of this run"))
+        rows.append(Row("ingester memory flat over 10 min", "flat", None, "", None,
+                        "a run of its own: bench/ingest.py --soak (10 minutes)"))  # fmt: skip
         return rows
     if name == "rollup":
         first = number(r"^\s+range, first\s+([\d.]+) s", output.split("medians:")[-1])
