@@ -26,7 +26,9 @@ calendar real. Then it times,
 
 It prints p50 and max of each and the ratio to the reference; the exit status is 1 if the campus,
 building or institution report's p50 takes 2 s or more (issue 13's target). ``--profile`` first
-lists the queries of one campus report, slowest first, and where its Python time goes.
+lists the queries of one campus report, slowest first, and where its Python time goes; ``--cpu``
+then runs every case again without parallel workers and prints the CPU seconds the database
+backend and Python spent (steadier than wall time when other work shares the machine).
 """
 
 from __future__ import annotations
@@ -225,6 +227,36 @@ def kept_world():
     )
 
 
+def print_cpu(cases: dict, runs: int) -> None:
+    """Print the p50 CPU seconds of each case run without parallel workers: the database backend's and Python's."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET max_parallel_workers_per_gather = 0")
+        cursor.execute("SELECT pg_backend_pid()")
+        (backend,) = cursor.fetchone()
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def backend_cpu() -> float:
+        fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+
+    spent: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+    for _run in range(runs):
+        for name, action in cases.items():
+            database, python = backend_cpu(), time.process_time()
+            action()
+            spent[name].append((backend_cpu() - database, time.process_time() - python))
+    print(f"\n{'case':<12} {'CPU s, no parallel workers: database':>38} {'Python':>7} {'× reference':>12}")
+    reference = statistics.median(database + python for database, python in spent["reference"])
+    for name, values in spent.items():
+        database = statistics.median(d for d, _ in values)
+        python = statistics.median(p for _, p in values)
+        print(f"{name:<12} {database:38.2f} {python:7.2f} {(database + python) / reference:12.1f}")
+    with connection.cursor() as cursor:
+        cursor.execute("RESET max_parallel_workers_per_gather")
+
+
 def timed(action) -> float:
     started = time.perf_counter()
     action()
@@ -239,6 +271,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--reuse", action="store_true", help="measure a database kept by --keep without building it")
     parser.add_argument("--profile", action="store_true", help="print where one campus report spends its time")
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="also measure each case's CPU seconds without parallel workers: the database backend's (read from "
+        "/proc: the server must run on this machine) and this process's; steadier than wall time on a shared machine",
+    )
     args = parser.parse_args(argv)
 
     url = open_throwaway(args.database, fresh=not args.reuse)
@@ -312,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, values in times.items():
             p50 = statistics.median(values)
             print(f"{name:<12} {p50:7.2f} {max(values):7.2f} {p50 / reference_p50:12.1f}")
+        if args.cpu:
+            print_cpu(cases, args.runs)
         slow = {name: statistics.median(times[name]) for name in TARGET_CASES}
         print(
             f"\none-year reports of {len(campus_rooms)} rooms, p50: "
