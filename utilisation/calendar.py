@@ -125,7 +125,8 @@ class SlotCalendar:
         self.now = now
         self.rooms = list(rooms)
         self.room_ids = {room.pk for room in self.rooms}
-        # ``RoomSlot.campus`` is its room's campus: rows of the campus are rows of these rooms.
+        # ``RoomSlot.campus`` is its room's campus (the rollup writes it so): a filter on the campus limits the
+        # rows to these rooms, and naming those of them a report leaves out is enough (``rows_filter``).
         self.campus_room_ids = set(Room.objects.filter(building__campus=campus).values_list("pk", flat=True))
         self.days = [
             period.first_day + dt.timedelta(days=n) for n in range((period.last_day - period.first_day).days + 1)
