@@ -1,6 +1,7 @@
 """A benchmark's own PostgreSQL database: made fresh on the server of DATABASE_URL, dropped afterwards.
 
 server_url = open_throwaway("kampus_bench_x")   # drop, create, point Django at it, django.setup()
+server_url = open_throwaway("kampus_bench_x", fresh=False)   # a kept one as it is
 ...
 drop_throwaway(server_url, "kampus_bench_x")
 """
@@ -29,13 +30,15 @@ def admin(url: str, sql: str) -> None:
     conn.close()
 
 
-def open_throwaway(name: str) -> str:
-    """Create database ``name`` afresh on DATABASE_URL's server, set Django up on it; return the server's URL."""
+def open_throwaway(name: str, *, fresh: bool = True) -> str:
+    """Create database ``name`` afresh (or, not ``fresh``, take it as a kept run left it) on DATABASE_URL's server,
+    set Django up on it; return the server's URL."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         raise SystemExit("set DATABASE_URL=postgres://… (the benchmark measures Kampus on PostgreSQL)")
-    drop_throwaway(url, name)
-    admin(url, f'CREATE DATABASE "{name}"')
+    if fresh:
+        drop_throwaway(url, name)
+        admin(url, f'CREATE DATABASE "{name}"')
     os.environ["DATABASE_URL"] = database_url(url, name)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campus.settings")
     os.environ.setdefault("SECRET_KEY", SECRET_KEY)
@@ -48,18 +51,3 @@ def open_throwaway(name: str) -> str:
 
 def drop_throwaway(url: str, name: str) -> None:
     admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def open_kept(name: str) -> str:
-    """Set Django up on database ``name`` kept by an earlier run on DATABASE_URL's server; return the server's URL."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("set DATABASE_URL=postgres://… (the benchmark measures Kampus on PostgreSQL)")
-    os.environ["DATABASE_URL"] = database_url(url, name)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campus.settings")
-    os.environ.setdefault("SECRET_KEY", SECRET_KEY)
-
-    import django
-
-    django.setup()
-    return url

@@ -18,17 +18,30 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, IntegerField, Max, Q, Sum
+from django.db import connection, transaction
+from django.db.models import (
+    Avg,
+    BooleanField,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    Q,
+    Sum,
+)
 from django.db.models.functions import Round, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campus.models import Building, Campus, Institution, Room
 from sensors.models import Sensor, SensorKind
-from utilisation.calendar import SlotCalendar, core_hours, opening_hours_filter
+from utilisation.calendar import SlotCalendar, core_hours, opening_hours_filter, rooms_filter
 from utilisation.models import SLOT_SECONDS, BookingUse, RollupState, RoomSlot
 from utilisation.results import (
     Figures,
@@ -47,6 +60,11 @@ SLOT_HOURS = SLOT_SECONDS / 3600
 DAILY_POINTS_UP_TO_DAYS = 92
 RIGHT_SIZING_PERCENTILE = 0.9
 RIGHT_SIZING_SHARE = 0.5
+# PostgreSQL settings for a report's queries (for its transaction only). Each aggregates up to millions of
+# slot rows into thousands of groups, which spilled to disk with the default 4 MB of work_mem. JIT compiling
+# pays only for the aggregate by room (_counts_by_room turns it on for its query); for the others it cost as
+# much as it saved, in every parallel worker again (docs/performance.md, "Utilisation report").
+REPORT_SETTINGS = {"work_mem": "64MB", "jit": "off"}
 
 
 def rating_of(rate: float | None) -> Rating | None:
@@ -124,40 +142,151 @@ def _sensor_kinds(rooms: Iterable[Room]) -> dict[int, set[str]]:
 # --- figures ---------------------------------------------------------------------------------------
 
 
-def _slot_counts(
-    rows, limits: Thresholds, institution: Institution | None
-) -> tuple[dict[int, dict], dict[dt.date, dict]]:
-    """Return the slot counts of the available ``rows`` per room and per day, from one query by (room, day)."""
-    booked = limits.booked & Q(booked_institution=institution) if institution is not None else limits.booked
+@contextmanager
+def _report_queries() -> Iterator[None]:
+    """Run a report's queries; on PostgreSQL in one transaction with ``REPORT_SETTINGS``.
+
+    On SQLite a transaction would take the write lock (``IMMEDIATE``) for the whole report, so there is none.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    names, values = list(REPORT_SETTINGS), list(REPORT_SETTINGS.values())
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(names)), names)
+            before = cursor.fetchone()
+            cursor.execute("SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(names)), _pairs(names, values))
+        yield
+        # Inside a caller's transaction the settings would outlast the report.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(names)), _pairs(names, before))
+
+
+def _pairs(names: list[str], values: Iterable[str]) -> list[str]:
+    return [item for pair in zip(names, values, strict=True) for item in pair]
+
+
+def _set_for_report(name: str, value: str) -> None:
+    """Change a PostgreSQL setting of ``REPORT_SETTINGS`` inside ``_report_queries`` (nothing on SQLite)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+
+
+# What _counts_by_room counts per group: slots (of core hours) and seconds (for the shares).
+SLOT_COUNTS = ("known", "in_use", "booked", "booked_known", "ghost", "unbooked_use", "headcount_slots")
+# The counts of booked slots, which an institution's report takes only from its own bookings.
+BOOKED_COUNTS = frozenset({"booked", "booked_known", "ghost"})
+SHARE_SECONDS = ("seconds_booked", "seconds_used_booked", "seconds_used_unbooked")
+
+
+def _counts_by_room(rows, *, core: Q, opening: Q, limits: Thresholds) -> list[dict]:
+    """Return the slot counts and the seconds of ``rows`` by hours, from one aggregate.
+
+    One row per room, booking institution (``booked_institution_id``) and hours (``core``, ``opening``:
+    whether the slots lie in core hours, in opening hours, in both or in neither): the report's rooms take
+    their counts from the core-hour groups (an institution's booked counts from its own), the shares their
+    seconds from both. The hours are grouped by, not filtered on: each condition is then evaluated once a row.
+    """
     with_headcount = limits.in_use & Q(mean_count__isnull=False)
-    counted = rows.values("room_id", "local_date").annotate(
-        known=Count("id", filter=limits.known),
-        in_use=Count("id", filter=limits.in_use),
-        booked=Count("id", filter=booked),
-        booked_known=Count("id", filter=booked & limits.known),
-        ghost=Count("id", filter=booked & limits.known & ~limits.occupied),
-        unbooked_use=Count("id", filter=limits.in_use & ~limits.booked),
-        headcount_slots=Count("id", filter=with_headcount),
-        headcount_sum=Sum("mean_count", filter=with_headcount),
-        peak=Max("peak_count", filter=limits.known),
+    booked_known = limits.booked & limits.known
+    # Its two conditions of hours and twelve filters over every row of the period: compiled, they cost a third less.
+    _set_for_report("jit", "on")
+    groups = list(
+        rows.annotate(
+            core=ExpressionWrapper(core, output_field=BooleanField()),
+            opening=ExpressionWrapper(opening, output_field=BooleanField()),
+        )
+        .values("room_id", "booked_institution_id", "core", "opening")
+        .annotate(
+            known=Count("id", filter=limits.known),
+            in_use=Count("id", filter=limits.in_use),
+            booked=Count("id", filter=limits.booked),
+            booked_known=Count("id", filter=booked_known),
+            ghost=Count("id", filter=booked_known & ~limits.occupied),
+            unbooked_use=Count("id", filter=limits.in_use & ~limits.booked),
+            headcount_slots=Count("id", filter=with_headcount),
+            headcount_sum=Sum("mean_count", filter=with_headcount),
+            peak=Max("peak_count", filter=limits.known),
+            seconds_booked=Sum("booked_seconds", filter=limits.booked),
+            seconds_used_booked=Sum("occupied_seconds", filter=booked_known),
+            seconds_used_unbooked=Sum("occupied_seconds", filter=limits.known & ~limits.booked),
+        )
+        .order_by()
     )
-    summed = ("known", "in_use", "booked", "booked_known", "ghost", "unbooked_use", "headcount_slots")
+    _set_for_report("jit", REPORT_SETTINGS["jit"])
+    return groups
+
+
+def _room_counts(groups: list[dict], institution: Institution | None) -> dict[int, dict]:
+    """Return the core-hour slot counts of each room from the groups of ``_counts_by_room``."""
     by_room: dict[int, dict] = {}
+    for group in groups:
+        if not group["core"]:
+            continue
+        entry = by_room.get(group["room_id"])
+        if entry is None:
+            entry = by_room[group["room_id"]] = dict.fromkeys(SLOT_COUNTS, 0) | {"headcount_sum": 0.0, "peak": None}
+        own = institution is None or group["booked_institution_id"] == institution.pk
+        for name in SLOT_COUNTS:
+            if own or name not in BOOKED_COUNTS:
+                entry[name] += group[name]
+        entry["headcount_sum"] += group["headcount_sum"] or 0.0
+        peak = group["peak"]
+        if peak is not None and (entry["peak"] is None or peak > entry["peak"]):
+            entry["peak"] = peak
+    return by_room
+
+
+def _counts_by_slot(
+    rows, *, limits: Thresholds, booked: Q, rooms: list[Room], zone: dt.tzinfo
+) -> tuple[dict[dt.date, dict], list[KindConcurrency]]:
+    """Return the known, in-use and ``booked`` slots of ``rows`` per day, and per room kind the most rooms of that
+    kind in use in one slot (and the first slot when), from one query by slot."""
+    room_ids = {room.pk for room in rooms}
+    room_ids_by_kind: dict[str, list[int]] = defaultdict(list)
+    for room in rooms:
+        room_ids_by_kind[room.kind].append(room.pk)
+    kinds = sorted(room_ids_by_kind)
+    in_use_by_kind = {
+        f"in_use_{n}": Count("id", filter=limits.in_use & rooms_filter(room_ids_by_kind[kind], among=room_ids))
+        for n, kind in enumerate(kinds)
+    }
+    per_slot = (
+        rows.values("start", "local_date")
+        .annotate(
+            known=Count("id", filter=limits.known),
+            in_use=Count("id", filter=limits.in_use),
+            booked=Count("id", filter=booked),
+            **in_use_by_kind,
+        )
+        .order_by("start")
+        .values_list("start", "local_date", "known", "in_use", "booked", *in_use_by_kind)
+    )
     by_day: dict[dt.date, dict] = {}
-    # Tuples, not dicts: tens of thousands of (room, day) rows for a year of a campus.
-    names = (*summed, "headcount_sum", "peak")
-    for room_id, day, *values in counted.values_list("room_id", "local_date", *names).order_by():
-        counts, headcount_sum, peak = values[:-2], values[-2] or 0.0, values[-1]
-        for key, totals in ((room_id, by_room), (day, by_day)):
-            entry = totals.get(key)
-            if entry is None:
-                entry = totals[key] = dict.fromkeys(summed, 0) | {"headcount_sum": 0.0, "peak": None}
-            for name, value in zip(summed, counts, strict=True):
-                entry[name] += value
-            entry["headcount_sum"] += headcount_sum
-            if peak is not None and (entry["peak"] is None or peak > entry["peak"]):
-                entry["peak"] = peak
-    return by_room, by_day
+    peaks: list[tuple[int, dt.datetime | None]] = [(0, None)] * len(kinds)
+    # Tuples, not dicts: thousands of slots for a year.
+    for start, day, known, in_use, booked_slots, *in_use_of_kinds in per_slot:
+        entry = by_day.get(day)
+        if entry is None:
+            entry = by_day[day] = {"known": 0, "in_use": 0, "booked": 0}
+        entry["known"] += known
+        entry["in_use"] += in_use
+        entry["booked"] += booked_slots
+        for n, count in enumerate(in_use_of_kinds):
+            if count > peaks[n][0]:
+                peaks[n] = (count, start)
+    concurrency = [
+        KindConcurrency(
+            kind=kind,
+            rooms=len(room_ids_by_kind[kind]),
+            peak_in_use=peak,
+            peak_at=at.astimezone(zone) if at is not None else None,
+        )
+        for kind, (peak, at) in zip(kinds, peaks, strict=True)
+    ]
+    return by_day, concurrency
 
 
 def _booking_counts(
@@ -260,65 +389,36 @@ def _right_sizing(rows, limits: Thresholds) -> dict[int, float | None]:
     return {room_id: _percentile_from_histogram(h, RIGHT_SIZING_PERCENTILE) for room_id, h in histograms.items()}
 
 
-def _concurrency(rows, limits: Thresholds, rooms: list[Room], zone: dt.tzinfo) -> list[KindConcurrency]:
-    """Return, per room kind, the most rooms of that kind in use in one slot."""
-    per_kind_rooms: dict[str, int] = defaultdict(int)
-    for room in rooms:
-        per_kind_rooms[room.kind] += 1
-    peaks: dict[str, tuple[int, dt.datetime | None]] = dict.fromkeys(per_kind_rooms, (0, None))
-    counted = rows.filter(limits.in_use).values("start", "room__kind").annotate(n=Count("id")).order_by("start")
-    for row in counted:
-        kind = row["room__kind"]
-        if row["n"] > peaks[kind][0]:
-            peaks[kind] = (row["n"], row["start"].astimezone(zone))
-    return [
-        KindConcurrency(kind=kind, rooms=per_kind_rooms[kind], peak_in_use=peak, peak_at=at)
-        for kind, (peak, at) in sorted(peaks.items())
-    ]
-
-
-def _shares(
-    *,
-    campus: Campus,
-    rooms: list[Room],
-    period: Period,
-    limits: Thresholds,
-    core_filter: Q,
-    scope: Q,
-    now: dt.datetime,
-) -> list[InstitutionShare]:
-    """Return each institution's share of booked hours and of measured use, over opening hours and core hours."""
-    first, end = period.bounds(campus.zone)
+def _shares(*, campus: Campus, rooms: list[Room], groups: list[dict]) -> list[InstitutionShare]:
+    """Return each institution's share of booked hours and of measured use, over opening hours and core hours,
+    from the groups of ``_counts_by_room``."""
     area = {room.pk: float(room.area_m2) if room.area_m2 is not None else None for room in rooms}
-    base = RoomSlot.objects.filter(
-        scope, room__in=rooms, start__gte=first, start__lt=end, start__lte=now - dt.timedelta(seconds=SLOT_SECONDS)
-    )
+    # Seconds per (booking institution, room), opening hours and core hours apart: whole seconds add up exactly.
+    seconds: dict[bool, dict[tuple[int | None, int], list[int]]] = {True: {}, False: {}}
+    for group in groups:
+        for core, counted in ((True, group["core"]), (False, group["opening"])):
+            if not counted:
+                continue
+            key = (group["booked_institution_id"], group["room_id"])
+            entry = seconds[core].setdefault(key, [0] * len(SHARE_SECONDS))
+            for n, name in enumerate(SHARE_SECONDS):
+                entry[n] += group[name] or 0
     # key: institution id, None for the campus's own services, "unattributed" for use nobody booked.
     totals: dict[object, dict[str, float | None]] = defaultdict(
         lambda: {"booked": 0.0, "booked_m2": 0.0, "used": 0.0, "used_m2": 0.0, "core_booked": 0.0, "core_used": 0.0}
     )
-
-    def add(rows, *, core: bool) -> None:
-        grouped = (
-            rows.values("booked_institution", "room_id")
-            .annotate(
-                booked=Sum("booked_seconds", filter=limits.booked),
-                used_booked=Sum("occupied_seconds", filter=limits.known & limits.booked),
-                used_unbooked=Sum("occupied_seconds", filter=limits.known & ~limits.booked),
-            )
-            .order_by()
-        )
-        for row in grouped:
-            room_area = area.get(row["room_id"])
-            for key, seconds, kind in (
-                (row["booked_institution"], row["booked"] or 0, "booked"),
-                (row["booked_institution"], row["used_booked"] or 0, "used"),
-                ("unattributed", row["used_unbooked"] or 0, "used"),
+    for core in (False, True):
+        for (institution_id, room_id), (booked, used_booked, used_unbooked) in seconds[core].items():
+            room_area = area.get(room_id)
+            for key, counted_seconds, kind in (
+                (institution_id, booked, "booked"),
+                (institution_id, used_booked, "used"),
+                ("unattributed", used_unbooked, "used"),
             ):
-                if not seconds:
+                if not counted_seconds:
                     continue
                 entry = totals[key]
-                hours = seconds / 3600
+                hours = counted_seconds / 3600
                 if core:
                     entry[f"core_{kind}"] += hours
                     continue
@@ -326,8 +426,6 @@ def _shares(
                 m2 = entry[f"{kind}_m2"]
                 entry[f"{kind}_m2"] = None if m2 is None or room_area is None else m2 + hours * room_area
 
-    add(base.filter(opening_hours_filter(rooms)), core=False)
-    add(base.filter(core_filter), core=True)
     names = dict(Institution.objects.filter(campus=campus).values_list("pk", "name"))
     booked_total = sum(entry["booked"] for entry in totals.values())
     used_total = sum(entry["used"] for entry in totals.values())
@@ -389,17 +487,42 @@ def utilisation_report(
     now: dt.datetime | None = None,
 ) -> UtilisationReport:
     """Return the utilisation figures of the selection over ``period`` (see docs/metrics.md)."""
+    with _report_queries():
+        return _utilisation_report(
+            campus=campus, period=period, building=building, institution=institution, room=room, now=now
+        )
+
+
+def _utilisation_report(
+    *,
+    campus: Campus,
+    period: Period,
+    building: Building | None,
+    institution: Institution | None,
+    room: Room | None,
+    now: dt.datetime | None,
+) -> UtilisationReport:
     now = now or timezone.now()
     limits = Thresholds()
     rooms = selection_rooms(campus=campus, period=period, building=building, institution=institution, room=room)
     calendar = SlotCalendar(campus=campus, rooms=rooms, period=period, hours=core_hours(campus), now=now)
-    core_filter = calendar.slot_filter()
     owned, scope = institution_scope(rooms, institution, limits)
-    rows = RoomSlot.objects.filter(core_filter).filter(scope)
+    # Three passes over the period's slot rows: by room (and the shares), by slot, and the headcount histogram.
+    slots = RoomSlot.objects.filter(calendar.rows_filter(), scope)
+    core_hours_filter = calendar.available_filter()
+    core_hour_slots = slots.filter(core_hours_filter)
+    groups = _counts_by_room(
+        slots,
+        core=core_hours_filter,
+        opening=opening_hours_filter(rooms, among=calendar.room_ids),
+        limits=limits,
+    )
+    counts = _room_counts(groups, institution)
+    booked = limits.booked & Q(booked_institution=institution) if institution is not None else limits.booked
+    daily, concurrency = _counts_by_slot(core_hour_slots, limits=limits, booked=booked, rooms=rooms, zone=campus.zone)
+    p90 = _right_sizing(core_hour_slots, limits)
     available = calendar.available()
-    counts, daily = _slot_counts(rows, limits, institution)
     bookings, no_shows_by_day = _booking_counts(rooms, calendar, institution, now)
-    p90 = _right_sizing(rows, limits)
     sensor_kinds = _sensor_kinds(rooms)
 
     totals = Figures()
@@ -483,10 +606,8 @@ def utilisation_report(
         data_version=RollupState.current_version(),
         totals=totals,
         rooms=room_rows,
-        shares=_shares(
-            campus=campus, rooms=rooms, period=period, limits=limits, core_filter=core_filter, scope=scope, now=now
-        ),
-        concurrency=_concurrency(rows, limits, rooms, campus.zone),
+        shares=_shares(campus=campus, rooms=rooms, groups=groups),
+        concurrency=concurrency,
         over_time=_over_time(daily, no_shows_by_day, calendar, now),
     )
 
@@ -501,6 +622,19 @@ def heatmap(
     now: dt.datetime | None = None,
 ) -> Heatmap:
     """Return the hour-of-week matrix of the selection: in-use share of known slots and booked share, per cell."""
+    with _report_queries():
+        return _heatmap(campus=campus, period=period, building=building, institution=institution, room=room, now=now)
+
+
+def _heatmap(
+    *,
+    campus: Campus,
+    period: Period,
+    building: Building | None,
+    institution: Institution | None,
+    room: Room | None,
+    now: dt.datetime | None,
+) -> Heatmap:
     now = now or timezone.now()
     limits = Thresholds()
     hours = core_hours(campus)
