@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -36,6 +37,8 @@ from campus.opening_hours import opening_calendar
 from campus.selectors import room_list
 
 LOCAL_MINUTE = "%Y-%m-%dT%H:%M"
+# Free rooms on one page of the search: a search may find hundreds, and rendering them all took a second.
+FIND_ROOM_PAGE_SIZE = 25
 
 
 def _local_minute(value: dt.datetime) -> str:
@@ -148,8 +151,14 @@ def find_room(request: HttpRequest) -> HttpResponse:
         access = selectors.room_access_for(user=request.user, rooms=free)
         # Rooms the user may not book stay listed (they are free and fit) but after the others.
         free.sort(key=lambda room: access[room.pk] == Access.NONE)
+        page = Paginator(free, FIND_ROOM_PAGE_SIZE).get_page(request.GET.get("page"))
+        query = request.GET.copy()
+        query.pop("page", None)
         context.update(
-            results=[RoomResult(room=room, access=access[room.pk]) for room in free],
+            results=[RoomResult(room=room, access=access[room.pk]) for room in page.object_list],
+            found=len(free),
+            page=page,
+            query=query.urlencode(),
             purposes=Purpose.choices,
             start=start,
             end=end,
