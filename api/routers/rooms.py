@@ -18,7 +18,9 @@ router = Router(tags=["rooms"])
 @paginate(KampusPagination)
 def list_rooms(request: HttpRequest, filters: Query[RoomFilter]) -> QuerySet[Room]:
     """List rooms matching every given filter; with `free_from`/`free_to`, only rooms free then."""
-    return filters.filter(selectors.room_list())
+    # A list shows no sections (the detail does): not fetching them saves a query and a manager per room.
+    rooms = selectors.room_list().prefetch_related(None).prefetch_related("equipment")
+    return filters.filter(rooms)
 
 
 @router.get("/rooms/{room_id}", response={200: RoomDetailOut, 404: ErrorOut, **READ_ERRORS})
