@@ -145,7 +145,8 @@ def find_room(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"form": form, "searched": searched}
     if searched and form.is_valid():
         start, end = form.cleaned_data["starts_at"], form.cleaned_data["ends_at"]
-        rooms = form.rooms()
+        # The page shows no sections: fetching them for every free room cost a query and a manager each.
+        rooms = form.rooms().prefetch_related(None).prefetch_related("equipment")
         needed = {item.code for item in form.cleaned_data.get("equipment") or []}
         free = _sorted_best_first(selectors.rooms_free_between(rooms, start=start, end=end), needed)
         access = selectors.room_access_for(user=request.user, rooms=free)
