@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from bookings import feeds
 from bookings.models import FeedKind
-from bookings.selectors import free_room_ids_between
+from bookings.selectors import RoomsInOrder, free_room_ids_between
 from campus.dates import FIRST_YEAR, LAST_YEAR, date_out_of_range_message, within_years
 from campus.exceptions import InvalidInput
 from campus.models import Language, Membership, Room, RoomKind, User
@@ -280,15 +280,15 @@ class RoomFilter(FilterSchema):
     def filter_free_to(self, end: dt.datetime | None) -> Q:
         return Q()
 
-    def filter(self, queryset: QuerySet[Room]) -> QuerySet[Room]:
-        """Return the rooms of ``queryset`` that match; with free_from/free_to, only those free then."""
+    def filter(self, queryset: QuerySet[Room]) -> QuerySet[Room] | RoomsInOrder:
+        """Return the rooms of ``queryset`` that match; with free_from/free_to, only those free then (in order)."""
         rooms = super().filter(queryset)
         if self.free_from is None and self.free_to is None:
             return rooms
         if self.free_from is None or self.free_to is None or self.free_from >= self.free_to:
             message = _("Give both free_from and free_to, free_from before free_to.")
             raise InvalidInput(message, errors=[{"field": "free_to", "message": message}])
-        return rooms.filter(pk__in=free_room_ids_between(rooms, start=self.free_from, end=self.free_to))
+        return RoomsInOrder(rooms, free_room_ids_between(rooms, start=self.free_from, end=self.free_to))
 
 
 # --- Me --------------------------------------------------------------------------------------

@@ -257,6 +257,28 @@ def rooms_free_between(rooms: QuerySet[Room], *, start: dt.datetime, end: dt.dat
     return [by_id[pk] for pk in free_ids]
 
 
+class RoomsInOrder(Sequence[Room]):
+    """Rooms of ``rooms`` with the given ids, in the ids' order, fetched only as they are sliced.
+
+    A list of a search's free rooms pages through it: its length and a page come from the ids,
+    where filtering ``rooms`` by them again put every id into both the count and the page's query.
+    """
+
+    def __init__(self, rooms: QuerySet[Room], ids: list[int]) -> None:
+        self.rooms = rooms
+        self.ids = ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index: int | slice) -> Room | list[Room]:  # type: ignore[override]
+        if isinstance(index, slice):
+            wanted = self.ids[index]
+            by_id = {room.pk: room for room in self.rooms.filter(pk__in=wanted)}
+            return [by_id[pk] for pk in wanted]
+        return self[index : index + 1 or None][0]
+
+
 def room_access_for(*, user: User, rooms: Sequence[Room]) -> dict[int, str]:
     """Return, by room id, how ``user`` would book each of ``rooms`` when not choosing an institution.
 

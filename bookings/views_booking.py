@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -36,6 +37,8 @@ from campus.opening_hours import opening_calendar
 from campus.selectors import room_list
 
 LOCAL_MINUTE = "%Y-%m-%dT%H:%M"
+# Free rooms on one page of the search: a search may find hundreds, and rendering them all took a second.
+FIND_ROOM_PAGE_SIZE = 25
 
 
 def _local_minute(value: dt.datetime) -> str:
@@ -142,14 +145,21 @@ def find_room(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"form": form, "searched": searched}
     if searched and form.is_valid():
         start, end = form.cleaned_data["starts_at"], form.cleaned_data["ends_at"]
-        rooms = form.rooms()
+        # The page shows no sections: fetching them for every free room cost a query and a manager each.
+        rooms = form.rooms().prefetch_related(None).prefetch_related("equipment")
         needed = {item.code for item in form.cleaned_data.get("equipment") or []}
         free = _sorted_best_first(selectors.rooms_free_between(rooms, start=start, end=end), needed)
         access = selectors.room_access_for(user=request.user, rooms=free)
         # Rooms the user may not book stay listed (they are free and fit) but after the others.
         free.sort(key=lambda room: access[room.pk] == Access.NONE)
+        page = Paginator(free, FIND_ROOM_PAGE_SIZE).get_page(request.GET.get("page"))
+        query = request.GET.copy()
+        query.pop("page", None)
         context.update(
-            results=[RoomResult(room=room, access=access[room.pk]) for room in free],
+            results=[RoomResult(room=room, access=access[room.pk]) for room in page.object_list],
+            found=len(free),
+            page=page,
+            query=query.urlencode(),
             purposes=Purpose.choices,
             start=start,
             end=end,

@@ -386,6 +386,24 @@ def test_free_room_search_queries_do_not_grow_with_rooms(staff_api, joint_campus
     assert staff_api.get(f"{API}/rooms", params).json()["count"] == 33
 
 
+def test_free_room_search_pages_through_the_same_rooms_in_the_same_order(staff_api, joint_campus, tuesday):
+    params = {"free_from": at(tuesday, 10), "free_to": at(tuesday, 11)}
+    whole = staff_api.get(f"{API}/rooms", params).json()
+    assert whole["count"] >= 3
+    assert whole["next"] is None
+    codes, url, query = [], f"{API}/rooms", {**params, "limit": 2}
+    while url:
+        page = staff_api.get(url, query).json()
+        assert page["count"] == whole["count"]
+        assert len(page["items"]) <= 2
+        codes += [room["code"] for room in page["items"]]
+        url, query = page["next"], None
+    assert codes == [room["code"] for room in whole["items"]]
+    beyond = staff_api.get(f"{API}/rooms", {**params, "offset": whole["count"]}).json()
+    assert beyond["items"] == []
+    assert beyond["count"] == whole["count"]
+
+
 @pytest.mark.parametrize("language", ["fi", "sv", "en"])
 def test_a_broken_rule_is_explained_in_the_users_language(
     client_with_token, lukio_staff, joint_campus, tuesday, language

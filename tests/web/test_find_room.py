@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings import selectors
+from bookings import selectors, views_booking
 from bookings.errors import BookingRuleBroken
 from bookings.models import Access, Booking, BookingPolicy, BookingStatus, Purpose
 from bookings.services import booking_dry_run
@@ -309,3 +309,22 @@ def test_a_one_click_booking_keeps_the_chosen_purpose(joint_campus, lukio_staff,
         },
     )
     assert Booking.objects.get().purpose == Purpose.EXAM
+
+
+def test_many_free_rooms_are_shown_a_page_at_a_time_in_the_same_order(joint_campus, lukio_staff, tuesday, monkeypatch):
+    client = client_for(lukio_staff)
+    everything = result_room_ids(search(client, tuesday))
+    assert len(everything) >= 3
+    monkeypatch.setattr(views_booking, "FIND_ROOM_PAGE_SIZE", 2)
+    pages, number = [], 1
+    while True:
+        html = search(client, tuesday, page=str(number))
+        assert f"{len(everything)} free rooms" in html  # the heading counts every page
+        pages.append(result_room_ids(html))
+        assert ('rel="prev"' in html) == (number > 1)
+        if 'rel="next"' not in html:
+            break
+        number += 1
+    assert all(len(page) <= 2 for page in pages)
+    assert [pk for page in pages for pk in page] == everything
+    assert len(pages) == (len(everything) + 1) // 2
