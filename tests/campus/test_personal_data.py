@@ -351,3 +351,39 @@ def test_subscribed_room_calendars_lose_the_deleted_persons_names(joint_campus, 
     for after in (by_etag, by_date):
         assert after.status_code == 200
         assert b"Liisa" not in after.content
+
+
+def test_the_export_tells_what_the_person_did_to_others_bookings_but_not_what_those_bookings_hold(
+    teacher_world, fm_of_lukio, lukio_staff
+):
+    export = person_data_export(user=fm_of_lukio)
+    text = json.dumps(export, ensure_ascii=False)
+
+    [cancel] = export["bookings"]["audit_events"]
+    assert (cancel["booking_id"], cancel["action"], cancel["by_you"]) == (teacher_world["own"].pk, "cancel", True)
+    assert cancel["reason"] == "Lab closed"  # their own words
+    assert (cancel["before"], cancel["after"]) == (None, None)
+    assert "Physics" not in text  # the teacher's booking is the teacher's data
+    assert export["bookings"]["bookings"] == []
+
+
+def test_deleting_a_person_leaves_a_booking_made_for_them_to_its_booker_without_their_name(
+    teacher_world, lukio_staff, vocational_staff
+):
+    for_them = teacher_world["for_them"]
+    email = lukio_staff.email
+
+    result = user_delete(user=lukio_staff, actor=None)
+
+    for_them.refresh_from_db()
+    assert (for_them.booked_by_id, for_them.title, for_them.status) == (
+        vocational_staff.pk,
+        "Guest lecture",
+        "confirmed",
+    )
+    assert (for_them.on_behalf_of_name, for_them.on_behalf_of_contact, for_them.anonymised_at) == ("", "", None)
+    assert result.counts["bookings_made_for_them_cleared"] == 1
+    history = json.dumps(list(BookingEvent.objects.filter(booking_id=for_them.pk).values("before", "after")))
+    assert "Liisa Lehtonen" not in history
+    assert email.lower() not in history.lower()
+    assert "Guest lecture" in history  # the booker's own history stays
