@@ -104,6 +104,7 @@ def test_a_nightly_dump_restores_with_every_row_and_the_scratch_database_goes_aw
     assert dump.suffix == ".dump"
     assert [path.name for path in backups.iterdir()] == [dump.name], "no partial file left behind"
     assert dump.stat().st_mode & 0o077 == 0, "the dump holds personal data: only its owner may read it"
+    assert backups.stat().st_mode & 0o077 == 0, "nor list the directory the script made"
 
     scratch = f"{connection.settings_dict['NAME']}_restore_check"
     checked = run(CHECK, str(dump), RESTORE_CHECK_DATABASE=scratch)
