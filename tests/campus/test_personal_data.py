@@ -6,9 +6,11 @@ import datetime as dt
 import json
 
 import pytest
+from axes.models import AccessAttempt, AccessLog
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from api.models import ApiToken
@@ -113,6 +115,7 @@ def test_the_api_exports_only_the_signed_in_persons_data(teacher_world, client_w
     body = client_with_token(vocational_staff).get(f"{API}/me/export").json()
 
     assert body["profile"]["username"] == "voc.teacher"
+    assert set(body["sign_ins"]) == {"successful", "failed"}
     booked = {b["id"] for b in body["bookings"]["bookings"]}
     assert booked == {teacher_world["for_them"].pk, teacher_world["others"].pk}
 
@@ -387,3 +390,22 @@ def test_deleting_a_person_leaves_a_booking_made_for_them_to_its_booker_without_
     assert "Liisa Lehtonen" not in history
     assert email.lower() not in history.lower()
     assert "Guest lecture" in history  # the booker's own history stays
+
+
+def test_the_sign_ins_recorded_under_the_username_are_exported_and_go_with_the_account(lukio_staff):
+    browser = Client(REMOTE_ADDR="192.0.2.7", headers={"user-agent": "Liisa's browser"})
+    wrong = browser.post(reverse("login"), {"username": "lukio.teacher", "password": "wrong"})
+    right = browser.post(reverse("login"), {"username": "lukio.teacher", "password": "pass-for-tests-1"})
+    assert (wrong.status_code, right.status_code) == (200, 302)
+
+    sign_ins = person_data_export(user=lukio_staff)["sign_ins"]
+
+    assert [(s["ip_address"], s["user_agent"]) for s in sign_ins["successful"]] == [("192.0.2.7", "Liisa's browser")]
+    assert [attempt["failures"] for attempt in sign_ins["failed"]] == [1]
+    assert "192.0.2.7" not in json.dumps(sign_ins["failed"])
+
+    result = user_delete(user=lukio_staff, actor=None)
+
+    assert result.counts["sign_in_records_deleted"] == 2
+    assert not AccessLog.objects.filter(username="lukio.teacher").exists()
+    assert not AccessAttempt.objects.filter(username="lukio.teacher").exists()
