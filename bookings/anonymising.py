@@ -25,6 +25,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 
@@ -128,7 +130,8 @@ def bookings_anonymise(*, booking_ids: Sequence[int], now: dt.datetime) -> Anony
     """Remove the personal data of ``booking_ids`` and of their audit events; keep what utilisation reads.
 
     Their notifications go too (subjects and reasons name the booking and people; an unsent one would
-    tell nobody anything). Series whose every occurrence is anonymised lose their owner.
+    tell nobody anything), and the admin's history calls them by the anonymous title. Series whose
+    every occurrence is anonymised lose their owner.
     Precondition: inside a transaction.
     """
     count = AnonymisedCount()
@@ -150,6 +153,10 @@ def bookings_anonymise(*, booking_ids: Sequence[int], now: dt.datetime) -> Anony
         )
         count.audit_events += _rewrite_events(BookingEvent.objects.filter(booking_id__in=batch), _anonymous_event)
         count.notifications += Notification.objects.filter(booking_id__in=batch).delete()[0]
+        # The admin's history names a booking by its title.
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(Booking), object_id__in=[str(pk) for pk in batch]
+        ).update(object_repr=ANONYMISED_TITLE)
         series = Booking.objects.filter(pk__in=batch, series__isnull=False).values("series_id")
         # Calendar clients replace a series they hold only when its revision rises (feeds' ETag too).
         BookingSeries.objects.filter(pk__in=series).update(sequence=F("sequence") + 1)

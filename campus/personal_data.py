@@ -16,12 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from axes.models import AccessAttempt, AccessLog
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
 from campus.models import Membership, User
 
 EXPORT_FORMAT = "kampus-person-export/1"
+# What the admin's history calls a deleted person (it named them by their full name or username).
+ERASED_NAME = "—"
 
 PersonExport = Callable[[User], Any]
 # Erase what the section holds about ``user`` (acting: ``actor``, None for a command); return counts by name.
@@ -157,6 +161,11 @@ def user_delete(*, user: User, actor: User | None, now: dt.datetime | None = Non
     result.counts["sign_in_records_deleted"] = (
         AccessLog.objects.filter(username=user.username).delete()[0]
         + AccessAttempt.objects.filter(username=user.username).delete()[0]
+    )
+    # The admin's history of the account (its changes and this deletion, logged before it) keeps what was
+    # done and by whom, not the person's name.
+    LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)).update(
+        object_repr=ERASED_NAME
     )
     user.delete()
     return result

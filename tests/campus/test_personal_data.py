@@ -7,6 +7,7 @@ import json
 
 import pytest
 from axes.models import AccessAttempt, AccessLog
+from django.contrib.admin.models import CHANGE, DELETION, LogEntry
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -409,3 +410,25 @@ def test_the_sign_ins_recorded_under_the_username_are_exported_and_go_with_the_a
     assert result.counts["sign_in_records_deleted"] == 2
     assert not AccessLog.objects.filter(username="lukio.teacher").exists()
     assert not AccessAttempt.objects.filter(username="lukio.teacher").exists()
+
+
+def test_the_admin_history_keeps_no_name_of_a_deleted_person_or_title_of_their_bookings(
+    joint_campus, lukio_staff, superuser
+):
+    past = Booking.objects.create(
+        campus=joint_campus.campus,
+        room=joint_campus.classroom,
+        title="Chat with Liisa",
+        booked_by=lukio_staff,
+        start=timezone.now() - dt.timedelta(days=3, hours=1),
+        end=timezone.now() - dt.timedelta(days=3),
+    )
+    client = Client(headers={"accept-language": "en"})
+    client.force_login(superuser)
+    LogEntry.objects.log_actions(user_id=superuser.pk, queryset=[past], action_flag=CHANGE, change_message="[]")
+
+    client.post(f"/admin/campus/user/{lukio_staff.pk}/delete/", {"post": "yes"})
+
+    history = list(LogEntry.objects.values_list("action_flag", "object_repr"))
+    assert (DELETION, "—") in history  # the deletion is recorded, without the name
+    assert not [entry for entry in history if "Liisa" in entry[1] or "lukio.teacher" in entry[1]], history
