@@ -50,7 +50,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -60,20 +60,6 @@ BENCH_DATABASE = "kampus_bench_ingest"
 BARE_TABLE = "bench_bare_reading"
 PER_BATCH_MESSAGE = 100
 COPY_COLUMNS = "(sensor_id, room_id, campus_id, ts, count, present, received_at)"
-
-
-def _database_url(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(_database_url(url, "postgres"))
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(sql)
-    conn.close()
 
 
 # --- The bare consumer: paho → json → COPY, nothing else ------------------------------------------------
@@ -447,20 +433,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode == "bare":
         return bare_consumer(args)
 
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("set DATABASE_URL=postgres://… (the benchmark measures Kampus on PostgreSQL)")
+    from bench.throwaway_database import database_url, drop_throwaway, open_throwaway
+
     database_name = args.database_name
-    _admin(url, f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
-    _admin(url, f'CREATE DATABASE "{database_name}"')
-    bench_url = _database_url(url, database_name)
-    os.environ["DATABASE_URL"] = bench_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campus.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
-
-    import django
-
-    django.setup()
+    url = open_throwaway(database_name)
+    bench_url = database_url(url, database_name)
     from django.core.management import call_command
     from django.db import connection, connections
 
@@ -532,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         broker.close()
         connections.close_all()
-        _admin(url, f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
+        drop_throwaway(url, database_name)
 
 
 if __name__ == "__main__":

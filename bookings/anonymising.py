@@ -8,8 +8,13 @@ before/after snapshots. The booking's ``updated_at`` is left alone on purpose: t
 re-reads the slots of bookings changed since its last run, and the readings of old slots may
 already be deleted (sensor retention), so touching it would rewrite old figures from nothing.
 
+A booking someone else made for a person (the person as its on-behalf contact) stays that
+booker's: erasing the person clears only the on-behalf fields, there and in its audit snapshots.
+
 The audit log is append-only; only this module may rewrite its snapshots. On PostgreSQL the
-trigger that refuses UPDATE lets a transaction through that has set ``kampus.personal_data_erasure``.
+trigger that refuses UPDATE lets through, while ``kampus.personal_data_erasure`` is set, only a
+rewrite of the actor (to none), the reason and the snapshots; the flag is set for each rewrite
+and cleared after it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 
@@ -37,6 +44,12 @@ PERSONAL_SNAPSHOT_VALUES: dict[str, Any] = {
     "on_behalf_of_organisation": "",
     "decision_reason": "",
 }
+# The snapshot fields naming the person a booking was made for (cleared when that person is erased).
+ON_BEHALF_SNAPSHOT_VALUES: dict[str, Any] = {
+    "on_behalf_of_name": "",
+    "on_behalf_of_contact": "",
+    "on_behalf_of_organisation": "",
+}
 BATCH = 500
 
 
@@ -52,11 +65,11 @@ class AnonymisedCount:
         self.notifications += other.notifications
 
 
-def _allow_audit_rewrite() -> None:
-    """Let this transaction rewrite audit events (PostgreSQL's append-only trigger; SQLite has none)."""
+def _allow_audit_rewrite(allow: bool) -> None:
+    """Let this transaction rewrite audit events, or no longer (PostgreSQL's append-only trigger; SQLite has none)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL kampus.personal_data_erasure = 'on'")
+            cursor.execute("SELECT set_config('kampus.personal_data_erasure', %s, true)", ["on" if allow else "off"])
 
 
 def _rewrite_events(events: QuerySet[BookingEvent], rewrite: Callable[[dict[str, Any]], dict[str, Any]]) -> int:
@@ -68,7 +81,6 @@ def _rewrite_events(events: QuerySet[BookingEvent], rewrite: Callable[[dict[str,
     rows = list(events.values("pk", "actor_id", "reason", "before", "after"))
     if not rows:
         return 0
-    _allow_audit_rewrite()
     json_param = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
     quote = connection.ops.quote_name
     sql = (
@@ -87,15 +99,22 @@ def _rewrite_events(events: QuerySet[BookingEvent], rewrite: Callable[[dict[str,
                 row["pk"],
             ]
         )
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+    # Only for this rewrite: nothing later in the transaction may update the log.
+    _allow_audit_rewrite(True)
+    try:
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, params)
+    finally:
+        _allow_audit_rewrite(False)
     return len(rows)
 
 
-def _anonymous_snapshot(snapshot: dict[str, Any] | None) -> dict[str, Any] | None:
+def _anonymous_snapshot(
+    snapshot: dict[str, Any] | None, values: dict[str, Any] = PERSONAL_SNAPSHOT_VALUES
+) -> dict[str, Any] | None:
     if snapshot is None:
         return None
-    return {**snapshot, **{name: value for name, value in PERSONAL_SNAPSHOT_VALUES.items() if name in snapshot}}
+    return {**snapshot, **{name: value for name, value in values.items() if name in snapshot}}
 
 
 def _anonymous_event(row: dict[str, Any]) -> dict[str, Any]:
@@ -111,7 +130,8 @@ def bookings_anonymise(*, booking_ids: Sequence[int], now: dt.datetime) -> Anony
     """Remove the personal data of ``booking_ids`` and of their audit events; keep what utilisation reads.
 
     Their notifications go too (subjects and reasons name the booking and people; an unsent one would
-    tell nobody anything). Series whose every occurrence is anonymised lose their owner.
+    tell nobody anything), and the admin's history calls them by the anonymous title. Series whose
+    every occurrence is anonymised lose their owner.
     Precondition: inside a transaction.
     """
     count = AnonymisedCount()
@@ -133,12 +153,47 @@ def bookings_anonymise(*, booking_ids: Sequence[int], now: dt.datetime) -> Anony
         )
         count.audit_events += _rewrite_events(BookingEvent.objects.filter(booking_id__in=batch), _anonymous_event)
         count.notifications += Notification.objects.filter(booking_id__in=batch).delete()[0]
+        # The admin's history names a booking by its title.
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(Booking), object_id__in=[str(pk) for pk in batch]
+        ).update(object_repr=ANONYMISED_TITLE)
         series = Booking.objects.filter(pk__in=batch, series__isnull=False).values("series_id")
         # Calendar clients replace a series they hold only when its revision rises (feeds' ETag too).
         BookingSeries.objects.filter(pk__in=series).update(sequence=F("sequence") + 1)
         BookingSeries.objects.filter(pk__in=series, owner__isnull=False).exclude(
             occurrences__anonymised_at__isnull=True
         ).update(owner=None)
+    return count
+
+
+def bookings_forget_on_behalf(*, booking_ids: Sequence[int]) -> AnonymisedCount:
+    """Clear the on-behalf person of ``booking_ids`` and of their audit snapshots; the rest stays the booker's.
+
+    The bookings were made by someone else for a person being erased: the booker keeps them,
+    their titles and their history. Precondition: inside a transaction.
+    """
+    count = AnonymisedCount()
+    ids = sorted(set(booking_ids))
+
+    def forget(row: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **row,
+            "before": _anonymous_snapshot(row["before"], ON_BEHALF_SNAPSHOT_VALUES),
+            "after": _anonymous_snapshot(row["after"], ON_BEHALF_SNAPSHOT_VALUES),
+        }
+
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start : start + BATCH]
+        # The booker's calendars take the change by the raised revision (updated_at is the rollup's mark).
+        count.bookings += Booking.objects.filter(pk__in=batch).update(
+            on_behalf_of_name="",
+            on_behalf_of_contact="",
+            on_behalf_of_organisation="",
+            sequence=F("sequence") + 1,
+        )
+        count.audit_events += _rewrite_events(BookingEvent.objects.filter(booking_id__in=batch), forget)
+        series = Booking.objects.filter(pk__in=batch, series__isnull=False).values("series_id")
+        BookingSeries.objects.filter(pk__in=series).update(sequence=F("sequence") + 1)
     return count
 
 

@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from bookings import audit
-from bookings.anonymising import audit_forget_person, bookings_anonymise
+from bookings.anonymising import audit_forget_person, bookings_anonymise, bookings_forget_on_behalf
 from bookings.models import (
     ACTIVE_STATUSES,
     Booking,
@@ -62,7 +62,8 @@ def _booking(booking: Booking, user: User) -> dict[str, Any]:
     }
 
 
-def _event(event: BookingEvent, user: User) -> dict[str, Any]:
+def _event(event: BookingEvent, user: User, about_you: bool) -> dict[str, Any]:
+    """Return ``event``; its snapshots only if the booking is about ``user`` (else they are someone else's data)."""
     return {
         "id": event.pk,
         "booking_id": event.booking_id,
@@ -70,15 +71,19 @@ def _event(event: BookingEvent, user: User) -> dict[str, Any]:
         "at": iso(event.at),
         "by_you": event.actor_id == user.pk,
         "reason": event.reason,
-        "before": event.before,
-        "after": event.after,
+        "before": event.before if about_you else None,
+        "after": event.after if about_you else None,
     }
+
+
+def _snapshot_about(snapshot: dict[str, Any] | None, user: User) -> bool:
+    return snapshot is not None and snapshot.get("booked_by_id") == user.pk
 
 
 def export_bookings_data(user: User) -> dict[str, Any]:
     """Return the person's bookings, the audit events about them or by them, notifications and feeds."""
     bookings = list(bookings_of_person(user).select_related("room", "institution").order_by("start", "pk"))
-    booking_ids = [booking.pk for booking in bookings]
+    booking_ids = {booking.pk for booking in bookings}
     events = BookingEvent.objects.filter(
         Q(booking_id__in=booking_ids)
         | Q(actor_id=user.pk)
@@ -89,7 +94,17 @@ def export_bookings_data(user: User) -> dict[str, Any]:
     feeds = FeedKey.objects.filter(owner=user).order_by("kind", "target_id")
     return {
         "bookings": [_booking(booking, user) for booking in bookings],
-        "audit_events": [_event(event, user) for event in events],
+        # What the person did to other people's bookings: what, when and their reason, not those bookings' contents.
+        "audit_events": [
+            _event(
+                event,
+                user,
+                about_you=event.booking_id in booking_ids
+                or _snapshot_about(event.before, user)
+                or _snapshot_about(event.after, user),
+            )
+            for event in events
+        ],
         "notifications": [
             {
                 "kind": notification.kind,
@@ -117,8 +132,9 @@ def export_bookings_data(user: User) -> dict[str, Any]:
 def erase_bookings_data(*, user: User, actor: User | None, now: dt.datetime) -> dict[str, int]:
     """Cancel the person's future bookings, anonymise all of theirs and take them out of the audit log.
 
-    Bookings that have started stay (anonymous): they are the utilisation history. Precondition:
-    inside the transaction of ``campus.personal_data.user_delete``.
+    Bookings that have started stay (anonymous): they are the utilisation history. A booking another
+    person made for them stays that person's, without its on-behalf fields. Precondition: inside the
+    transaction of ``campus.personal_data.user_delete``.
     """
     future = Booking.objects.filter(booked_by=user, status__in=ACTIVE_STATUSES, start__gt=now)
     targets = [target for target in lock_bookings(list(future.values_list("pk", flat=True))) if target.start > now]
@@ -128,10 +144,17 @@ def erase_bookings_data(*, user: User, actor: User | None, now: dt.datetime) -> 
         end_bookings(targets, status=BookingStatus.CANCELLED, now=now)
         audit.record(action=BookingAction.CANCEL, bookings=targets, actor=actor, before=before, reason=reason)
         notify_bookers(NotificationKind.CANCELLED, targets, reason=reason, except_user=actor)
-    anonymised = bookings_anonymise(booking_ids=list(bookings_of_person(user).values_list("pk", flat=True)), now=now)
+    theirs = bookings_of_person(user)
+    # Made for them by someone else: the booker keeps it (an ownerless booking is the booker's only).
+    made_for_them = theirs.exclude(booked_by=user).exclude(booked_by__isnull=True)
+    on_behalf = bookings_forget_on_behalf(booking_ids=list(made_for_them.values_list("pk", flat=True)))
+    anonymised = bookings_anonymise(
+        booking_ids=list(theirs.exclude(pk__in=made_for_them.values("pk")).values_list("pk", flat=True)), now=now
+    )
     forgotten = audit_forget_person(user_id=user.pk)
     return {
         "future_bookings_cancelled": len(targets),
         "bookings_anonymised": anonymised.bookings,
-        "audit_events_scrubbed": anonymised.audit_events + forgotten,
+        "bookings_made_for_them_cleared": on_behalf.bookings,
+        "audit_events_scrubbed": anonymised.audit_events + on_behalf.audit_events + forgotten,
     }

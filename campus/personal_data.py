@@ -15,12 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from axes.models import AccessAttempt, AccessLog
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
 from campus.models import Membership, User
 
 EXPORT_FORMAT = "kampus-person-export/1"
+# What the admin's history calls a deleted person (it named them by their full name or username).
+ERASED_NAME = "—"
 
 PersonExport = Callable[[User], Any]
 # Erase what the section holds about ``user`` (acting: ``actor``, None for a command); return counts by name.
@@ -88,6 +93,27 @@ def _memberships(user: User) -> list[dict[str, Any]]:
     ]
 
 
+def _sign_ins(user: User) -> dict[str, Any]:
+    """Return the sign-ins recorded under the person's username (django-axes): when, from where, with what."""
+    return {
+        "successful": [
+            {
+                "at": iso(entry.attempt_time),
+                "signed_out_at": iso(entry.logout_time),
+                "ip_address": entry.ip_address,
+                "user_agent": entry.user_agent,
+            }
+            for entry in AccessLog.objects.filter(username=user.username).order_by("attempt_time", "pk")
+        ],
+        # Wrong passwords typed for the username, counted for the throttle: when and how many. Where they came
+        # from is left out: whoever typed them need not be the person.
+        "failed": [
+            {"at": iso(attempt.attempt_time), "failures": attempt.failures_since_start}
+            for attempt in AccessAttempt.objects.filter(username=user.username).order_by("attempt_time", "pk")
+        ],
+    }
+
+
 def person_data_export(*, user: User, now: dt.datetime | None = None) -> dict[str, Any]:
     """Return everything Kampus holds about ``user`` as one JSON-ready dict (times in UTC, no secrets)."""
     export: dict[str, Any] = {
@@ -95,6 +121,7 @@ def person_data_export(*, user: User, now: dt.datetime | None = None) -> dict[st
         "exported_at": iso(now or timezone.now()),
         "profile": _profile(user),
         "memberships": _memberships(user),
+        "sign_ins": _sign_ins(user),
     }
     for section in _sorted_sections():
         export[section.name] = section.export(user)
@@ -116,9 +143,10 @@ def user_delete(*, user: User, actor: User | None, now: dt.datetime | None = Non
     """Delete ``user`` without losing what their bookings count for in the utilisation history.
 
     Each registered section runs first (by its order): future bookings are cancelled, the
-    bookings they made or that were made for them are anonymised, they are taken out of the audit
-    log, tokens are revoked. Then the memberships end and the account row is deleted; what still
-    points at it is deleted with it (notifications, feed keys, tokens) or loses the reference.
+    bookings they made are anonymised (those made for them lose the on-behalf fields), they are
+    taken out of the audit log, tokens are revoked. Then the memberships end, the sign-in records
+    under their username go and the account row is deleted; what still points at it is deleted with
+    it (notifications, feed keys, tokens) or loses the reference.
     """
     now = now or timezone.now()
     # Serialise with anything else that locks this person (their booking requests).
@@ -129,5 +157,15 @@ def user_delete(*, user: User, actor: User | None, now: dt.datetime | None = Non
             result.counts.update(section.erase(user=user, actor=actor, now=now))
     # The memberships go with the account (a membership without its person means nothing).
     result.counts["memberships_ended"] = Membership.objects.filter(user=user).delete()[0]
+    # The sign-in records name the person by username and hold their addresses (no database reference).
+    result.counts["sign_in_records_deleted"] = (
+        AccessLog.objects.filter(username=user.username).delete()[0]
+        + AccessAttempt.objects.filter(username=user.username).delete()[0]
+    )
+    # The admin's history of the account (its changes and this deletion, logged before it) keeps what was
+    # done and by whom, not the person's name.
+    LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)).update(
+        object_repr=ERASED_NAME
+    )
     user.delete()
     return result

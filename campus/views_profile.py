@@ -7,7 +7,6 @@ shown exactly once, in the answer to the form that made it (never stored, never 
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -21,7 +20,7 @@ from api.models import ApiToken
 from api.tokens import MAX_VALID_DAYS, token_create, token_revoke
 from campus.models import Membership
 from campus.personal_data import person_data_export
-from campus.views_site import DEFAULT_PRIVACY_CONTACT
+from campus.views_site import privacy_contact
 
 
 class TokenForm(forms.Form):
@@ -53,7 +52,7 @@ class TokenForm(forms.Form):
 def _context(request: HttpRequest, form: TokenForm) -> dict[str, object]:
     return {
         "form": form,
-        "privacy_contact": getattr(settings, "KAMPUS_PRIVACY_CONTACT", "") or DEFAULT_PRIVACY_CONTACT,
+        "privacy_contact": privacy_contact(),
         "tokens": list(ApiToken.objects.filter(user=request.user).order_by("revoked_at", "-created_at")),
         "memberships": list(
             Membership.objects.filter(user=request.user)

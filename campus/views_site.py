@@ -51,13 +51,18 @@ def accessibility(request: HttpRequest) -> HttpResponse:
     return render(request, page_templates("accessibility"), context)
 
 
+def privacy_contact() -> str:
+    """Return where people write about their personal data (``KAMPUS_PRIVACY_CONTACT``, or the default)."""
+    return getattr(settings, "KAMPUS_PRIVACY_CONTACT", "") or DEFAULT_PRIVACY_CONTACT
+
+
 def privacy(request: HttpRequest) -> HttpResponse:
     """Render the privacy notice (tietosuojaseloste) in the active language."""
     accessibility_contact = getattr(settings, "KAMPUS_ACCESSIBILITY_CONTACT", "") or DEFAULT_ACCESSIBILITY_CONTACT
     context = {
         # An empty name makes each language's page say "the operator of the campus".
         "controller_name": getattr(settings, "KAMPUS_CONTROLLER_NAME", ""),
-        "contact": getattr(settings, "KAMPUS_PRIVACY_CONTACT", "") or DEFAULT_PRIVACY_CONTACT,
+        "contact": privacy_contact(),
         "accessibility_contact": accessibility_contact,
         "notice_date": PRIVACY_NOTICE_DATE,
     }

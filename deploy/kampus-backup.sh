@@ -25,8 +25,8 @@ keep_days="${KAMPUS_BACKUP_KEEP_DAYS:-14}"
     exit 2
 }
 
+umask 077 # the dumps hold personal data and password hashes (a directory made here is the owner's only too)
 mkdir -p "$backup_dir"
-umask 077 # the dump holds personal data and password hashes
 name="kampus-$(date -u +%Y-%m-%dT%H%M%SZ).dump"
 partial="$backup_dir/.$name.partial"
 trap 'rm -f "$partial"' EXIT

@@ -11,7 +11,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,17 +24,12 @@ from django.utils import timezone
 from bookings.models import Booking, BookingStatus
 from campus.models import User
 from tests.conftest import JointCampus
+from tests.sensors.mqtt import child_database_url, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKUP = ROOT / "deploy" / "kampus-backup.sh"
 CHECK = ROOT / "deploy" / "backup-check.sh"
 PITR_TRIAL = ROOT / "deploy" / "pitr-trial.sh"
-
-
-def database_url() -> str:
-    database = connection.settings_dict
-    credentials = f"{database['USER']}:{database['PASSWORD']}@" if database.get("PASSWORD") else f"{database['USER']}@"
-    return f"postgres://{credentials}{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{database['NAME']}"
 
 
 def database_exists(name: str) -> bool:
@@ -56,7 +50,7 @@ def database_exists(name: str) -> bool:
 
 
 def run(script: Path, *args: str, **variables: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": database_url(), **variables}
+    env = {**os.environ, "DATABASE_URL": child_database_url(), **variables}
     return subprocess.run(
         ["bash", str(script), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
     )
@@ -104,6 +98,7 @@ def test_a_nightly_dump_restores_with_every_row_and_the_scratch_database_goes_aw
     assert dump.suffix == ".dump"
     assert [path.name for path in backups.iterdir()] == [dump.name], "no partial file left behind"
     assert dump.stat().st_mode & 0o077 == 0, "the dump holds personal data: only its owner may read it"
+    assert backups.stat().st_mode & 0o077 == 0, "nor list the directory the script made"
 
     scratch = f"{connection.settings_dict['NAME']}_restore_check"
     checked = run(CHECK, str(dump), RESTORE_CHECK_DATABASE=scratch)
@@ -158,9 +153,7 @@ def test_point_in_time_recovery_as_documented_brings_back_the_rows_of_before_the
         )
     if os.geteuid() != 0 and pwd.getpwuid(os.geteuid()).pw_name != "postgres":
         require_service("root or the postgres user", "the trial runs a PostgreSQL cluster of its own as postgres")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
     env.update({"PITR_TRIAL_PORT": str(port), "PYTHON": sys.executable})
     result = subprocess.run(

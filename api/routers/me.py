@@ -99,6 +99,7 @@ class PersonExportOut(Schema):
     exported_at: str
     profile: dict[str, Any]
     memberships: list[dict[str, Any]]
+    sign_ins: dict[str, Any] = Field(description="successful sign-ins (time, address, browser) and failed ones (time)")
     bookings: dict[str, Any] = Field(
         description="bookings made by or for you, audit events about them or by you, notifications, calendar feeds"
     )

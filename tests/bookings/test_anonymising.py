@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from bookings import services
-from bookings.anonymising import ANONYMISED_TITLE
+from bookings.anonymising import ANONYMISED_TITLE, bookings_anonymise
 from bookings.models import Booking, BookingEvent, BookingSeries, Notification, NotificationKind
 from bookings.retention import purge_expired_data
 from tests.bookings.conftest import TUESDAY, at, next_weekday_after, today
@@ -209,3 +210,43 @@ def test_a_negative_retention_is_refused_with_a_clear_message():
 
     assert result.returncode != 0
     assert "BOOKING_ANONYMISE_AFTER_DAYS=-1: give a number of days, 0 or more" in result.stderr
+
+
+def _update_as_the_erasure(sql: str, params: list) -> None:
+    """Run ``sql`` in a transaction of its own with the erasure flag set, as the anonymising does."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL kampus.personal_data_erasure = 'on'")
+        cursor.execute(sql, params)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "change",
+    ["action = 'create'", "booking_id = booking_id + 1", "at = at - interval '1 day'", "actor_id = actor_id + 1"],
+)
+def test_the_erasure_may_not_change_what_happened_to_which_booking_when_or_who_else_did_it(
+    on_postgres, old_and_new, change
+):
+    """The erasure flag lets only the people out of an event: its action, booking, time and another actor stay."""
+    old, _new = old_and_new
+    cancel = BookingEvent.objects.get(booking_id=old.bookings[2].pk, action="cancel")
+
+    with pytest.raises(DatabaseError, match="append-only"):
+        _update_as_the_erasure(f"UPDATE bookings_bookingevent SET {change} WHERE id = %s", [cancel.pk])
+    _update_as_the_erasure("UPDATE bookings_bookingevent SET actor_id = NULL, reason = '' WHERE id = %s", [cancel.pk])
+
+    assert BookingEvent.objects.filter(pk=cancel.pk, actor__isnull=True, reason="").exists()
+
+
+@pytest.mark.postgres
+def test_the_audit_log_is_append_only_again_after_an_anonymising_in_the_same_transaction(on_postgres, old_and_new):
+    old, _new = old_and_new
+
+    def anonymise_then_rewrite() -> None:
+        with transaction.atomic():
+            bookings_anonymise(booking_ids=[old.first.pk], now=timezone.now())
+            with connection.cursor() as cursor:
+                cursor.execute("UPDATE bookings_bookingevent SET reason = 'x' WHERE booking_id = %s", [old.first.pk])
+
+    with pytest.raises(DatabaseError, match="append-only"):
+        anonymise_then_rewrite()

@@ -23,23 +23,16 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
 from campus.models import Heartbeat
+from tests.sensors.mqtt import child_database_url
 
 REPO = Path(__file__).resolve().parents[2]
 # One key for every process of a run: a worker refuses jobs signed with another one.
 SECRET_KEY = secrets.token_urlsafe(50)
 PROCESSED = re.compile(r"processing (redis-job-\d+) '")
-
-
-def database_url() -> str:
-    """Return the URL of the test database (the processes write where the test reads)."""
-    database = connection.settings_dict
-    credentials = f"{database['USER']}:{database['PASSWORD']}@" if database.get("PASSWORD") else f"{database['USER']}@"
-    return f"postgres://{credentials}{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{database['NAME']}"
 
 
 class RedisKampus:
@@ -53,7 +46,7 @@ class RedisKampus:
         self.env.update(
             {
                 "DJANGO_SETTINGS_MODULE": "campus.settings",
-                "DATABASE_URL": database_url(),
+                "DATABASE_URL": child_database_url(),
                 "REDIS_URL": redis_url,
                 "KAMPUS_QUEUE_NAME": self.queue_name,
                 "SECRET_KEY": SECRET_KEY,

@@ -6,9 +6,12 @@ import datetime as dt
 import json
 
 import pytest
+from axes.models import AccessAttempt, AccessLog
+from django.contrib.admin.models import CHANGE, DELETION, LogEntry
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from api.models import ApiToken
@@ -113,6 +116,7 @@ def test_the_api_exports_only_the_signed_in_persons_data(teacher_world, client_w
     body = client_with_token(vocational_staff).get(f"{API}/me/export").json()
 
     assert body["profile"]["username"] == "voc.teacher"
+    assert set(body["sign_ins"]) == {"successful", "failed"}
     booked = {b["id"] for b in body["bookings"]["bookings"]}
     assert booked == {teacher_world["for_them"].pk, teacher_world["others"].pk}
 
@@ -351,3 +355,80 @@ def test_subscribed_room_calendars_lose_the_deleted_persons_names(joint_campus, 
     for after in (by_etag, by_date):
         assert after.status_code == 200
         assert b"Liisa" not in after.content
+
+
+def test_the_export_tells_what_the_person_did_to_others_bookings_but_not_what_those_bookings_hold(
+    teacher_world, fm_of_lukio, lukio_staff
+):
+    export = person_data_export(user=fm_of_lukio)
+    text = json.dumps(export, ensure_ascii=False)
+
+    [cancel] = export["bookings"]["audit_events"]
+    assert (cancel["booking_id"], cancel["action"], cancel["by_you"]) == (teacher_world["own"].pk, "cancel", True)
+    assert cancel["reason"] == "Lab closed"  # their own words
+    assert (cancel["before"], cancel["after"]) == (None, None)
+    assert "Physics" not in text  # the teacher's booking is the teacher's data
+    assert export["bookings"]["bookings"] == []
+
+
+def test_deleting_a_person_leaves_a_booking_made_for_them_to_its_booker_without_their_name(
+    teacher_world, lukio_staff, vocational_staff
+):
+    for_them = teacher_world["for_them"]
+    email = lukio_staff.email
+
+    result = user_delete(user=lukio_staff, actor=None)
+
+    for_them.refresh_from_db()
+    assert (for_them.booked_by_id, for_them.title, for_them.status) == (
+        vocational_staff.pk,
+        "Guest lecture",
+        "confirmed",
+    )
+    assert (for_them.on_behalf_of_name, for_them.on_behalf_of_contact, for_them.anonymised_at) == ("", "", None)
+    assert result.counts["bookings_made_for_them_cleared"] == 1
+    history = json.dumps(list(BookingEvent.objects.filter(booking_id=for_them.pk).values("before", "after")))
+    assert "Liisa Lehtonen" not in history
+    assert email.lower() not in history.lower()
+    assert "Guest lecture" in history  # the booker's own history stays
+
+
+def test_the_sign_ins_recorded_under_the_username_are_exported_and_go_with_the_account(lukio_staff):
+    browser = Client(REMOTE_ADDR="192.0.2.7", headers={"user-agent": "Liisa's browser"})
+    wrong = browser.post(reverse("login"), {"username": "lukio.teacher", "password": "wrong"})
+    right = browser.post(reverse("login"), {"username": "lukio.teacher", "password": "pass-for-tests-1"})
+    assert (wrong.status_code, right.status_code) == (200, 302)
+
+    sign_ins = person_data_export(user=lukio_staff)["sign_ins"]
+
+    assert [(s["ip_address"], s["user_agent"]) for s in sign_ins["successful"]] == [("192.0.2.7", "Liisa's browser")]
+    assert [attempt["failures"] for attempt in sign_ins["failed"]] == [1]
+    assert "192.0.2.7" not in json.dumps(sign_ins["failed"])
+
+    result = user_delete(user=lukio_staff, actor=None)
+
+    assert result.counts["sign_in_records_deleted"] == 2
+    assert not AccessLog.objects.filter(username="lukio.teacher").exists()
+    assert not AccessAttempt.objects.filter(username="lukio.teacher").exists()
+
+
+def test_the_admin_history_keeps_no_name_of_a_deleted_person_or_title_of_their_bookings(
+    joint_campus, lukio_staff, superuser
+):
+    past = Booking.objects.create(
+        campus=joint_campus.campus,
+        room=joint_campus.classroom,
+        title="Chat with Liisa",
+        booked_by=lukio_staff,
+        start=timezone.now() - dt.timedelta(days=3, hours=1),
+        end=timezone.now() - dt.timedelta(days=3),
+    )
+    client = Client(headers={"accept-language": "en"})
+    client.force_login(superuser)
+    LogEntry.objects.log_actions(user_id=superuser.pk, queryset=[past], action_flag=CHANGE, change_message="[]")
+
+    client.post(f"/admin/campus/user/{lukio_staff.pk}/delete/", {"post": "yes"})
+
+    history = list(LogEntry.objects.values_list("action_flag", "object_repr"))
+    assert (DELETION, "—") in history  # the deletion is recorded, without the name
+    assert not [entry for entry in history if "Liisa" in entry[1] or "lukio.teacher" in entry[1]], history

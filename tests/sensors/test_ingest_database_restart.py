@@ -47,26 +47,33 @@ def test_a_postgresql_restart_mid_stream_loses_and_duplicates_no_reading(
 ):
     """``fast`` is a service manager's restart; ``immediate`` a crash, recovered from the WAL at the start."""
     readings = stream(many_sensors(joint_campus.classroom, 10), 3000)
+    # A stream under way when the server stops, more readings while it is down and more once it is back:
+    # each part is published at its moment, however fast or slow this machine is.
+    streaming, while_down, after = readings[:1500], readings[1500:2250], readings[2250:]
     database: ThrowawayCluster = request.getfixturevalue("restartable_postgres")  # a copy holding the sensors
     ingester = ingester_processes(
         url=kampus_broker.url(), client_id="kampus-ingester-a", batch_size=100, database_url=database.url
     )
     ingester.start()
     publisher = Publisher(kampus_broker.url(GATEWAY_ACCOUNT))
-    sending = threading.Thread(target=publish_all, args=(publisher, readings), kwargs={"per_second": 300})
+    second_gateway = Publisher(kampus_broker.url(GATEWAY_ACCOUNT))  # the stream's thread keeps the first
+    sending = threading.Thread(target=publish_all, args=(publisher, streaming), kwargs={"per_second": 300})
     sending.start()
     try:
         wait_until(lambda: stored_count(database) >= 500, timeout=WAIT, what="the first readings are stored")
         database.stop(shutdown)
         ingester.wait_for_line("cannot write", timeout=WAIT)  # the process is alive (wait_for_line checks)
+        publish_all(second_gateway, while_down)
         ingester.wait_for_line("cannot write", count=3, timeout=WAIT)  # and retries, with backoff
         database.start()
-        streaming_after_restart = sending.is_alive()
+        publish_all(second_gateway, after, per_second=300)
         sending.join(WAIT)
+        assert not sending.is_alive(), "the first part of the stream is still being published"
         publisher.wait_until_delivered()
+        second_gateway.wait_until_delivered()
     finally:
         publisher.close()
-    assert streaming_after_restart, "the stream ended before the database was back: publish slower"
+        second_gateway.close()
 
     wait_until(lambda: stored_count(database) >= len(readings), timeout=60, what="every reading is stored")
     assert ingester.process.poll() is None, ingester.text()  # it rode the outage out: never exited
