@@ -35,7 +35,7 @@ from django.db.models import (
     Q,
     Sum,
 )
-from django.db.models.functions import Round, TruncDate
+from django.db.models.functions import Floor, Round, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -374,12 +374,26 @@ def _percentile_from_histogram(histogram: list[tuple[float, int]], share: float)
     return histogram[-1][0]
 
 
+class WholePeople(Round):
+    """A slot's mean headcount rounded to whole people, halves up.
+
+    On PostgreSQL ``floor(x + 0.5)`` instead of ``Round``'s ``round(x::numeric(1000, 15))``: the cast cost
+    about a tenth of a campus year's report. The two agree on every value the rollup writes (four decimals,
+    never negative: no such value lies within a float's error of a half but the half itself, which is
+    exact); ``tests/utilisation/test_report_filters.py`` compares them.
+    """
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        mean_count = self.get_source_expressions()[0]
+        return compiler.compile(Floor(mean_count + 0.5))
+
+
 def _right_sizing(rows, limits: Thresholds) -> dict[int, float | None]:
     """Return each room's 90th-percentile headcount over its in-use slots, from a histogram of whole people."""
     histograms: dict[int, list[tuple[float, int]]] = defaultdict(list)
     buckets = (
         rows.filter(limits.in_use, mean_count__isnull=False)
-        .annotate(people=Round("mean_count"))
+        .annotate(people=WholePeople("mean_count"))
         .values("room_id", "people")
         .annotate(n=Count("id"))
         .order_by()

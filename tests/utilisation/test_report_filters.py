@@ -7,14 +7,16 @@ every figure of a room from one aggregate by room and hours; these cases pin wha
 from __future__ import annotations
 
 import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.db.models import Q
+from django.db.models.functions import Round
 
 from campus.models import Holiday, OpeningHours, OpeningHoursException, TermKind, TermPeriod
 from tests.utilisation.slots import local, slot
 from utilisation.calendar import SlotCalendar, core_hours, rooms_filter
-from utilisation.metrics import heatmap, utilisation_report
+from utilisation.metrics import WholePeople, heatmap, utilisation_report
 from utilisation.models import RoomSlot
 from utilisation.results import Period, Season
 
@@ -136,3 +138,63 @@ def test_shares_count_each_room_within_its_own_opening_hours(joint_campus, hall)
     assert adult.used_hours == 4 * 0.25
     # Core hours (08–16): the three 9:00 slots.
     assert adult.core_booked_hours == 3 * 0.25
+
+
+def test_whole_people_round_halves_up_as_round_does_for_every_value_the_rollup_writes(joint_campus):
+    """The right-sizing histogram's rounding (``floor(x + 0.5)`` on PostgreSQL) equals ``round`` of the decimal.
+
+    Every four-decimal headcount near a half (k + 0.4990 … k + 0.5010) and near a whole number, k up to 60,
+    stored as the rollup stores it and rounded by the database both ways and by Python's decimals: a value
+    rounded the wrong way would move a room's 90th percentile.
+    """
+    room = joint_campus.classroom
+    start = local(MONDAY, 0)
+    values = sorted(
+        {
+            round(k + offset / 10_000, 4)
+            for k in range(61)
+            for offset in (*range(4990, 5011), *range(0, 11), *range(9990, 10_000))
+        }
+    )
+    RoomSlot.objects.bulk_create(
+        RoomSlot(
+            room=room,
+            campus=joint_campus.campus,
+            start=start + dt.timedelta(minutes=15 * n),
+            local_date=MONDAY,
+            local_minute=0,
+            iso_weekday=1,
+            covered_seconds=900,
+            occupied_seconds=900,
+            mean_count=value,
+            peak_count=1,
+            booked_seconds=0,
+            rolled_at=start,
+        )
+        for n, value in enumerate(values)
+    )
+    rounded = RoomSlot.objects.filter(room=room).annotate(whole=WholePeople("mean_count"), exact=Round("mean_count"))
+    by_value = {row.mean_count: (float(row.whole), float(row.exact)) for row in rounded}
+
+    assert len(by_value) == len(values)
+    for value in values:
+        halves_up = float(Decimal(repr(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        assert by_value[value] == (halves_up, halves_up), value
+
+
+def test_right_sizing_weighs_each_headcount_by_its_slots(joint_campus):
+    """Nine in-use slots of 5 people and one of 25 in the classroom (30 seats): the 90th percentile is 5.
+
+    By nearest rank, the 9th of the ten slots: the histogram must count slots, not distinct headcounts
+    (counted once each, 5 and 25 would give 25), and the room is then twice too large.
+    """
+    classroom = joint_campus.classroom
+    for n, people in enumerate([5] * 9 + [25]):
+        slot(classroom, local(MONDAY, 9) + dt.timedelta(minutes=15 * n), occupied=900, mean=people, peak=people)
+
+    report = utilisation_report(campus=joint_campus.campus, period=WEEK, room=classroom, now=LATER)
+
+    (row,) = report.rooms
+    assert classroom.capacity == 30
+    assert row.p90_headcount == 5
+    assert row.oversized is True
