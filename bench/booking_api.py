@@ -30,7 +30,6 @@ import datetime as dt
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,8 @@ from zoneinfo import ZoneInfo
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+from bench.web_server import free_port, start_gunicorn  # noqa: E402
 
 BENCH_DATABASE = "kampus_bench_api"
 ZONE = ZoneInfo("Europe/Helsinki")
@@ -144,36 +145,6 @@ def build_world(clients: int, *, in_year: bool = False) -> dict:
         "rooms": [room.pk for room in rooms],
         "tokens": tokens,
     }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_gunicorn(workers: int, port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "KAMPUS_MANIFEST_STATIC": "0",
-        "LOG_LEVEL": "ERROR",  # a 409 is an answer here, not news
-    }
-    command = [
-        sys.executable, "-m", "gunicorn", "campus.wsgi:application",
-        "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-    ]  # fmt: skip
-    server = subprocess.Popen(command, cwd=REPO, env=env)
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("gunicorn did not start")
 
 
 def run_clients(phase: Phase, *, port: int, tokens: list[str], plans: list, seconds: float) -> None:
