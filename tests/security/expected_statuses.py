@@ -19,6 +19,7 @@ EXPECTED_TABLE = """
   GET /api/v1/me                                       -         401     200     200     200     200     200     200     200     200
   POST /api/v1/me/language                             -         401     200     200     200     200     200     200     200     200
   GET /api/v1/me/tokens                                -         401     200     200     200     200     200     200     200     200
+  GET /api/v1/me/export                                -         401     200     200     200     200     200     200     200     200
   POST /api/v1/me/tokens                               -         401     201     201     201     201     201     201     201     201
   POST /api/v1/me/tokens/{token_id}/revoke             A         401     200*    404     404     404     404     404     404     404
   GET /api/v1/campuses                                 -         401     200     200     200     200     200     200     200     200
@@ -122,6 +123,7 @@ EXPECTED_TABLE = """
   GET page campus:privacy                              -         200     200     200     200     200     200     200     200     200
   GET page campus:favicon                              -         301     301     301     301     301     301     301     301     301
   GET page campus:profile                              -         login   200     200     200     200     200     200     200     200
+  GET page campus:profile-data                         -         login   200     200     200     200     200     200     200     200
   GET page bookings:find-room                          -         login   200     200     200     200     200     200     200     200
   GET page bookings:new                                -         login   200     200     200     200     200     200     200     200
   GET page bookings:mine                               -         login   200     200     200     200     200     200     200     200

@@ -123,6 +123,7 @@ def everything(model: type[Model]) -> Callable[[World, str], QuerySet]:
 api_rows("GET", "/me", ("-",))
 api_rows("POST", "/me/language", ("-",), body=lambda w, o: {"language": "fi"})
 api_rows("GET", "/me/tokens", ("-",))
+api_rows("GET", "/me/export", ("-",))
 api_rows("POST", "/me/tokens", ("-",), body=lambda w, o: {"name": "laptop"})
 api_rows(
     "POST",
@@ -400,6 +401,7 @@ for name, url in (
     ("campus:privacy", "/privacy/"),
     ("campus:favicon", "/favicon.ico"),
     ("campus:profile", "/profile/"),
+    ("campus:profile-data", "/profile/data.json"),
     ("bookings:find-room", "/rooms/find/"),
     ("bookings:new", "/bookings/new/"),
     ("bookings:mine", "/bookings/mine/"),
