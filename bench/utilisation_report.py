@@ -14,8 +14,9 @@ a ``RoomSlot`` row for every 15-minute slot of every weekday 07:00–21:00 of ev
 about 2.9 million rows), with data in 95 % of them, people in about half, a booking (of one of the
 institutions) in about 60 %; and four bookings a room a weekday with their ``BookingUse`` (200 rooms:
 about 209,000 each). Holidays, a term break, a day a building is closed and a closure make the
-calendar real. Then it times,
-``--runs`` times each, cold (the metrics are called directly, no cache):
+calendar real. It counts the room days (``RoomDay``) of those slots as the rollup does before its first
+run, and prints how long that took. Then it times, ``--runs`` times each, cold (the metrics are called
+directly, no cache):
 
 - **reference**: the machine's floor: one ``GROUP BY room_id`` over the year's core-hour rows
   (``count(*)``, ``sum(occupied_seconds)``), fetched;
@@ -29,6 +30,8 @@ building or institution report's p50 takes 2 s or more (issue 13's target). ``--
 lists the queries of one campus report, slowest first, and where its Python time goes; ``--cpu``
 then runs every case again without parallel workers and prints the CPU seconds the database
 backend and Python spent (steadier than wall time when other work shares the machine).
+``--from-slots`` makes the room days out of date first, as a changed core hour or threshold does: the
+reports then read slots alone, as they did before room days (the next run counts them again).
 """
 
 from __future__ import annotations
@@ -278,6 +281,12 @@ def main(argv: list[str] | None = None) -> int:
         help="also measure each case's CPU seconds without parallel workers: the database backend's (read from "
         "/proc: the server must run on this machine) and this process's; steadier than wall time on a shared machine",
     )
+    parser.add_argument(
+        "--from-slots",
+        action="store_true",
+        help="make the room days out of date first, so the reports read slots alone (as before room days; the next "
+        "run counts them again)",
+    )
     args = parser.parse_args(argv)
 
     url = open_throwaway(args.database, fresh=not args.reuse)
@@ -285,7 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection, connections
 
     from campus.models import Room
+    from utilisation import room_days
     from utilisation.metrics import heatmap, utilisation_report
+    from utilisation.models import RollupState
     from utilisation.results import Period, Season
 
     try:
@@ -295,6 +306,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             call_command("migrate", verbosity=0)
             campus, building, school, room, slots, bookings = build_world(args.rooms)
+        counting = time.perf_counter()
+        # What the rollup does before its first run: count the room days of every slot row.
+        counted = room_days.bring_up_to_date()
+        counting = time.perf_counter() - counting
         campus_rooms = Room.objects.filter(building__campus=campus)
         print(
             f"{len(campus_rooms)} rooms, {slots:,} slot rows, {bookings:,} bookings with their use "
@@ -303,6 +318,12 @@ def main(argv: list[str] | None = None) -> int:
             f"load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
+        if counted is not None:
+            print(f"room days counted from the slots: {counted:,} rows in {counting:.1f} s", flush=True)
+        if args.from_slots:
+            # As a changed definition leaves them: every report reads the slots alone until the next rollup.
+            RollupState.objects.update(days_key="")
+            print("room days out of date: the reports read slots alone", flush=True)
         if args.build_only:
             return 0
         year = Period(FIRST_DAY, LAST_DAY, Season.ALL)

@@ -279,13 +279,16 @@ class SlotCalendar:
         """Return the filter that keeps the available slots out of the rows ``rows_filter`` keeps."""
         if not self.groups:
             return Q(pk__in=[])
-        condition = self.hours.q() & self._days_filter()
+        condition = self.hours.q() & self.days_filter()
         for c_start, c_end, room_ids in self.closures:
             # The times first: most rows are outside them, so the rooms are rarely looked up.
             condition &= ~(Q(start__gt=c_start - SLOT, start__lt=c_end) & rooms_filter(room_ids, among=self.room_ids))
         return condition
 
-    def _days_filter(self) -> Q:
+    def days_filter(self) -> Q:
+        """Return the filter of the rows (``RoomSlot`` or ``RoomDay``) of days that count for their room."""
+        if not self.groups:
+            return Q(pk__in=[])
         all_days = set(self.days)
         left_out = [all_days - group.days for group in self.groups]
         if all(len(days) <= len(group.days) for days, group in zip(left_out, self.groups, strict=True)):
@@ -303,6 +306,45 @@ class SlotCalendar:
         condition = Q(pk__in=[])
         for group in self.groups:
             condition |= rooms_filter(group.room_ids, among=self.room_ids) & Q(local_date__in=sorted(group.days))
+        return condition
+
+    # --- where room days serve ------------------------------------------------------------------------
+
+    def day_rows_filter(self) -> Q:
+        """Return the filter of the rooms' ``RoomDay`` rows of the period (``rows_filter`` for days)."""
+        return Q(
+            rooms_filter(self.room_ids, among=self.campus_room_ids),
+            campus=self.campus,
+            local_date__gte=self.period.first_day,
+            local_date__lte=self.period.last_day,
+        )
+
+    def _partial_days(self) -> list[tuple[dt.date, dt.date, Q]]:
+        """Return the runs of days whose available slots are not whole days: from today on (slots not yet ended)
+        and the days of a closure (it may close part of a day), each with the filter of its rooms."""
+        today = self.now.astimezone(self.zone).date()
+        runs = [(today, self.period.last_day, Q())] if today <= self.period.last_day else []
+        for c_start, c_end, room_ids in self.closures:
+            first = (c_start - SLOT).astimezone(self.zone).date()
+            last = c_end.astimezone(self.zone).date()
+            runs.append((first, last, rooms_filter(room_ids, among=self.room_ids)))
+        return runs
+
+    def partial_days_filter(self) -> Q:
+        """Return the filter of the ``RoomDay`` rows of the days room days cannot serve (``_partial_days``)."""
+        condition = Q(pk__in=[])
+        for first, last, rooms in self._partial_days():
+            condition |= Q(local_date__gte=first, local_date__lte=last) & rooms
+        return condition
+
+    def partial_slots_filter(self) -> Q:
+        """Return the same days as ``partial_days_filter`` as a filter of ``RoomSlot`` rows by their start (which
+        the index on campus and start serves)."""
+        condition = Q(pk__in=[])
+        for first, last, rooms in self._partial_days():
+            start = dt.datetime.combine(first, dt.time(), tzinfo=self.zone).astimezone(dt.UTC)
+            end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=self.zone).astimezone(dt.UTC)
+            condition |= Q(start__gte=start, start__lt=end) & rooms
         return condition
 
 

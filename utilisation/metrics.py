@@ -31,9 +31,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
-    Max,
     Q,
-    Sum,
 )
 from django.db.models.functions import Floor, Round, TruncDate
 from django.utils import timezone
@@ -41,8 +39,9 @@ from django.utils.translation import gettext as _
 
 from campus.models import Building, Campus, Institution, Room
 from sensors.models import Sensor, SensorKind
+from utilisation import room_days
 from utilisation.calendar import SlotCalendar, core_hours, opening_hours_filter, rooms_filter
-from utilisation.models import SLOT_SECONDS, BookingUse, RollupState, RoomSlot
+from utilisation.models import SLOT_SECONDS, BookingUse, RollupState, RoomDay, RoomSlot
 from utilisation.results import (
     Figures,
     Heatmap,
@@ -54,6 +53,7 @@ from utilisation.results import (
     TimePoint,
     UtilisationReport,
 )
+from utilisation.room_days import GROUP_SUMS, SHARE_SECONDS, SLOT_COUNTS, Thresholds, day_sums, slot_counts
 
 SLOT_HOURS = SLOT_SECONDS / 3600
 # Over this many days, booked versus used over time is given per week instead of per day.
@@ -83,16 +83,6 @@ def _ratio(part: float, whole: float) -> float | None:
     return part / whole if whole else None
 
 
-class Thresholds:
-    """The settings that make a slot known, in use or booked (read once per report)."""
-
-    def __init__(self) -> None:
-        self.known = Q(covered_seconds__gte=round(settings.KAMPUS_SLOT_MIN_COVERAGE * SLOT_SECONDS))
-        self.occupied = Q(occupied_seconds__gte=settings.KAMPUS_SLOT_IN_USE_MINUTES * 60)
-        self.in_use = self.known & self.occupied
-        self.booked = Q(booked_seconds__gte=settings.KAMPUS_SLOT_BOOKED_MINUTES * 60)
-
-
 # --- the selection ---------------------------------------------------------------------------------
 
 
@@ -112,24 +102,34 @@ def selection_rooms(
     if building is not None:
         return list(whole_rooms.filter(building=building))
     if institution is not None:
-        first, end = period.bounds(campus.zone)
-        booked_rooms = RoomSlot.objects.filter(
-            Thresholds().booked, campus=campus, booked_institution=institution, start__gte=first, start__lt=end
-        ).values("room_id")
+        if room_days.current():
+            booked_rooms = RoomDay.objects.filter(
+                booked=True,
+                campus=campus,
+                booked_institution=institution,
+                local_date__gte=period.first_day,
+                local_date__lte=period.last_day,
+            ).values("room_id")
+        else:
+            first, end = period.bounds(campus.zone)
+            booked_rooms = RoomSlot.objects.filter(
+                Thresholds().booked, campus=campus, booked_institution=institution, start__gte=first, start__lt=end
+            ).values("room_id")
         return list(whole_rooms.filter(Q(owner=institution) | Q(pk__in=booked_rooms)).distinct())
     return list(whole_rooms)
 
 
-def institution_scope(rooms: list[Room], institution: Institution | None, limits: Thresholds) -> tuple[set[int], Q]:
-    """Return the rooms ``institution`` owns and the filter of the slots its report may read (everything without one).
+def institution_scope(rooms: list[Room], institution: Institution | None, booked: Q) -> tuple[set[int], Q]:
+    """Return the rooms ``institution`` owns and the filter of the rows its report may read (everything without one).
 
-    An institution sees its own rooms whole, and in other rooms only the slots it booked: how others use
-    their rooms is not its business (and those slots are its available slots there).
+    An institution sees its own rooms whole, and in other rooms only the slots it booked (``booked``: the
+    filter of booked rows): how others use their rooms is not its business (and those slots are its
+    available slots there).
     """
     if institution is None:
         return set(), Q()
     owned = {each.pk for each in rooms if each.owner_id == institution.pk}
-    return owned, Q(room_id__in=sorted(owned)) | (limits.booked & Q(booked_institution=institution))
+    return owned, Q(room_id__in=sorted(owned)) | (booked & Q(booked_institution=institution))
 
 
 def _sensor_kinds(rooms: Iterable[Room]) -> dict[int, set[str]]:
@@ -174,23 +174,19 @@ def _set_for_report(name: str, value: str) -> None:
             cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
 
 
-# What _counts_by_room counts per group: slots (of core hours) and seconds (for the shares).
-SLOT_COUNTS = ("known", "in_use", "booked", "booked_known", "ghost", "unbooked_use", "headcount_slots")
 # The counts of booked slots, which an institution's report takes only from its own bookings.
 BOOKED_COUNTS = frozenset({"booked", "booked_known", "ghost"})
-SHARE_SECONDS = ("seconds_booked", "seconds_used_booked", "seconds_used_unbooked")
 
 
 def _counts_by_room(rows, *, core: Q, opening: Q, limits: Thresholds) -> list[dict]:
-    """Return the slot counts and the seconds of ``rows`` by hours, from one aggregate.
+    """Return the slot counts and the seconds of ``rows`` (``RoomSlot``) by hours, from one aggregate.
 
     One row per room, booking institution (``booked_institution_id``) and hours (``core``, ``opening``:
-    whether the slots lie in core hours, in opening hours, in both or in neither): the report's rooms take
-    their counts from the core-hour groups (an institution's booked counts from its own), the shares their
-    seconds from both. The hours are grouped by, not filtered on: each condition is then evaluated once a row.
+    whether the slots lie in core hours, in opening hours, in both or in neither), with the sums of
+    ``room_days.slot_counts``: the report's rooms take their counts from the core-hour groups (an
+    institution's booked counts from its own), the shares their seconds from both. The hours are grouped by,
+    not filtered on: each condition is then evaluated once a row.
     """
-    with_headcount = limits.in_use & Q(mean_count__isnull=False)
-    booked_known = limits.booked & limits.known
     # Its two conditions of hours and twelve filters over every row of the period: compiled, they cost a third less.
     _set_for_report("jit", "on")
     groups = list(
@@ -199,24 +195,37 @@ def _counts_by_room(rows, *, core: Q, opening: Q, limits: Thresholds) -> list[di
             opening=ExpressionWrapper(opening, output_field=BooleanField()),
         )
         .values("room_id", "booked_institution_id", "core", "opening")
-        .annotate(
-            known=Count("id", filter=limits.known),
-            in_use=Count("id", filter=limits.in_use),
-            booked=Count("id", filter=limits.booked),
-            booked_known=Count("id", filter=booked_known),
-            ghost=Count("id", filter=booked_known & ~limits.occupied),
-            unbooked_use=Count("id", filter=limits.in_use & ~limits.booked),
-            headcount_slots=Count("id", filter=with_headcount),
-            headcount_sum=Sum("mean_count", filter=with_headcount),
-            peak=Max("peak_count", filter=limits.known),
-            seconds_booked=Sum("booked_seconds", filter=limits.booked),
-            seconds_used_booked=Sum("occupied_seconds", filter=booked_known),
-            seconds_used_unbooked=Sum("occupied_seconds", filter=limits.known & ~limits.booked),
-        )
+        .annotate(**slot_counts(limits))
         .order_by()
     )
     _set_for_report("jit", REPORT_SETTINGS["jit"])
     return groups
+
+
+def _counts_by_room_day(days, *, days_counted: Q) -> list[dict]:
+    """Return the groups of ``_counts_by_room`` from ``RoomDay`` rows: the same sums, added up over the days.
+
+    A room day's slots are in core hours by its ``core``; they count as such when its day counts for its room
+    (``days_counted``, ``SlotCalendar.days_filter``).
+    """
+    counted = ExpressionWrapper(Q(core=True) & days_counted, output_field=BooleanField())
+    rows = (
+        days.annotate(counted_core=counted)
+        .values("room_id", "booked_institution_id", "counted_core", "opening")
+        .annotate(**day_sums())
+        .order_by()
+        .values_list("room_id", "booked_institution_id", "counted_core", "opening", *day_sums())
+    )
+    return [
+        {
+            "room_id": room_id,
+            "booked_institution_id": institution_id,
+            "core": core,
+            "opening": opening,
+            **dict(zip(GROUP_SUMS, sums, strict=True)),
+        }
+        for room_id, institution_id, core, opening, *sums in rows
+    ]
 
 
 def _room_counts(groups: list[dict], institution: Institution | None) -> dict[int, dict]:
@@ -520,17 +529,23 @@ def _utilisation_report(
     limits = Thresholds()
     rooms = selection_rooms(campus=campus, period=period, building=building, institution=institution, room=room)
     calendar = SlotCalendar(campus=campus, rooms=rooms, period=period, hours=core_hours(campus), now=now)
-    owned, scope = institution_scope(rooms, institution, limits)
-    # Three passes over the period's slot rows: by room (and the shares), by slot, and the headcount histogram.
+    owned, scope = institution_scope(rooms, institution, limits.booked)
     slots = RoomSlot.objects.filter(calendar.rows_filter(), scope)
     core_hours_filter = calendar.available_filter()
     core_hour_slots = slots.filter(core_hours_filter)
-    groups = _counts_by_room(
-        slots,
-        core=core_hours_filter,
-        opening=opening_hours_filter(rooms, among=calendar.room_ids),
-        limits=limits,
-    )
+    opening = opening_hours_filter(rooms, among=calendar.room_ids)
+    if room_days.current():
+        # The counts by room and the shares from room days (a year of slots is millions of rows), and from the
+        # slots of the days that are not whole days to a report: those not over yet and those of a closure.
+        _, day_scope = institution_scope(rooms, institution, Q(booked=True))
+        days = RoomDay.objects.filter(calendar.day_rows_filter(), day_scope).filter(~calendar.partial_days_filter())
+        groups = _counts_by_room_day(days, days_counted=calendar.days_filter())
+        groups += _counts_by_room(
+            slots.filter(calendar.partial_slots_filter()), core=core_hours_filter, opening=opening, limits=limits
+        )
+    else:
+        groups = _counts_by_room(slots, core=core_hours_filter, opening=opening, limits=limits)
+    # Two more passes over the core-hour slots: by slot, and the headcount histogram.
     counts = _room_counts(groups, institution)
     booked = limits.booked & Q(booked_institution=institution) if institution is not None else limits.booked
     daily, concurrency = _counts_by_slot(core_hour_slots, limits=limits, booked=booked, rooms=rooms, zone=campus.zone)
@@ -655,7 +670,7 @@ def _heatmap(
     rooms = selection_rooms(campus=campus, period=period, building=building, institution=institution, room=room)
     calendar = SlotCalendar(campus=campus, rooms=rooms, period=period, hours=hours, now=now)
     booked = limits.booked & Q(booked_institution=institution) if institution is not None else limits.booked
-    owned, scope = institution_scope(rooms, institution, limits)
+    owned, scope = institution_scope(rooms, institution, limits.booked)
     # In rooms an institution does not own, its available slots are the ones it booked (as in its report).
     foreign = ~Q(room_id__in=sorted(owned)) if institution is not None else Q(pk__in=[])
     cells = {

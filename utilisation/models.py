@@ -83,6 +83,69 @@ class RoomSlot(models.Model):
         return f"{self.room_id} {self.start:%Y-%m-%d %H:%M}"
 
 
+class RoomDay(models.Model):
+    """One room's slots of one campus-local day, counted by how they count: the rollup of long reports.
+
+    The slot rows of a day are grouped by booking institution, whether they are booked, in the campus's
+    core hours and in the room's opening hours, and each group holds the sums a report takes from its
+    slots (``utilisation.room_days`` defines them), so a year of 200 rooms is tens of thousands of rows
+    instead of millions. Written only from ``RoomSlot`` rows: by the rollup, in the transaction that
+    writes the slots of those days, and whole again whenever a definition it depends on (the slot
+    thresholds, core hours, opening hours) changed, which ``RollupState.days_key`` records. A report
+    reads it only while that key is current, and reads slots for the days it cannot serve (today, days
+    with a closure of part of the day).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+", verbose_name=_("room"))
+    campus = models.ForeignKey(Campus, on_delete=models.CASCADE, related_name="+", verbose_name=_("campus"))
+    local_date = models.DateField(_("date (campus time)"))
+    booked_institution = models.ForeignKey(
+        Institution,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("booked by institution"),
+    )
+    booked = models.BooleanField(_("booked"))
+    core = models.BooleanField(_("in core hours"))
+    opening = models.BooleanField(_("in opening hours"))
+    known = models.PositiveIntegerField(_("known slots"))
+    in_use = models.PositiveIntegerField(_("slots in use"))
+    booked_slots = models.PositiveIntegerField(_("booked slots"))
+    booked_known = models.PositiveIntegerField(_("booked known slots"))
+    ghost = models.PositiveIntegerField(_("ghost slots"))
+    unbooked_use = models.PositiveIntegerField(_("slots used unbooked"))
+    headcount_slots = models.PositiveIntegerField(_("slots with a headcount"))
+    headcount_sum = models.FloatField(_("sum of mean headcounts"))
+    peak = models.PositiveIntegerField(_("peak headcount"), null=True, blank=True)
+    seconds_booked = models.PositiveIntegerField(_("seconds booked"))
+    seconds_used_booked = models.PositiveIntegerField(_("seconds used, booked"))
+    seconds_used_unbooked = models.PositiveIntegerField(_("seconds used, not booked"))
+
+    class Meta:
+        verbose_name = _("room day")
+        verbose_name_plural = _("room days")
+        constraints = [
+            # One row a group: two partial constraints, because a null institution is never equal to another.
+            models.UniqueConstraint(
+                fields=["room", "local_date", "booked_institution", "booked", "core", "opening"],
+                condition=Q(booked_institution__isnull=False),
+                name="room_day_unique_group",
+            ),
+            models.UniqueConstraint(
+                fields=["room", "local_date", "booked", "core", "opening"],
+                condition=Q(booked_institution__isnull=True),
+                name="room_day_unique_group_unattributed",
+            ),
+        ]
+        indexes = [models.Index(fields=["campus", "local_date"], name="room_day_campus_date")]
+
+    def __str__(self) -> str:
+        return f"{self.room_id} {self.local_date}"
+
+
 class BookingUse(models.Model):
     """What the sensors saw during one booking: the basis of no-shows, ghost hours, early release and overrun.
 
@@ -124,6 +187,8 @@ class RollupState(models.Model):
     readings_until = models.DateTimeField(null=True, blank=True)
     bookings_until = models.DateTimeField(null=True, blank=True)
     version = models.PositiveBigIntegerField(default=0)
+    # The definitions ``RoomDay`` rows were counted with (``utilisation.room_days.definitions_key``); empty: none.
+    days_key = models.CharField(max_length=64, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

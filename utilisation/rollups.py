@@ -39,6 +39,7 @@ from django.utils import timezone
 from bookings.models import Booking, BookingEvent, BookingStatus
 from campus.models import Campus, Room
 from sensors.models import Reading
+from utilisation import room_days
 from utilisation.models import ROLLUP_STATE_NAME, SLOT_SECONDS, BookingUse, RollupState, RoomSlot
 
 # Ingest commits a moment after a reading's received_at and a booking service after its updated_at:
@@ -123,6 +124,7 @@ def rollup_pending(*, now: dt.datetime | None = None) -> RollupResult:
     """
     now = now or timezone.now()
     state, _ = RollupState.objects.get_or_create(name=ROLLUP_STATE_NAME)
+    room_days.bring_up_to_date()
     marks = [mark for mark in (state.readings_until, state.bookings_until) if mark is not None]
     since = min(marks) - SETTLE if len(marks) == 2 else _earliest_change(now)
     estate = _Estate.load()
@@ -159,6 +161,7 @@ def rollup_range(
     else:
         queryset = Room.objects.all() if campus is None else Room.objects.filter(building__campus=campus)
         room_ids = sorted(queryset.values_list("pk", flat=True))
+    room_days.bring_up_to_date()
     estate = _Estate.load()
     first = math.floor(start.timestamp() / SLOT_SECONDS)
     stop = min(math.ceil(end.timestamp() / SLOT_SECONDS), math.ceil(now.timestamp() / SLOT_SECONDS))
@@ -684,7 +687,7 @@ def _roll_chunk(chunk: _Chunk, *, changed_booking_ids: set[int], now: dt.datetim
             uses[booking.pk] = _use(booking, pieces, following[0] if following else math.inf)
 
     result = RollupResult(slots_rolled=len(slots))
-    _write_slots(chunk, slots, rolled_at, result)
+    _write_slots(chunk, slots, rolled_at, result, estate)
     _write_uses(chunk, uses, rolled_at, now, result)
     return result
 
@@ -750,9 +753,14 @@ def _slot_row(
 
 
 def _write_slots(
-    chunk: _Chunk, slots: dict[tuple[int, int], tuple | None], rolled_at: dt.datetime, result: RollupResult
+    chunk: _Chunk,
+    slots: dict[tuple[int, int], tuple | None],
+    rolled_at: dt.datetime,
+    result: RollupResult,
+    estate: _Estate,
 ) -> None:
-    """Upsert the slots whose values changed and delete the rows of slots left with nothing."""
+    """Upsert the slots whose values changed, delete the rows of slots left with nothing, and count their room
+    days again."""
     existing = RoomSlot.objects.filter(
         room_id__in=chunk.room_ids,
         start__gte=dt.datetime.fromtimestamp(chunk.first * SLOT_SECONDS, tz=dt.UTC),
@@ -786,6 +794,14 @@ def _write_slots(
             unique_fields=["room", "start"],
             update_fields=SLOT_FIELDS,
         )
+        if writes or deletes:
+            zones = {estate.zone[room_id] for room_id in chunk.room_ids}
+            room_days.recount_days(
+                chunk.room_ids,
+                min(_local(zone, chunk.first)[0] for zone in zones),
+                max(_local(zone, chunk.stop - 1)[0] for zone in zones),
+                estate.campus,
+            )
     result.slots_written += len(writes)
     result.slots_deleted += len(deletes)
 

@@ -28,8 +28,25 @@ def slot(
     by: Institution | None = None,
 ) -> RoomSlot:
     """Store the slot of ``room`` starting at ``start`` (an aware time) with the given seconds and counts."""
+    row = slot_row(room, start, covered=covered, occupied=occupied, mean=mean, peak=peak, booked=booked, by=by)
+    row.save()
+    return row
+
+
+def slot_row(
+    room: Room,
+    start: dt.datetime,
+    *,
+    covered: int = 900,
+    occupied: int = 0,
+    mean: float | None = None,
+    peak: int | None = None,
+    booked: int = 0,
+    by: Institution | None = None,
+) -> RoomSlot:
+    """Return ``slot``'s row unsaved (for ``bulk_create``)."""
     there = start.astimezone(HELSINKI)
-    return RoomSlot.objects.create(
+    return RoomSlot(
         room=room,
         campus=room.building.campus,
         start=start,
