@@ -3,7 +3,8 @@
 The columns are the JSON answer's names, so the CSV and the API's JSON say the same in the same
 words: the room's facts, then every count and rate of ``Figures``. Rates are fractions (0.25 is
 25 %); an empty cell is "no data", never 0. Text cells that a spreadsheet would run as a formula
-(starting with = + - @, a tab or a carriage return) get a leading apostrophe.
+(starting with = + - @, a tab or a line break, after any spaces; full-width ＝ ＋ too) get a leading
+apostrophe.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import csv
 import dataclasses
 import enum
 import io
+import unicodedata
 from typing import Any
 
 from utilisation.results import Figures, RoomRow, UtilisationReport
@@ -34,12 +36,17 @@ ROOM_COLUMNS = [
 FIGURE_COLUMNS = [field.name for field in dataclasses.fields(Figures)]
 COLUMNS = ["row", *ROOM_COLUMNS, *FIGURE_COLUMNS]
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def guard_text(value: str) -> str:
-    """Return ``value`` so that a spreadsheet shows it as text, never runs it as a formula."""
-    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
+    """Return ``value`` so that a spreadsheet shows it as text, never runs it as a formula.
+
+    Spreadsheets skip leading spaces before a formula and some read full-width signs (＝, ＋) as the
+    ASCII ones, so the text is checked as NFKC folds it, without its leading spaces.
+    """
+    folded = unicodedata.normalize("NFKC", value).lstrip(" \u00a0\u3000")
+    return f"'{value}" if folded.startswith(_FORMULA_STARTS) else value
 
 
 def _cell(value: Any) -> Any:

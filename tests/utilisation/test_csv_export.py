@@ -84,7 +84,14 @@ def test_negative_numbers_are_numbers_not_guarded_text():
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\tcmd", "'\tcmd"),
         ("\rcmd", "'\rcmd"),
+        ("\ncmd", "'\ncmd"),
+        # Spreadsheets skip leading spaces and read full-width signs as formulas too (both passed unguarded before).
+        ("  =1+1", "'  =1+1"),
+        ("\u00a0=1+1", "'\u00a0=1+1"),
+        ("\uff1dSUM(A1)", "'\uff1dSUM(A1)"),
+        ("\u3000\uff0b1", "'\u3000\uff0b1"),
         ("Lab = good", "Lab = good"),
+        ("  Lab", "  Lab"),
         ("", ""),
     ],
 )

@@ -17,6 +17,7 @@ import datetime as dt
 import io
 import json
 import re
+import unicodedata
 from html.parser import HTMLParser
 from urllib.parse import quote, urlsplit
 
@@ -42,6 +43,8 @@ MARKUP = '<script>alert(1)</script>"><img src=x onerror=alert(1)><a href="javasc
 SHORT_MARKUP = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
 # What a spreadsheet runs as a formula when a cell starts with it (OWASP's list).
 FORMULAS = ['=HYPERLINK("http://e.example","{tag}")', "+cmd|' /C calc'!A0", "-1+1", "@SUM(1+1)", "\t=1+1", "\r=1+1"]
+# … and what some spreadsheets run too: a formula after spaces, and full-width signs.
+FORMULAS += ["  =1+1", "\uff1dSUM(1+1)"]
 # Line breaks that would add a property to a calendar event if written raw.
 ICAL_BREAK = "\r\nATTENDEE:mailto:evil@example.org\r\nX-INJECTED:{tag}"
 
@@ -115,7 +118,8 @@ def assert_no_injected_property(body: bytes, where: str) -> None:
 def assert_no_formula_cells(text: str, where: str) -> None:
     for row in csv.reader(io.StringIO(text)):
         for cell in row:
-            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")) or _is_number(cell), (where, cell)
+            folded = unicodedata.normalize("NFKC", cell).lstrip(" \u00a0\u3000")
+            assert not folded.startswith(("=", "+", "-", "@", "\t", "\r", "\n")) or _is_number(cell), (where, cell)
 
 
 def _is_number(cell: str) -> bool:
@@ -136,6 +140,9 @@ def hostile_campus(joint_campus, lukio_staff, campus_fm, fm_of_lukio, day, alway
         Room.objects.filter(pk=room.pk).update(
             name=hostile(f"room{room.pk}", index), description=hostile("room description"), public_feed=True
         )
+    # The last formulas (after spaces, full-width) in rooms every report CSV lists.
+    Room.objects.filter(pk=jc.lab.pk).update(name=hostile("lab", len(FORMULAS) - 1))
+    Room.objects.filter(pk=jc.shared_auditorium.pk).update(name=hostile("auditorium", len(FORMULAS) - 2))
     # Line breaks in a room's name would reach the feeds' calendar name and LOCATION.
     Room.objects.filter(pk=jc.classroom.pk).update(
         name=hostile("classroom", 0, short=True) + ICAL_BREAK.format(tag="room")
@@ -347,6 +354,7 @@ def test_the_report_csv_has_no_formula_cell(hostile_campus, joint_campus, client
     day = hostile_campus["day"]
     query = {"from": (day - dt.timedelta(days=7)).isoformat(), "to": day.isoformat(), "format": "csv"}
 
+    texts = []
     for extra in (
         {"campus": joint_campus.campus.pk},
         {"institution": joint_campus.lukio.pk},
@@ -357,6 +365,10 @@ def test_the_report_csv_has_no_formula_cell(hostile_campus, joint_campus, client
         text = response.content.decode()
         assert "HYPERLINK" in text  # the hostile names are in it, as text
         assert_no_formula_cells(text, str(extra))
+        texts.append(text)
+    # A formula after spaces and a full-width one, guarded.
+    assert "'  =1+1" in "".join(texts)
+    assert "'\uff1dSUM" in "".join(texts)
 
 
 # --- oversized bodies ------------------------------------------------------------------------------
