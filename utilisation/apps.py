@@ -12,7 +12,12 @@ class UtilisationConfig(AppConfig):
     verbose_name = _("Utilisation")
 
     def ready(self) -> None:
+        from django.db.models.signals import pre_delete
+
+        from campus.models import Institution
         from campus.personal_data import register_personal_data
         from utilisation.personal_data import export_utilisation_data
+        from utilisation.room_days import institution_deleting
 
         register_personal_data("utilisation", export=export_utilisation_data)
+        pre_delete.connect(institution_deleting, sender=Institution, dispatch_uid="room_days_institution_deleting")

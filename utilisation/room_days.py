@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, Case, Count, FloatField, Max, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 
-from campus.models import Campus, OpeningHours, Room
+from campus.models import Campus, Institution, OpeningHours, Room
 from utilisation.calendar import (
     DEFAULT_CORE_END,
     DEFAULT_CORE_START,
@@ -106,6 +106,16 @@ def current() -> bool:
     """Return whether the room days were counted with the definitions in force."""
     stored = RollupState.objects.filter(name=ROLLUP_STATE_NAME).values_list("days_key", flat=True).first()
     return bool(stored) and stored == definitions_key()
+
+
+def institution_deleting(sender, instance: Institution, **kwargs) -> None:
+    """Before an institution goes: take its room days out and mark the rest out of date.
+
+    Its slots' booker becomes null (``SET_NULL``); its room days would become null too and collide with the
+    null ones of the same groups. Reports read slots until the next rollup run counts every day again.
+    """
+    RoomDay.objects.filter(booked_institution=instance).delete()
+    RollupState.objects.filter(name=ROLLUP_STATE_NAME).update(days_key="")
 
 
 # --- counting them --------------------------------------------------------------------------------------

@@ -267,3 +267,20 @@ def test_a_selection_without_rooms_reports_nothing_from_room_days(fortnight):
     report = utilisation_report(campus=jc.campus, period=Period(MONDAY, LAST_DAY), building=empty, now=AFTER)
 
     assert (report.rooms, report.totals.available_slots, report.totals.in_use_slots) == ([], 0, 0)
+
+
+def test_deleting_an_institution_leaves_its_slots_unattributed_in_room_days_too(fortnight):
+    """Its slots' booker becomes null; its room days would collide with the null ones of the same groups."""
+    jc = fortnight
+    room_days.bring_up_to_date()
+    period = Period(MONDAY, LAST_DAY, Season.ALL)
+
+    jc.adult.delete()
+
+    from_now = utilisation_report(campus=jc.campus, period=period, now=AFTER)
+    _from_slots_alone()
+    from_slots = utilisation_report(campus=jc.campus, period=period, now=AFTER)
+    assert _differences(from_now, from_slots) == []
+    rollup_pending(now=AFTER)
+    assert room_days.current()
+    assert _differences(utilisation_report(campus=jc.campus, period=period, now=AFTER), from_slots) == []
