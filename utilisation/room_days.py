@@ -129,6 +129,7 @@ def bring_up_to_date() -> int | None:
         state, _ = RollupState.objects.select_for_update().get_or_create(name=ROLLUP_STATE_NAME)
         if state.days_key == key:
             return None
+        _lock_room_days()
         RoomDay.objects.all().delete()
         written = sum(_insert_days(campus, RoomSlot.objects.filter(campus=campus)) for campus in Campus.objects.all())
         RollupState.objects.filter(pk=state.pk).update(days_key=key)
@@ -144,6 +145,7 @@ def recount_days(room_ids: Iterable[int], first_day: dt.date, last_day: dt.date,
 
     Runs inside the caller's transaction (the one that wrote the slots), so the rows never disagree with them.
     """
+    _lock_room_days()
     by_campus: dict[int, list[int]] = defaultdict(list)
     for room_id in room_ids:
         by_campus[campus_of[room_id]].append(room_id)
@@ -152,6 +154,21 @@ def recount_days(room_ids: Iterable[int], first_day: dt.date, last_day: dt.date,
         RoomDay.objects.filter(days, room_id__in=campus_room_ids).delete()
         campus = Campus.objects.get(pk=campus_id)
         _insert_days(campus, RoomSlot.objects.filter(days, campus=campus, room_id__in=campus_room_ids))
+
+
+# The key of the PostgreSQL advisory lock held by whoever counts room days (``_lock_room_days``).
+ROOM_DAYS_LOCK = 0x6B616D70_75730001
+
+
+def _lock_room_days() -> None:
+    """Hold the room days' lock until the transaction ends, so two counts of the same days follow one another.
+
+    Two rollup runs recounting a day at once would otherwise both insert it: the second's delete waits on
+    rows the first deleted, finds them gone and misses the first's new ones. SQLite writes one at a time.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROOM_DAYS_LOCK])
 
 
 INSERTED = [

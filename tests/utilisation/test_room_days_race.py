@@ -1,0 +1,62 @@
+"""Two rollups counting the same room days at once (PostgreSQL): the second waits for the first.
+
+A day's room days are counted again by deleting them and inserting them afresh in the transaction that
+wrote the slots. Two runs doing so for the same room and day (the schedule and a re-roll from the
+command, each having written other slots of that day) must not both insert: without the lock the second's
+delete waits on the first's rows, finds them gone, and its insert collides with the first's new rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+
+from tests.utilisation.slots import local, slot
+from utilisation import room_days
+from utilisation.models import RoomDay
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("on_postgres")]
+
+DAY = dt.date(2026, 11, 10)
+
+
+def test_two_recounts_of_the_same_days_follow_one_another(joint_campus):
+    jc = joint_campus
+    rooms = [jc.classroom, jc.lab]
+    for hour in range(8, 12):
+        for room in rooms:
+            slot(room, local(DAY, hour), occupied=600, mean=12.0, peak=14, booked=900, by=jc.lukio)
+    room_days.bring_up_to_date()
+    campus_of = {room.pk: jc.campus.pk for room in rooms}
+    first_counted = threading.Event()
+    errors: list[BaseException] = []
+
+    def recount(*, first: bool) -> None:
+        try:
+            if not first:
+                first_counted.wait(timeout=30)
+            with transaction.atomic():
+                room_days.recount_days([room.pk for room in rooms], DAY, DAY, campus_of)
+                if first:
+                    first_counted.set()
+                    time.sleep(1.0)  # the second starts its count while this one has not committed
+        except BaseException as error:  # asserted on below
+            errors.append(error)
+            first_counted.set()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=recount, kwargs={"first": first}) for first in (True, False)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    kept = sorted(RoomDay.objects.values_list("room_id", "local_date", "booked", "core", "opening", "in_use"))
+    assert len(kept) == len(rooms)  # one group a room: booked, in core and opening hours
+    assert {row[-1] for row in kept} == {4}
