@@ -16,19 +16,9 @@ def local(day: dt.date, h: int, mi: int = 0) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, h, mi, tzinfo=HELSINKI)
 
 
-def slot(
-    room: Room,
-    start: dt.datetime,
-    *,
-    covered: int = 900,
-    occupied: int = 0,
-    mean: float | None = None,
-    peak: int | None = None,
-    booked: int = 0,
-    by: Institution | None = None,
-) -> RoomSlot:
-    """Store the slot of ``room`` starting at ``start`` (an aware time) with the given seconds and counts."""
-    row = slot_row(room, start, covered=covered, occupied=occupied, mean=mean, peak=peak, booked=booked, by=by)
+def slot(room: Room, start: dt.datetime, **values) -> RoomSlot:
+    """Store the slot of ``room`` starting at ``start`` (an aware time) with the values ``slot_row`` takes."""
+    row = slot_row(room, start, **values)
     row.save()
     return row
 
@@ -44,7 +34,7 @@ def slot_row(
     booked: int = 0,
     by: Institution | None = None,
 ) -> RoomSlot:
-    """Return ``slot``'s row unsaved (for ``bulk_create``)."""
+    """Return the slot row of ``room`` starting at ``start`` with the given seconds and counts, unsaved."""
     there = start.astimezone(HELSINKI)
     return RoomSlot(
         room=room,
