@@ -204,6 +204,9 @@ KAMPUS_SLOT_IN_USE_MINUTES = int(os.environ.get("SLOT_IN_USE_MINUTES", "5"))
 KAMPUS_SLOT_BOOKED_MINUTES = int(os.environ.get("SLOT_BOOKED_MINUTES", "5"))
 # A slot with data for less than this share of its 15 minutes is unknown, never empty.
 KAMPUS_SLOT_MIN_COVERAGE = float(os.environ.get("SLOT_MIN_COVERAGE", "0.5"))
+# When a definition room days depend on changed, a rollup run counts them again a week at a time until
+# this many seconds from its start (at least a week a run); under the background jobs' 30 s timeout.
+KAMPUS_ROOM_DAYS_SECONDS = float(os.environ.get("ROOM_DAYS_SECONDS", "15"))
 # A booking with no presence in its first this-many minutes is a no-show (and auto-released when live).
 KAMPUS_NO_SHOW_MINUTES = int(os.environ.get("NO_SHOW_MINUTES", "15"))
 # Check-in opens this many minutes before a booking's start (docs/check-in.md).

@@ -88,12 +88,12 @@ class RoomDay(models.Model):
 
     The slot rows of a day are grouped by booking institution, whether they are booked, in the campus's
     core hours and in the room's opening hours, and each group holds the sums a report takes from its
-    slots (``utilisation.room_days`` defines them), so a year of 200 rooms is tens of thousands of rows
+    slots (``utilisation.room_days`` defines them), so a year of 200 rooms is hundreds of thousands of rows
     instead of millions. Written only from ``RoomSlot`` rows: by the rollup, in the transaction that
-    writes the slots of those days, and whole again whenever a definition it depends on (the slot
-    thresholds, core hours, opening hours) changed, which ``RollupState.days_key`` records. A report
-    reads it only while that key is current, and reads slots for the days it cannot serve (today, days
-    with a closure of part of the day).
+    writes the slots of those days, and every day again, a week at a time, whenever a definition it
+    depends on (the slot thresholds, core hours, opening hours) changed, which ``RollupState.days_key``
+    records. A report reads it only while that key is current, and reads slots for the days it cannot
+    serve (today, days with a closure of part of the day).
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -129,13 +129,14 @@ class RoomDay(models.Model):
         verbose_name_plural = _("room days")
         constraints = [
             # One row a group: two partial constraints, because a null institution is never equal to another.
+            # The campus is the slots' own: a room moved to another campus has slots of both on a day.
             models.UniqueConstraint(
-                fields=["room", "local_date", "booked_institution", "booked", "core", "opening"],
+                fields=["room", "local_date", "campus", "booked_institution", "booked", "core", "opening"],
                 condition=Q(booked_institution__isnull=False),
                 name="room_day_unique_group",
             ),
             models.UniqueConstraint(
-                fields=["room", "local_date", "booked", "core", "opening"],
+                fields=["room", "local_date", "campus", "booked", "core", "opening"],
                 condition=Q(booked_institution__isnull=True),
                 name="room_day_unique_group_unattributed",
             ),
@@ -189,6 +190,9 @@ class RollupState(models.Model):
     version = models.PositiveBigIntegerField(default=0)
     # The definitions ``RoomDay`` rows were counted with (``utilisation.room_days.definitions_key``); empty: none.
     days_key = models.CharField(max_length=64, blank=True, default="")
+    # Counting every day again, a week at a time: the definitions it counts with, and its last day counted.
+    days_counting_key = models.CharField(max_length=64, blank=True, default="")
+    days_counted_until = models.DateField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

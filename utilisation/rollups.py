@@ -25,6 +25,7 @@ import datetime as dt
 import functools
 import itertools
 import math
+import time
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -122,9 +123,9 @@ def rollup_pending(*, now: dt.datetime | None = None) -> RollupResult:
     booked slot when its time comes) and the slots whose readings the last run cut at its time.
     Progress is saved in ``RollupState`` after each window of at most ``BACKLOG_WINDOW``.
     """
+    started = time.monotonic()
     now = now or timezone.now()
     state, _ = RollupState.objects.get_or_create(name=ROLLUP_STATE_NAME)
-    room_days.bring_up_to_date()
     marks = [mark for mark in (state.readings_until, state.bookings_until) if mark is not None]
     since = min(marks) - SETTLE if len(marks) == 2 else _earliest_change(now)
     estate = _Estate.load()
@@ -138,6 +139,8 @@ def rollup_pending(*, now: dt.datetime | None = None) -> RollupResult:
         if last:
             break
         since = until
+    # After the slots, so a long count of every day again never holds them up.
+    room_days.bring_up_to_date(deadline=started + settings.KAMPUS_ROOM_DAYS_SECONDS)
     result.version = RollupState.objects.get(name=ROLLUP_STATE_NAME).version
     return result
 
@@ -161,7 +164,6 @@ def rollup_range(
     else:
         queryset = Room.objects.all() if campus is None else Room.objects.filter(building__campus=campus)
         room_ids = sorted(queryset.values_list("pk", flat=True))
-    room_days.bring_up_to_date()
     estate = _Estate.load()
     first = math.floor(start.timestamp() / SLOT_SECONDS)
     stop = min(math.ceil(end.timestamp() / SLOT_SECONDS), math.ceil(now.timestamp() / SLOT_SECONDS))
@@ -174,6 +176,7 @@ def rollup_range(
     if result.changed:
         RollupState.objects.get_or_create(name=ROLLUP_STATE_NAME)
         RollupState.objects.filter(name=ROLLUP_STATE_NAME).update(version=F("version") + 1, updated_at=timezone.now())
+    room_days.bring_up_to_date()
     state = RollupState.objects.filter(name=ROLLUP_STATE_NAME).first()
     result.version = state.version if state is not None else 0
     return result
@@ -785,6 +788,8 @@ def _write_slots(
                 )
             )
     with transaction.atomic():
+        if writes or deletes:
+            room_days.lock_room_days()  # before the slots' row locks: see room_days
         if deletes:
             RoomSlot.objects.filter(pk__in=deletes).delete()
         RoomSlot.objects.bulk_create(
@@ -800,7 +805,6 @@ def _write_slots(
                 chunk.room_ids,
                 min(_local(zone, chunk.first)[0] for zone in zones),
                 max(_local(zone, chunk.stop - 1)[0] for zone in zones),
-                estate.campus,
             )
     result.slots_written += len(writes)
     result.slots_deleted += len(deletes)

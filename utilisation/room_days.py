@@ -7,20 +7,25 @@ institution, booked or not, in core hours or not, in opening hours or not — th
 figures (``tests/utilisation/test_room_days.py`` compares them).
 
 Room days depend on definitions the slots do not: the slot thresholds (settings), each campus's core
-hours and each room's weekly opening hours. ``definitions_key`` is a digest of them; the rows were
+hours, each room's weekly opening hours (its own or its building's, so which building it is in) and the
+way they are counted (``ROOM_DAYS_VERSION``). ``definitions_key`` is a digest of them; the rows were
 counted with the definitions ``RollupState.days_key`` names. The rollup (``utilisation.rollups``) counts
-again, in the same transaction, the days of the slots it writes, and counts every day again at the
-start of a run when the key has changed (``bring_up_to_date``). A report reads room days only while
+again, in the same transaction, the days of the slots it writes. When the key has changed, each rollup
+run, after its slots, counts every day again a week at a time for as long as ``KAMPUS_ROOM_DAYS_SECONDS``
+allows, and the next run goes on from there (``bring_up_to_date``). A report reads room days only while
 the key is current (``current``) and reads slots otherwise, so a changed definition is right at once
-and fast again after the next rollup run.
+and fast again once every day has been counted.
+
+Each slot counts under the campus it was rolled up with (a room moved to another campus keeps its old
+slots there) and in that campus's core hours.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections import defaultdict
-from collections.abc import Iterable
+import time
+from collections.abc import Collection
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -84,9 +89,14 @@ def day_sums() -> dict:
 # --- which definitions the rows were counted with ---------------------------------------------------------
 
 
+# Raise when the way room days are counted from slots changes: the next rollup runs count every day again.
+ROOM_DAYS_VERSION = 2
+
+
 def definitions_key() -> str:
     """Return a digest of everything room days depend on besides the slots."""
     parts = [
+        ROOM_DAYS_VERSION,
         SLOT_SECONDS,
         settings.KAMPUS_SLOT_MIN_COVERAGE,
         settings.KAMPUS_SLOT_IN_USE_MINUTES,
@@ -114,53 +124,120 @@ def institution_deleting(sender, instance: Institution, **kwargs) -> None:
     Its slots' booker becomes null (``SET_NULL``); its room days would become null too and collide with the
     null ones of the same groups. Reports read slots until the next rollup run counts every day again.
     """
+    lock_room_days()
     RoomDay.objects.filter(booked_institution=instance).delete()
     RollupState.objects.filter(name=ROLLUP_STATE_NAME).update(days_key="")
 
 
 # --- counting them --------------------------------------------------------------------------------------
+#
+# Whoever writes room days (the rollup's slot writes, counting every day again, an institution's deletion)
+# takes the advisory lock (``lock_room_days``) first, before any row lock, so they follow one another and
+# never wait on each other in a cycle.
+
+# Counting every day again goes a week of days at a time, one transaction each, so that a rollup run ends
+# within its task's time (a year of 1,000 rooms is 15 million slots) and the next run goes on from there.
+PIECE_DAYS = 7
 
 
-def bring_up_to_date() -> int | None:
-    """Count every room day again if the definitions changed since they were counted; return the rows written
-    (None when they were current)."""
+def bring_up_to_date(*, deadline: float | None = None) -> int | None:
+    """Count every room day again, a week at a time, if the definitions changed since they were counted; return
+    the rows written (None when they were current).
+
+    Goes on where an earlier call stopped (``RollupState.days_counted_until``) while the definitions it counted
+    with still hold, else starts over. With a ``deadline`` (a ``time.monotonic()`` value) it stops after the
+    week that passes it, at least one week a call; without one it goes to the end.
+    """
     key = definitions_key()
-    with transaction.atomic():
-        state, _ = RollupState.objects.select_for_update().get_or_create(name=ROLLUP_STATE_NAME)
-        if state.days_key == key:
-            return None
-        _lock_room_days()
-        RoomDay.objects.all().delete()
-        written = sum(_insert_days(campus, RoomSlot.objects.filter(campus=campus)) for campus in Campus.objects.all())
-        RollupState.objects.filter(pk=state.pk).update(days_key=key)
-        if connection.vendor == "postgresql":
-            # The planner's statistics of the new rows at once: with none it sorts a year's rows instead of hashing.
-            with connection.cursor() as cursor:
-                cursor.execute(f"ANALYZE {connection.ops.quote_name(RoomDay._meta.db_table)}")
+    if RollupState.objects.filter(name=ROLLUP_STATE_NAME, days_key=key).exists():
+        return None
+    written = 0
+    while True:
+        with transaction.atomic():
+            lock_room_days()
+            state, _ = RollupState.objects.select_for_update().get_or_create(name=ROLLUP_STATE_NAME)
+            if state.days_key == key:
+                return written
+            if state.days_counting_key != key:
+                state.days_counting_key, state.days_counted_until = key, None
+            span_first, span_last = _counted_span()
+            first_day = span_first
+            if state.days_counted_until is not None:
+                first_day = state.days_counted_until + dt.timedelta(days=1)
+            piece_last = first_day + dt.timedelta(days=PIECE_DAYS - 1) if first_day else None
+            finished = span_last is None or piece_last >= span_last
+            if span_last is not None:
+                written += _count_days(first_day, piece_last)
+            state.days_counted_until = piece_last
+            if finished:
+                state.days_key, state.days_counting_key, state.days_counted_until = key, "", None
+            state.save(update_fields=["days_key", "days_counting_key", "days_counted_until", "updated_at"])
+            if finished and connection.vendor == "postgresql":
+                # The planner's statistics of the new rows at once: with none it sorts a year's rows instead of hashing.
+                with connection.cursor() as cursor:
+                    cursor.execute(f"ANALYZE {connection.ops.quote_name(RoomDay._meta.db_table)}")
+        if finished or (deadline is not None and time.monotonic() >= deadline):
+            return written
+
+
+def _counted_span() -> tuple[dt.date | None, dt.date | None]:
+    """Return the first and last day that has slots or room days (None, None when neither has any)."""
+    days: list[dt.date] = []
+    for campus_id in Campus.objects.values_list("pk", flat=True):
+        # By each campus: its index on (campus, start) and (campus, local date) finds the ends.
+        slots = RoomSlot.objects.filter(campus_id=campus_id).values_list("local_date", flat=True)
+        counted = RoomDay.objects.filter(campus_id=campus_id).values_list("local_date", flat=True)
+        days += [slots.order_by("start").first(), slots.order_by("-start").first()]
+        days += [counted.order_by("local_date").first(), counted.order_by("-local_date").first()]
+    days = [day for day in days if day is not None]
+    return (min(days), max(days)) if days else (None, None)
+
+
+def _count_days(first_day: dt.date, last_day: dt.date) -> int:
+    """Count the days ``first_day``–``last_day`` of every room again; return the rows written."""
+    days = _days_filter(first_day, last_day)
+    slots = RoomSlot.objects.filter(days, _starts_filter(first_day, last_day))
+    rooms = list(Room.objects.all())
+    opening = opening_hours_filter(rooms, among={room.pk for room in rooms})
+    written = 0
+    for campus in Campus.objects.all():
+        RoomDay.objects.filter(days, campus=campus).delete()
+        written += _insert_days(campus, slots.filter(campus=campus), opening)
     return written
 
 
-def recount_days(room_ids: Iterable[int], first_day: dt.date, last_day: dt.date, campus_of: dict[int, int]) -> None:
+def recount_days(room_ids: Collection[int], first_day: dt.date, last_day: dt.date) -> None:
     """Count again the days ``first_day``–``last_day`` of the rooms ``room_ids`` from their slots.
 
     Runs inside the caller's transaction (the one that wrote the slots), so the rows never disagree with them.
+    A room moved to another campus keeps the slots it had there: each slot counts under its own campus.
     """
-    _lock_room_days()
-    by_campus: dict[int, list[int]] = defaultdict(list)
-    for room_id in room_ids:
-        by_campus[campus_of[room_id]].append(room_id)
-    days = Q(local_date__gte=first_day, local_date__lte=last_day)
-    for campus_id, campus_room_ids in by_campus.items():
-        RoomDay.objects.filter(days, room_id__in=campus_room_ids).delete()
-        campus = Campus.objects.get(pk=campus_id)
-        _insert_days(campus, RoomSlot.objects.filter(days, campus=campus, room_id__in=campus_room_ids))
+    lock_room_days()
+    days = _days_filter(first_day, last_day)
+    RoomDay.objects.filter(days, room_id__in=room_ids).delete()
+    slots = RoomSlot.objects.filter(days, _starts_filter(first_day, last_day), room_id__in=room_ids)
+    opening = opening_hours_filter(Room.objects.filter(pk__in=room_ids), among=room_ids)
+    for campus in Campus.objects.filter(pk__in=slots.values("campus_id")):
+        _insert_days(campus, slots.filter(campus=campus), opening)
 
 
-# The key of the PostgreSQL advisory lock held by whoever counts room days (``_lock_room_days``).
+def _days_filter(first_day: dt.date, last_day: dt.date) -> Q:
+    return Q(local_date__gte=first_day, local_date__lte=last_day)
+
+
+def _starts_filter(first_day: dt.date, last_day: dt.date) -> Q:
+    """Return a filter of slots by start that holds every slot of those local days, in any zone (±14 h), so
+    the indexes on start serve what the local dates alone would not."""
+    start = dt.datetime.combine(first_day, dt.time(), tzinfo=dt.UTC) - dt.timedelta(days=1)
+    end = dt.datetime.combine(last_day, dt.time(), tzinfo=dt.UTC) + dt.timedelta(days=2)
+    return Q(start__gte=start, start__lt=end)
+
+
+# The key of the PostgreSQL advisory lock held by whoever writes room days (``lock_room_days``).
 ROOM_DAYS_LOCK = 0x6B616D70_75730001
 
 
-def _lock_room_days() -> None:
+def lock_room_days() -> None:
     """Hold the room days' lock until the transaction ends, so two counts of the same days follow one another.
 
     Two rollup runs recounting a day at once would otherwise both insert it: the second's delete waits on
@@ -189,15 +266,15 @@ def _flag(condition: Q) -> Case:
     return Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
-def _insert_days(campus: Campus, slots: QuerySet[RoomSlot]) -> int:
-    """Insert the room days of ``slots`` (rows of ``campus``) with one INSERT … SELECT; return the rows."""
+def _insert_days(campus: Campus, slots: QuerySet[RoomSlot], opening: Q) -> int:
+    """Insert the room days of ``slots`` (rows of ``campus``, counted in its core hours) with one INSERT … SELECT;
+    ``opening`` is the filter of their rooms' opening hours. Return the rows written."""
     limits = Thresholds()
-    rooms = list(Room.objects.filter(building__campus=campus))
     groups = (
         slots.annotate(
             is_booked=_flag(limits.booked),
             in_core=_flag(core_hours(campus).q()),
-            in_opening=_flag(opening_hours_filter(rooms, among={room.pk for room in rooms})),
+            in_opening=_flag(opening),
         )
         .values("room_id", "campus_id", "local_date", "booked_institution_id", "is_booked", "in_core", "in_opening")
         .annotate(**slot_counts(limits))

@@ -13,12 +13,14 @@ import dataclasses
 import datetime as dt
 import math
 import random
+from collections import Counter
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
 
 from bookings.models import Closure
-from campus.models import Holiday, OpeningHours, OpeningHoursException, TermKind, TermPeriod
+from campus.models import Building, Campus, Holiday, OpeningHours, OpeningHoursException, TermKind, TermPeriod
 from tests.utilisation.conftest import at, book, read
 from tests.utilisation.slots import local, slot_row
 from utilisation import room_days
@@ -284,3 +286,67 @@ def test_deleting_an_institution_leaves_its_slots_unattributed_in_room_days_too(
     rollup_pending(now=AFTER)
     assert room_days.current()
     assert _differences(utilisation_report(campus=jc.campus, period=period, now=AFTER), from_slots) == []
+
+
+def test_a_room_moved_to_another_campus_keeps_the_slots_of_both_in_its_room_days(joint_campus):
+    """A moved room's slots keep the campus they were rolled up with: its room days follow each slot's campus,
+    both when the rollup counts a day again and when every day is counted again (the move changes the
+    definitions)."""
+    jc = joint_campus
+    book(jc.classroom, at(8), at(10), institution=jc.lukio)
+    rollup_pending(now=at(11))
+    harju = Campus.objects.create(name="Harju Campus", time_zone="Europe/Helsinki", address="Harjuntie 2, Tampere")
+    annex = Building.objects.create(campus=harju, code="H", name="Harju annex")
+    for weekday in range(5):
+        OpeningHours.objects.create(building=annex, weekday=weekday, opens=dt.time(7), closes=dt.time(21))
+    jc.classroom.building = annex
+    jc.classroom.save()
+    book(jc.classroom, at(13), at(15), institution=jc.lukio)
+
+    rollup_range(start=at(12), end=at(16), rooms=[jc.classroom], now=at(16))  # the afternoon alone
+
+    booked = {"booked_seconds__gte": settings.KAMPUS_SLOT_BOOKED_MINUTES * 60}
+    from_slots = Counter(RoomSlot.objects.filter(room=jc.classroom, **booked).values_list("campus_id", flat=True))
+    assert from_slots == {jc.campus.pk: 8, harju.pk: 8}
+
+    def from_days() -> dict[int, int]:
+        counted: Counter[int] = Counter()
+        for campus_id, booked_slots in RoomDay.objects.filter(room=jc.classroom).values_list("campus", "booked_slots"):
+            counted[campus_id] += booked_slots
+        return counted
+
+    assert room_days.current()
+    assert from_days() == from_slots
+    kept = _room_day_rows()
+    _from_slots_alone()
+    room_days.bring_up_to_date()
+    assert from_days() == from_slots
+    assert _room_day_rows() == kept
+
+
+def test_counting_every_day_again_goes_a_week_at_a_time_and_resumes(fortnight):
+    """Counting every day again takes one transaction a week, so a rollup run does what its time allows and
+    the next goes on; a definition changed meanwhile starts it over. Reports read slots until it ends."""
+    jc = fortnight
+    room_days.bring_up_to_date()
+    CoreHours.objects.create(campus=jc.campus, weekdays="1234", start=dt.time(9), end=dt.time(17))
+    state = RollupState.objects.filter(name=ROLLUP_STATE_NAME)
+
+    assert room_days.bring_up_to_date(deadline=0.0) > 0  # no time left: one week, then it stops
+    assert not room_days.current()
+    assert state.get().days_counted_until == MONDAY + dt.timedelta(days=6)
+
+    with override_settings(KAMPUS_SLOT_IN_USE_MINUTES=1):
+        room_days.bring_up_to_date(deadline=0.0)  # the definitions changed: the first week again
+        assert state.get().days_counted_until == MONDAY + dt.timedelta(days=6)
+        with override_settings(KAMPUS_ROOM_DAYS_SECONDS=0):
+            rollup_pending(now=AFTER)  # one more week in the rollup's run: the last
+        assert room_days.current()
+        resumed = _room_day_rows()
+        period = Period(MONDAY, LAST_DAY, Season.ALL)
+        from_days = utilisation_report(campus=jc.campus, period=period, now=AFTER)
+        _from_slots_alone()
+        from_slots = utilisation_report(campus=jc.campus, period=period, now=AFTER)
+        assert room_days.bring_up_to_date() > 0  # the same definitions at once
+    assert _room_day_rows() == resumed
+    assert _differences(from_days, from_slots) == []

@@ -1,9 +1,10 @@
 """Two rollups counting the same room days at once (PostgreSQL): the second waits for the first.
 
 A day's room days are counted again by deleting them and inserting them afresh in the transaction that
-wrote the slots. Two runs doing so for the same room and day (the schedule and a re-roll from the
-command, each having written other slots of that day) must not both insert: without the lock the second's
-delete waits on the first's rows, finds them gone, and its insert collides with the first's new rows.
+wrote the slots, and every day again a week at a time when a definition changed. Two runs doing so for the
+same room and day (the schedule and a re-roll from the command, each having written other slots of that
+day, or one of them counting every day again) must not both insert: without the lock the second's delete
+waits on the first's rows, finds them gone, and its insert collides with the first's new rows.
 """
 
 from __future__ import annotations
@@ -17,21 +18,21 @@ from django.db import connection, transaction
 
 from tests.utilisation.slots import local, slot
 from utilisation import room_days
-from utilisation.models import RoomDay
+from utilisation.models import RollupState, RoomDay
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("on_postgres")]
 
 DAY = dt.date(2026, 11, 10)
 
 
-def test_two_recounts_of_the_same_days_follow_one_another(joint_campus):
+@pytest.mark.parametrize("second", ["the rollup's count", "counting every day again"])
+def test_two_counts_of_the_same_days_follow_one_another(joint_campus, second):
     jc = joint_campus
     rooms = [jc.classroom, jc.lab]
     for hour in range(8, 12):
         for room in rooms:
             slot(room, local(DAY, hour), occupied=600, mean=12.0, peak=14, booked=900, by=jc.lukio)
     room_days.bring_up_to_date()
-    campus_of = {room.pk: jc.campus.pk for room in rooms}
     first_counted = threading.Event()
     errors: list[BaseException] = []
 
@@ -40,7 +41,11 @@ def test_two_recounts_of_the_same_days_follow_one_another(joint_campus):
             if not first:
                 first_counted.wait(timeout=30)
             with transaction.atomic():
-                room_days.recount_days([room.pk for room in rooms], DAY, DAY, campus_of)
+                if first or second == "the rollup's count":
+                    room_days.recount_days([room.pk for room in rooms], DAY, DAY)
+                else:
+                    RollupState.objects.update(days_key="")
+                    room_days.bring_up_to_date()
                 if first:
                     first_counted.set()
                     time.sleep(1.0)  # the second starts its count while this one has not committed
