@@ -22,9 +22,8 @@ from bookings.models import (
     BookingStatus,
     FeedKey,
     Notification,
-    NotificationKind,
 )
-from bookings.services.locking import end_bookings, lock_bookings, notify_bookers
+from bookings.services.locking import end_bookings, lock_bookings
 from campus.models import User
 from campus.personal_data import iso
 
@@ -130,30 +129,40 @@ def export_bookings_data(user: User) -> dict[str, Any]:
 
 
 def erase_bookings_data(*, user: User, actor: User | None, now: dt.datetime) -> dict[str, int]:
-    """Cancel the person's future bookings, anonymise all of theirs and take them out of the audit log.
+    """Cancel the person's own future bookings, anonymise the rest of theirs and take them out of the audit log.
 
     Bookings that have started stay (anonymous): they are the utilisation history. A booking another
-    person made for them stays that person's, without its on-behalf fields. Precondition: inside the
-    transaction of ``campus.personal_data.user_delete``.
+    person made for them stays that person's, without its on-behalf fields. A future booking they made
+    for someone else (at the front desk, for a visitor) is that person's: it stays as it is, ownerless
+    (facility managers manage it). The person is not told of the cancellations: their account and
+    address go with them. Precondition: inside the transaction of ``campus.personal_data.user_delete``.
     """
+    for_someone_else = ~Q(on_behalf_of_name="") | ~Q(on_behalf_of_organisation="")
     future = Booking.objects.filter(booked_by=user, status__in=ACTIVE_STATUSES, start__gt=now)
-    targets = [target for target in lock_bookings(list(future.values_list("pk", flat=True))) if target.start > now]
+    kept_for_others = list(future.filter(for_someone_else).values_list("pk", flat=True))
+    own_future = future.exclude(pk__in=kept_for_others)
+    targets = [target for target in lock_bookings(list(own_future.values_list("pk", flat=True))) if target.start > now]
     if targets:
         reason = _("The booker's account was deleted.")
         before = {target.pk: audit.snapshot(target) for target in targets}
         end_bookings(targets, status=BookingStatus.CANCELLED, now=now)
         audit.record(action=BookingAction.CANCEL, bookings=targets, actor=actor, before=before, reason=reason)
-        notify_bookers(NotificationKind.CANCELLED, targets, reason=reason, except_user=actor)
     theirs = bookings_of_person(user)
     # Made for them by someone else: the booker keeps it (an ownerless booking is the booker's only).
     made_for_them = theirs.exclude(booked_by=user).exclude(booked_by__isnull=True)
     on_behalf = bookings_forget_on_behalf(booking_ids=list(made_for_them.values_list("pk", flat=True)))
     anonymised = bookings_anonymise(
-        booking_ids=list(theirs.exclude(pk__in=made_for_them.values("pk")).values_list("pk", flat=True)), now=now
+        booking_ids=list(
+            theirs.exclude(pk__in=made_for_them.values("pk"))
+            .exclude(pk__in=kept_for_others)
+            .values_list("pk", flat=True)
+        ),
+        now=now,
     )
     forgotten = audit_forget_person(user_id=user.pk)
     return {
         "future_bookings_cancelled": len(targets),
+        "future_bookings_kept_for_others": len(kept_for_others),
         "bookings_anonymised": anonymised.bookings,
         "bookings_made_for_them_cleared": on_behalf.bookings,
         "audit_events_scrubbed": anonymised.audit_events + on_behalf.audit_events + forgotten,

@@ -736,12 +736,13 @@ def _tell_deletion(request: HttpRequest, deletion: UserDeletion) -> None:
     messages.info(
         request,
         _(
-            "%(user)s: %(cancelled)s future bookings cancelled, %(anonymised)s bookings anonymised; "
-            "the room use figures stay as they were."
+            "%(user)s: %(cancelled)s future bookings cancelled, %(kept)s future bookings made for others kept, "
+            "%(anonymised)s bookings anonymised; the room use figures stay as they were."
         )
         % {
             "user": deletion.username,
             "cancelled": deletion.counts.get("future_bookings_cancelled", 0),
+            "kept": deletion.counts.get("future_bookings_kept_for_others", 0),
             "anonymised": deletion.counts.get("bookings_anonymised", 0),
         },
     )

@@ -142,11 +142,12 @@ class UserDeletion:
 def user_delete(*, user: User, actor: User | None, now: dt.datetime | None = None) -> UserDeletion:
     """Delete ``user`` without losing what their bookings count for in the utilisation history.
 
-    Each registered section runs first (by its order): future bookings are cancelled, the
-    bookings they made are anonymised (those made for them lose the on-behalf fields), they are
-    taken out of the audit log, tokens are revoked. Then the memberships end, the sign-in records
-    under their username go and the account row is deleted; what still points at it is deleted with
-    it (notifications, feed keys, tokens) or loses the reference.
+    Each registered section runs first (by its order): their own future bookings are cancelled (those
+    made for someone else stay), the other bookings they made are anonymised (those made for them
+    lose the on-behalf fields), they are taken out of the audit log, tokens are revoked. Then the
+    memberships end, the sign-in records under their username go and the account row is deleted;
+    what still points at it is deleted with it (notifications, feed keys, tokens) or loses the
+    reference.
     """
     now = now or timezone.now()
     # Serialise with anything else that locks this person (their booking requests).

@@ -198,6 +198,41 @@ def test_deleting_a_person_cancels_their_future_bookings_and_anonymises_the_rest
     assert (others.title, others.booked_by_id, others.status) == ("Welding", vocational_staff.pk, "confirmed")
 
 
+def test_deleting_a_front_desk_clerk_keeps_the_future_bookings_they_made_for_others(
+    joint_campus, front_desk, superuser, day
+):
+    """A booking made at the front desk for a visitor is the visitor's: it stays when the clerk's account goes
+    (ownerless, so facility managers manage it); only the clerk's own future bookings are cancelled."""
+    for_visitor = book(
+        front_desk,
+        joint_campus.shared_auditorium,
+        at(day, 10),
+        at(day, 12),
+        title="Choir rehearsal",
+        on_behalf_of_name="Eeva Esimerkki",
+        on_behalf_of_contact="eeva@example.org",
+        on_behalf_of_organisation="Otava Choir",
+    ).first
+    own = book(front_desk, joint_campus.shared_auditorium, at(day, 13), at(day, 14), title="Desk training").first
+    clerk_id = front_desk.pk
+
+    result = user_delete(user=front_desk, actor=superuser)
+
+    assert result.counts["future_bookings_cancelled"] == 1
+    own.refresh_from_db()
+    assert own.status == BookingStatus.CANCELLED
+    for_visitor.refresh_from_db()
+    assert for_visitor.status == BookingStatus.CONFIRMED
+    assert (for_visitor.booked_by_id, for_visitor.title, for_visitor.on_behalf_of_name) == (
+        None,
+        "Choir rehearsal",
+        "Eeva Esimerkki",
+    )
+    assert BookingBlock.objects.filter(booking=for_visitor).exists()  # the room stays booked for them
+    assert not BookingEvent.objects.filter(after__booked_by_id=clerk_id).exists()
+    assert not BookingEvent.objects.filter(actor_id=clerk_id).exists()
+
+
 def test_deleting_someone_who_acted_on_others_bookings_keeps_those_bookings_whole(
     joint_campus, lukio_staff, fm_of_lukio, day
 ):
@@ -228,7 +263,9 @@ def test_the_admin_delete_goes_through_the_service(joint_campus, lukio_staff, su
     response = client.post(f"/admin/campus/user/{lukio_staff.pk}/delete/", {"post": "yes"}, follow=True)
 
     told = [str(message) for message in response.context["messages"]]
-    assert told[0].startswith("lukio.teacher: 0 future bookings cancelled, 1 bookings anonymised")
+    assert told[0].startswith(
+        "lukio.teacher: 0 future bookings cancelled, 0 future bookings made for others kept, 1 bookings anonymised"
+    )
     assert not User.objects.filter(pk=lukio_staff.pk).exists()
     past.refresh_from_db()
     assert (past.title, past.anonymised_at is not None) == (ANONYMISED_TITLE, True)
