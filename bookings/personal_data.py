@@ -134,8 +134,9 @@ def erase_bookings_data(*, user: User, actor: User | None, now: dt.datetime) -> 
     Bookings that have started stay (anonymous): they are the utilisation history. A booking another
     person made for them stays that person's, without its on-behalf fields. A future booking they made
     for someone else (at the front desk, for a visitor) is that person's: it stays as it is, ownerless
-    (facility managers manage it). The person is not told of the cancellations: their account and
-    address go with them. Precondition: inside the transaction of ``campus.personal_data.user_delete``.
+    (the front desk and facility managers manage it). The person is not told of the cancellations:
+    their account and address go with them. Precondition: inside the transaction of
+    ``campus.personal_data.user_delete``.
     """
     for_someone_else = ~Q(on_behalf_of_name="") | ~Q(on_behalf_of_organisation="")
     future = Booking.objects.filter(booked_by=user, status__in=ACTIVE_STATUSES, start__gt=now)
