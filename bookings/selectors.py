@@ -257,6 +257,17 @@ def rooms_free_between(rooms: QuerySet[Room], *, start: dt.datetime, end: dt.dat
     return [by_id[pk] for pk in free_ids]
 
 
+def rooms_to_rank(room_ids: list[int], *, needed: set[str]) -> list[Room]:
+    """Return the rooms ``room_ids`` as light objects to rank and check: their building loaded, ``extras``
+    the number of their equipment items not in ``needed``, nothing else fetched.
+
+    A search may find hundreds of free rooms: making full objects of each (campus, owner, equipment) cost
+    more than the search; a page fetches its own rooms in full.
+    """
+    extras = Count("equipment", filter=~Q(equipment__code__in=needed)) if needed else Count("equipment")
+    return list(Room.objects.filter(pk__in=room_ids).select_related("building").annotate(extras=extras))
+
+
 class RoomsInOrder(Sequence[Room]):
     """Rooms of ``rooms`` with the given ids, in the ids' order, fetched only as they are sliced.
 

@@ -89,17 +89,11 @@ class Suggestion:
     url: str
 
 
-def _sorted_best_first(rooms: list[Room], needed: set[str]) -> list[Room]:
-    """Order free rooms best first: the smallest that fits, then the fewest unneeded extras, then the code."""
-    return sorted(
-        rooms,
-        key=lambda room: (
-            room.capacity,
-            len({item.code for item in room.equipment.all()} - needed),
-            room.code,
-            room.building.code,
-        ),
-    )
+def _sorted_best_first(rooms: list[Room]) -> list[Room]:
+    """Order free rooms best first: the smallest that fits, then the fewest unneeded extras, then the code.
+
+    ``rooms`` come from ``selectors.rooms_to_rank`` (with ``extras``)."""
+    return sorted(rooms, key=lambda room: (room.capacity, room.extras, room.code, room.building.code))
 
 
 def _search_url(query: QueryDict, start: dt.datetime, end: dt.datetime) -> str:
@@ -128,7 +122,7 @@ def _suggestions(
         begins, ends = timezone.localtime(begins), timezone.localtime(ends)
         if begins < now or begins.date() != ends.date():
             continue
-        count = len(selectors.rooms_free_between(rooms, start=begins, end=ends))
+        count = len(selectors.free_room_ids_between(rooms, start=begins, end=ends))
         if count:
             found.append(Suggestion(begins, ends, count, _search_url(query, begins, ends)))
         if len(found) >= limit:
@@ -148,15 +142,18 @@ def find_room(request: HttpRequest) -> HttpResponse:
         # The page shows no sections: fetching them for every free room cost a query and a manager each.
         rooms = form.rooms().prefetch_related(None).prefetch_related("equipment")
         needed = {item.code for item in form.cleaned_data.get("equipment") or []}
-        free = _sorted_best_first(selectors.rooms_free_between(rooms, start=start, end=end), needed)
+        free_ids = selectors.free_room_ids_between(rooms, start=start, end=end)
+        free = _sorted_best_first(selectors.rooms_to_rank(free_ids, needed=needed))
         access = selectors.room_access_for(user=request.user, rooms=free)
         # Rooms the user may not book stay listed (they are free and fit) but after the others.
         free.sort(key=lambda room: access[room.pk] == Access.NONE)
         page = Paginator(free, FIND_ROOM_PAGE_SIZE).get_page(request.GET.get("page"))
+        # The page's rooms in full (campus, owner, equipment): only these 25 are shown.
+        shown = {room.pk: room for room in rooms.filter(pk__in=[room.pk for room in page.object_list])}
         query = request.GET.copy()
         query.pop("page", None)
         context.update(
-            results=[RoomResult(room=room, access=access[room.pk]) for room in page.object_list],
+            results=[RoomResult(room=shown[room.pk], access=access[room.pk]) for room in page.object_list],
             found=len(free),
             page=page,
             query=query.urlencode(),
