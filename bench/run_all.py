@@ -12,9 +12,11 @@ Builds the year of bench/year_of_bookings.py once (1,000 rooms, 400,000 bookings
 keeps it as a template that the booking API, room search and calendar feed benchmarks copy in
 seconds; then runs each benchmark as its own process, at sizes that together take about eight
 minutes on a 2-core machine, streams its output, and ends with a table of target against
-measured (with the reference figure each benchmark took in the same run) and the load average,
-which on a shared machine decides the latencies more than anything else. Exit status 1 if a
-benchmark failed to run; a missed target is reported, not an error.
+measured (with the reference figure each benchmark took in the same run), the load average,
+which on a shared machine decides the latencies more than anything else, and two figures of the
+machine's speed in the run (a pure-Python loop, a sum in PostgreSQL) that runs on different
+machines compare beside. Exit status 1 if a benchmark failed to run; a missed target is
+reported, not an error.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.throwaway_database import drop_throwaway  # noqa: E402
+from bench.throwaway_database import database_url, drop_throwaway  # noqa: E402
 
 BENCHMARKS = ("booking_api", "room_search", "ical_feed", "ingest", "rollup", "utilisation_report")
 USES_THE_YEAR = {"booking_api", "room_search", "ical_feed"}
@@ -114,8 +116,9 @@ def rows_of(name: str, output: str) -> list[Row]:
         return [
             Row("room search (API), 2-hour slot + filters: p95", "< 50 ms", f.get("api_p95_ms"), "ms",
                 below(f.get("api_p95_ms"), 50), reference),
-            Row("room search (find-a-room page): p95", "(< 50 ms)", f.get("page_p95_ms"), "ms",
-                below(f.get("page_p95_ms"), 50)),
+            # The issue's target is the search (the API); the page adds rendering 25 rooms' cards.
+            Row("room search (find-a-room page, 25 rooms a page): p95", "(none)", f.get("page_p95_ms"), "ms",
+                None),
         ]  # fmt: skip
     if name == "ical_feed":
         f = result_fields(output, name)
@@ -216,6 +219,36 @@ class Running:
         return status, "".join(self.lines), time.monotonic() - self.began
 
 
+def python_loop_seconds(repeat: int = 3) -> float:
+    """Return the median time of a fixed pure-Python loop: the machine's CPU speed as this run found it.
+
+    Figures of runs on different machines (or on one shared by other work) compare only beside it.
+    """
+    times = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        times.append(time.perf_counter() - began)
+    return sorted(times)[len(times) // 2]
+
+
+def database_sum_seconds(url: str, repeat: int = 3) -> float:
+    """Return the median time PostgreSQL takes to sum five million numbers: its CPU speed in this run."""
+    import psycopg2
+
+    times = []
+    with psycopg2.connect(database_url(url, "postgres")) as connection, connection.cursor() as cursor:
+        for _ in range(repeat):
+            began = time.perf_counter()
+            cursor.execute("SELECT sum(i) FROM generate_series(1, 5000000) AS i")
+            cursor.fetchone()
+            times.append(time.perf_counter() - began)
+    connection.close()
+    return sorted(times)[len(times) // 2]
+
+
 def table(rows: list[list[str]]) -> str:
     """Return ``rows`` (the first is the header) as a Markdown table."""
     lines = ["| " + " | ".join(row) + " |" for row in rows]
@@ -253,9 +286,12 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     started_at = dt.datetime.now(dt.UTC)
     load_before = os.getloadavg()
+    loop_before, sum_before = python_loop_seconds(), database_sum_seconds(url)
     print(
         f"make bench: {started_at:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, load average "
-        f"{load_before[0]:.1f} / {load_before[1]:.1f} / {load_before[2]:.1f} (1 / 5 / 15 min)",
+        f"{load_before[0]:.1f} / {load_before[1]:.1f} / {load_before[2]:.1f} (1 / 5 / 15 min); "
+        f"a pure-Python loop of 10 million additions {loop_before:.2f} s, "
+        f"PostgreSQL's sum of 5 million {sum_before:.2f} s",
         flush=True,
     )
     failed: list[str] = []
@@ -299,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
 
     total = time.monotonic() - began
     load_after = os.getloadavg()
+    loop_after, sum_after = python_loop_seconds(), database_sum_seconds(url)
     print(f"\n== summary ({started_at:%Y-%m-%d %H:%M} UTC)\n")
     print(table([["figure", "target", "measured", "", "reference (same run)"], *(row.cells() for row in rows)]))
     print(
@@ -309,6 +346,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after (1 min; "
         f"{os.cpu_count()} CPUs): latencies on a shared machine grow with it"
+    )
+    print(
+        f"the machine's speed in this run (compare runs beside it): a pure-Python loop of 10 million additions "
+        f"{loop_before:.2f} s before, {loop_after:.2f} s after; PostgreSQL's SELECT sum(i) FROM "
+        f"generate_series(1, 5000000) {sum_before:.2f} s before, {sum_after:.2f} s after"
     )
     if failed:
         print(f"failed to run: {', '.join(failed)}")
