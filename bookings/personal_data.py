@@ -134,11 +134,15 @@ def erase_bookings_data(*, user: User, actor: User | None, now: dt.datetime) -> 
     Bookings that have started stay (anonymous): they are the utilisation history. A booking another
     person made for them stays that person's, without its on-behalf fields. A future booking they made
     for someone else (at the front desk, for a visitor) is that person's: it stays as it is, ownerless
-    (the front desk and facility managers manage it). The person is not told of the cancellations:
+    (the campus's front desk, the room's and the campus's facility managers manage it); not when its
+    contact is their own address (their own choir, say). The person is not told of the cancellations:
     their account and address go with them. Precondition: inside the transaction of
     ``campus.personal_data.user_delete``.
     """
     for_someone_else = ~Q(on_behalf_of_name="") | ~Q(on_behalf_of_organisation="")
+    if user.email:
+        # On behalf of someone with their own address as the contact (their own choir, say): made for themselves.
+        for_someone_else &= ~Q(on_behalf_of_contact__iexact=user.email)
     future = Booking.objects.filter(booked_by=user, status__in=ACTIVE_STATUSES, start__gt=now)
     kept_for_others = list(future.filter(for_someone_else).values_list("pk", flat=True))
     own_future = future.exclude(pk__in=kept_for_others)

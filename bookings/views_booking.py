@@ -153,7 +153,10 @@ def find_room(request: HttpRequest) -> HttpResponse:
         query = request.GET.copy()
         query.pop("page", None)
         context.update(
-            results=[RoomResult(room=shown[room.pk], access=access[room.pk]) for room in page.object_list],
+            # A room taken out of booking between the two queries is left out.
+            results=[
+                RoomResult(room=shown[room.pk], access=access[room.pk]) for room in page.object_list if room.pk in shown
+            ],
             found=len(free),
             page=page,
             query=query.urlencode(),

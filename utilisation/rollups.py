@@ -126,6 +126,7 @@ def rollup_pending(*, now: dt.datetime | None = None) -> RollupResult:
     started = time.monotonic()
     now = now or timezone.now()
     state, _ = RollupState.objects.get_or_create(name=ROLLUP_STATE_NAME)
+    room_days.forget_if_out_of_date()
     marks = [mark for mark in (state.readings_until, state.bookings_until) if mark is not None]
     since = min(marks) - SETTLE if len(marks) == 2 else _earliest_change(now)
     estate = _Estate.load()
@@ -164,6 +165,7 @@ def rollup_range(
     else:
         queryset = Room.objects.all() if campus is None else Room.objects.filter(building__campus=campus)
         room_ids = sorted(queryset.values_list("pk", flat=True))
+    room_days.forget_if_out_of_date()
     estate = _Estate.load()
     first = math.floor(start.timestamp() / SLOT_SECONDS)
     stop = min(math.ceil(end.timestamp() / SLOT_SECONDS), math.ceil(now.timestamp() / SLOT_SECONDS))
@@ -773,8 +775,12 @@ def _write_slots(
         (row[1], int(row[2].timestamp()) // SLOT_SECONDS): (row[0], row[3:]) for row in existing
     }
     writes, deletes = [], []
+    # The local days of the rows replaced or deleted: in a room moved to a campus in another zone, not the new ones.
+    old_days: set[dt.date] = set()
     for (room_id, slot), values in sorted(slots.items()):
         pk, before = old.get((room_id, slot), (None, None))
+        if before is not None and before != values:
+            old_days.add(before[SLOT_VALUES.index("local_date")])
         if values is None:
             if pk is not None:
                 deletes.append(pk)
@@ -801,11 +807,9 @@ def _write_slots(
         )
         if writes or deletes:
             zones = {estate.zone[room_id] for room_id in chunk.room_ids}
-            room_days.recount_days(
-                chunk.room_ids,
-                min(_local(zone, chunk.first)[0] for zone in zones),
-                max(_local(zone, chunk.stop - 1)[0] for zone in zones),
-            )
+            days = old_days | {_local(zone, chunk.first)[0] for zone in zones}
+            days |= {_local(zone, chunk.stop - 1)[0] for zone in zones}
+            room_days.recount_days(chunk.room_ids, min(days), max(days))
     result.slots_written += len(writes)
     result.slots_deleted += len(deletes)
 

@@ -126,7 +126,21 @@ def institution_deleting(sender, instance: Institution, **kwargs) -> None:
     """
     lock_room_days()
     RoomDay.objects.filter(booked_institution=instance).delete()
-    RollupState.objects.filter(name=ROLLUP_STATE_NAME).update(days_key="")
+    # A count of every day that was under way starts over: the weeks it counted hold the institution's slots.
+    RollupState.objects.filter(name=ROLLUP_STATE_NAME).update(
+        days_key="", days_counting_key="", days_counted_until=None
+    )
+
+
+def forget_if_out_of_date() -> None:
+    """Mark the room days out of date (a full count to come) if the definitions changed since they were counted.
+
+    A rollup calls it before it writes slots: it counts their days with the definitions in force, so the rows
+    then hold two sets of definitions, and were the change undone before every day was counted again, the old
+    key would look current.
+    """
+    key = definitions_key()
+    RollupState.objects.filter(name=ROLLUP_STATE_NAME).exclude(days_key__in=[key, ""]).update(days_key="")
 
 
 # --- counting them --------------------------------------------------------------------------------------
@@ -159,7 +173,8 @@ def bring_up_to_date(*, deadline: float | None = None) -> int | None:
             if state.days_key == key:
                 return written
             if state.days_counting_key != key:
-                state.days_counting_key, state.days_counted_until = key, None
+                # Out of date from the first week on, whatever the definitions do meanwhile (undone, say).
+                state.days_key, state.days_counting_key, state.days_counted_until = "", key, None
             span_first, span_last = _counted_span()
             first_day = span_first
             if state.days_counted_until is not None:
@@ -172,10 +187,11 @@ def bring_up_to_date(*, deadline: float | None = None) -> int | None:
             if finished:
                 state.days_key, state.days_counting_key, state.days_counted_until = key, "", None
             state.save(update_fields=["days_key", "days_counting_key", "days_counted_until", "updated_at"])
-            if finished and connection.vendor == "postgresql":
-                # The planner's statistics of the new rows at once: with none it sorts a year's rows instead of hashing.
-                with connection.cursor() as cursor:
-                    cursor.execute(f"ANALYZE {connection.ops.quote_name(RoomDay._meta.db_table)}")
+        if finished and connection.vendor == "postgresql":
+            # The planner's statistics of the new rows at once (after the commit, holding no lock): with none it
+            # sorts a year's rows instead of hashing.
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(RoomDay._meta.db_table)}")
         if finished or (deadline is not None and time.monotonic() >= deadline):
             return written
 

@@ -233,6 +233,32 @@ def test_deleting_a_front_desk_clerk_keeps_the_future_bookings_they_made_for_oth
     assert not BookingEvent.objects.filter(actor_id=clerk_id).exists()
 
 
+def test_a_booking_made_on_behalf_with_their_own_address_is_their_own_when_they_are_deleted(
+    joint_campus, lukio_staff, superuser, day
+):
+    """A teacher booking for their own choir, with their own e-mail as its contact, made it for themselves:
+    it goes with them (cancelled, anonymised), not kept for someone else with their address in it."""
+    lukio_staff.email = "teacher@example.org"
+    lukio_staff.save(update_fields=["email"])
+    choir = book(
+        lukio_staff,
+        joint_campus.classroom,
+        at(day, 10),
+        at(day, 12),
+        title="Choir",
+        on_behalf_of_name="Otava Choir's conductor",
+        on_behalf_of_contact="Teacher@Example.org",
+        on_behalf_of_organisation="Otava Choir",
+    ).first
+
+    result = user_delete(user=lukio_staff, actor=superuser)
+
+    assert (result.counts["future_bookings_cancelled"], result.counts["future_bookings_kept_for_others"]) == (1, 0)
+    choir.refresh_from_db()
+    assert choir.status == BookingStatus.CANCELLED
+    assert (choir.on_behalf_of_name, choir.on_behalf_of_contact, choir.on_behalf_of_organisation) == ("", "", "")
+
+
 def test_deleting_someone_who_acted_on_others_bookings_keeps_those_bookings_whole(
     joint_campus, lukio_staff, fm_of_lukio, day
 ):

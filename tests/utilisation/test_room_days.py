@@ -350,3 +350,84 @@ def test_counting_every_day_again_goes_a_week_at_a_time_and_resumes(fortnight):
         assert room_days.bring_up_to_date() > 0  # the same definitions at once
     assert _room_day_rows() == resumed
     assert _differences(from_days, from_slots) == []
+
+
+def _report_from_days_and_from_slots(jc) -> tuple:
+    """Return the campus's report from room days (they must be current) and from slots alone."""
+    period = Period(MONDAY, LAST_DAY, Season.ALL)
+    assert room_days.current()
+    from_days = utilisation_report(campus=jc.campus, period=period, now=AFTER)
+    _from_slots_alone()
+    from_slots = utilisation_report(campus=jc.campus, period=period, now=AFTER)
+    return from_days, from_slots
+
+
+def test_an_institution_deleted_while_every_day_is_counted_again_starts_the_count_over(fortnight):
+    """The weeks already counted hold the deleted institution's slots under it; going on from there would leave
+    them out of the room days for good."""
+    jc = fortnight
+    room_days.bring_up_to_date()
+    CoreHours.objects.create(campus=jc.campus, weekdays="1234", start=dt.time(9), end=dt.time(17))
+    room_days.bring_up_to_date(deadline=0.0)  # the first week
+
+    jc.adult.delete()
+    room_days.bring_up_to_date()
+
+    assert _differences(*_report_from_days_and_from_slots(jc)) == []
+
+
+def test_a_definition_undone_while_every_day_is_counted_again_leaves_the_days_out_of_date(fortnight):
+    """The weeks counted with the changed definition do not become right when it is undone."""
+    jc = fortnight
+    room_days.bring_up_to_date()
+    core = CoreHours.objects.create(campus=jc.campus, weekdays="1234", start=dt.time(9), end=dt.time(17))
+    room_days.bring_up_to_date(deadline=0.0)  # the first week, with the changed core hours
+
+    core.delete()
+
+    assert not room_days.current()
+    room_days.bring_up_to_date()
+    assert _differences(*_report_from_days_and_from_slots(jc)) == []
+
+
+def test_a_definition_undone_after_a_rollup_counted_days_with_it_leaves_the_days_out_of_date(fortnight, monkeypatch):
+    """The rollup counts the days of the slots it writes with the definitions in force: were its run stopped
+    before it began counting every day (its task killed), those days must not pass for counted with the old
+    definitions once the change is undone."""
+    jc = fortnight
+    room_days.bring_up_to_date()
+    core = CoreHours.objects.create(campus=jc.campus, weekdays="1234", start=dt.time(9), end=dt.time(17))
+    friday = MONDAY + dt.timedelta(days=4)  # in core hours by default, not by the changed ones
+    book(jc.classroom, at(10, day=friday), at(12, day=friday), institution=jc.lukio)
+    monkeypatch.setattr(room_days, "bring_up_to_date", lambda **kwargs: None)  # the run stops after its slots
+    rollup_range(start=at(0, day=friday), end=at(23, day=friday), rooms=[jc.classroom], now=AFTER)
+    monkeypatch.undo()
+
+    core.delete()
+
+    assert not room_days.current()
+    room_days.bring_up_to_date()
+    assert _differences(*_report_from_days_and_from_slots(jc)) == []
+
+
+def test_a_room_moved_to_a_campus_in_another_zone_and_rolled_up_again_leaves_no_day_behind(joint_campus):
+    """Rolled up again, a slot of the old campus changes campus and local day; the old day is counted again too."""
+    jc = joint_campus
+    book(jc.classroom, at(1), at(2), institution=jc.lukio)  # 01:00 in Helsinki is the evening before in New York
+    rollup_pending(now=at(11))
+    new_york = Campus.objects.create(name="Hudson Campus", time_zone="America/New_York", address="1 Hudson St")
+    jc.classroom.building = Building.objects.create(campus=new_york, code="N", name="Hudson annex")
+    jc.classroom.save()
+    room_days.bring_up_to_date()
+
+    rollup_range(start=at(0), end=at(3), rooms=[jc.classroom], now=at(16))
+
+    booked = {"booked_seconds__gte": settings.KAMPUS_SLOT_BOOKED_MINUTES * 60}
+    from_slots = Counter(RoomSlot.objects.filter(room=jc.classroom, **booked).values_list("campus", "local_date"))
+    from_days: Counter[tuple] = Counter()
+    for campus_id, day, booked_slots in RoomDay.objects.filter(room=jc.classroom).values_list(
+        "campus", "local_date", "booked_slots"
+    ):
+        from_days[(campus_id, day)] += booked_slots
+    assert set(from_slots) == {(new_york.pk, at(1).date() - dt.timedelta(days=1))}
+    assert +from_days == from_slots
