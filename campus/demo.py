@@ -14,7 +14,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
@@ -661,6 +663,8 @@ def seed_people(
     """
     users: dict[str, User] = {}
     logins: list[DemoLogin] = []
+    # Every demo login has the same password: hashed once, not once a login (most of a second each).
+    password = DemoPassword()
     for person in _PEOPLE:
         user, created = _demo_user(
             person.username,
@@ -668,6 +672,7 @@ def seed_people(
             last_name=person.last_name,
             language=person.language,
             reset_password=reset_passwords,
+            password=password,
         )
         for role, place in person.memberships:
             institution = institutions.get(place)
@@ -691,7 +696,13 @@ def seed_people(
         users[user.username] = user
 
     admin, _created = _demo_user(
-        "admin", first_name="Ylläpito", last_name="Kampus", language="", reset_password=reset_passwords, superuser=True
+        "admin",
+        first_name="Ylläpito",
+        last_name="Kampus",
+        language="",
+        reset_password=reset_passwords,
+        password=password,
+        superuser=True,
     )
     users[admin.username] = admin
     logins.append(DemoLogin(admin.username, admin.get_full_name(), "superuser", campus.name))
@@ -707,8 +718,23 @@ def _validity(user: User, role: str, place: Institution | Campus) -> str:
     return f"{membership.valid_from or '…'} – {membership.valid_until or '…'}"
 
 
+class DemoPassword:
+    """``DEMO_PASSWORD`` hashed on first use (only when a login is created or reset), with the hasher in force."""
+
+    @cached_property
+    def hashed(self) -> str:
+        return make_password(DEMO_PASSWORD)
+
+
 def _demo_user(
-    username: str, *, first_name: str, last_name: str, language: str, reset_password: bool, superuser: bool = False
+    username: str,
+    *,
+    first_name: str,
+    last_name: str,
+    language: str,
+    reset_password: bool,
+    password: DemoPassword,
+    superuser: bool = False,
 ) -> tuple[User, bool]:
     """Create the demo user ``username`` unless it exists; only ``reset_password`` touches an existing one."""
     defaults = {
@@ -722,6 +748,6 @@ def _demo_user(
         defaults.update(is_staff=True, is_superuser=True)
     user, created = User.objects.get_or_create(username=username, defaults=defaults)
     if created or reset_password:
-        user.set_password(DEMO_PASSWORD)
+        user.password = password.hashed
         user.save(update_fields=["password"])
     return user, created
