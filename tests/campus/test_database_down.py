@@ -220,6 +220,13 @@ def live_kampus(on_postgres: None, tmp_path: Path) -> Iterator[LiveKampus]:
             assert web.poll() is None, f"gunicorn stopped:\n{web_log.read_text()}"
             assert time.monotonic() < deadline, f"gunicorn did not answer in 30 s:\n{web_log.read_text()}"
             time.sleep(0.2)
+        # The outage must find the worker running: a cluster still starting exits when its sentinel
+        # cannot reach the database (systemd's Restart= brings such a worker back in production).
+        deadline = time.monotonic() + 60
+        while " running." not in worker_log.read_text():
+            assert worker.poll() is None, f"the worker stopped:\n{worker_log.read_text()}"
+            assert time.monotonic() < deadline, f"the worker did not start in 60 s:\n{worker_log.read_text()}"
+            time.sleep(0.2)
         yield live
     finally:
         for process in (web, worker):
