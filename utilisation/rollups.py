@@ -717,6 +717,7 @@ SLOT_VALUES = [
     "booked_seconds",
     "booked_institution_id",
 ]
+LOCAL_DATE = SLOT_VALUES.index("local_date")
 
 
 def _slot_row(
@@ -780,7 +781,7 @@ def _write_slots(
     for (room_id, slot), values in sorted(slots.items()):
         pk, before = old.get((room_id, slot), (None, None))
         if before is not None and before != values:
-            old_days.add(before[SLOT_VALUES.index("local_date")])
+            old_days.add(before[LOCAL_DATE])
         if values is None:
             if pk is not None:
                 deletes.append(pk)
