@@ -169,13 +169,22 @@ def insert_blocks(bookings: Sequence[Booking], *, room: Room, viewer: Viewer) ->
         raise BlocksRefused(bookings, room=room, viewer=viewer) from error
 
 
+# How often a write refused for a clash is tried when every clash is gone by the time it is described (cancelled
+# or moved away in between): a refusal naming nothing would tell the booker nothing, and the slot is free.
+WRITE_ATTEMPTS = 3
+
+
 def write_blocks(bookings: Sequence[Booking], *, room: Room, viewer: Viewer) -> None:
     """Insert the blocks of ``bookings``; turn PostgreSQL's exclusion violation into SlotTaken."""
-    try:
-        with transaction.atomic():  # a savepoint, so the conflicts can still be read after a violation
-            insert_blocks(bookings, room=room, viewer=viewer)
-    except BlocksRefused as refused:
-        raise refused.slot_taken() from refused.__cause__
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():  # a savepoint, so the conflicts can still be read after a violation
+                insert_blocks(bookings, room=room, viewer=viewer)
+            return
+        except BlocksRefused as refused:
+            taken = refused.slot_taken()
+            if taken.conflicts or attempt == WRITE_ATTEMPTS:
+                raise taken from refused.__cause__
 
 
 def free_blocks(bookings: Iterable[Booking]) -> None:

@@ -115,16 +115,22 @@ def booking_create(**request: Any) -> BookingResult:
     fields of ``BookingRequest``.
     """
     request["now"] = request.get("now") or timezone.now()
-    try:
-        with transaction.atomic():
-            return _carry_out(plan_booking(**request, lock=True), now=request["now"])
-    except BlocksRefused as refused:
-        # A writer the check could not see yet won: the database refused the blocks and the transaction
-        # is rolled back; what clashes can be read now.
-        raise refused.slot_taken() from refused.__cause__
-    except Clashes as clashes:
-        # Described once the transaction has let go of the locks: the next writer of the room waits less.
-        raise clashes.slot_taken() from None
+    attempt = 1
+    while True:
+        try:
+            with transaction.atomic():
+                return _carry_out(plan_booking(**request, lock=True), now=request["now"])
+        except BlocksRefused as refused:
+            # A writer the check could not see yet won: the database refused the blocks and the transaction
+            # is rolled back; what clashes can be read now.
+            taken, cause = refused.slot_taken(), refused.__cause__
+        except Clashes as clashes:
+            # Described once the transaction has let go of the locks: the next writer of the room waits less.
+            taken, cause = clashes.slot_taken(), None
+        if taken.conflicts or attempt == conflicts.WRITE_ATTEMPTS:
+            raise taken from cause
+        # Every clash was cancelled or moved away before it could be described: the slot is free now.
+        attempt += 1
 
 
 def booking_dry_run(**request: Any) -> BookingResult:

@@ -15,7 +15,14 @@ import pytest
 from django.utils import timezone
 
 from bookings.models import ACTIVE_STATUSES, Access, Booking, BookingBlock, BookingPolicy
-from bookings.services import BookingResult, active_overlaps_exist, booking_create, room_parts
+from bookings.services import (
+    BookingResult,
+    active_overlaps_exist,
+    booking_cancel,
+    booking_create,
+    conflicts,
+    room_parts,
+)
 from campus.models import Room, RoomKind, User
 
 HELSINKI = zoneinfo.ZoneInfo("Europe/Helsinki")
@@ -102,6 +109,27 @@ def book(
 ) -> BookingResult:
     """Book through the service, as every entry point does."""
     return booking_create(room=room, booked_by=user, title=title, start=start, end=end, **options)
+
+
+def cancel_the_clash_before_it_is_described(
+    monkeypatch: pytest.MonkeyPatch, clash: Booking, actor: User, *, blind_first_check: bool
+) -> list:
+    """Patch the clash reading so that another person cancels ``clash`` just before the refusal is described
+    (their cancel commits between the refusal and the reading); with ``blind_first_check`` the first check
+    misses the clash too (a writer it could not see yet). Return the list of calls."""
+    real_clashing_blocks = conflicts.clashing_blocks
+    calls: list = []
+
+    def racing_check(*args, **kwargs):
+        calls.append(args)
+        if blind_first_check and len(calls) == 1:
+            return []
+        if len(calls) == 2:
+            booking_cancel(booking=clash, actor=actor)
+        return real_clashing_blocks(*args, **kwargs)
+
+    monkeypatch.setattr(conflicts, "clashing_blocks", racing_check)
+    return calls
 
 
 def local_starts(bookings) -> list[dt.datetime]:

@@ -22,7 +22,7 @@ from campus.models import (
     OpeningHoursException,
     Role,
 )
-from tests.bookings.conftest import at, book, error_fields, in_helsinki, today
+from tests.bookings.conftest import at, book, cancel_the_clash_before_it_is_described, error_fields, in_helsinki, today
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.usefixtures("blocks_stay_consistent")
@@ -207,6 +207,29 @@ def test_the_database_refuses_an_overlap_the_service_check_missed(joint_campus, 
     [conflict] = refused.value.conflicts
     assert (conflict["start"], conflict["title"]) == (at(monday, 10), "Physics")
     assert Booking.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "refused_by",
+    ["the service's check", pytest.param("the exclusion constraint", marks=pytest.mark.postgres)],
+)
+def test_a_clash_cancelled_before_the_refusal_is_described_lets_the_booking_through(
+    joint_campus, lukio_staff, monday, monkeypatch, refused_by
+):
+    """A refusal naming no clash tells the booker nothing: the slot is free by then, so it is booked."""
+    by_the_constraint = refused_by == "the exclusion constraint"
+    if by_the_constraint and connection.vendor != "postgresql":
+        pytest.skip("the exclusion constraint exists only on PostgreSQL")
+    physics = book(lukio_staff, joint_campus.classroom, at(monday, 10), at(monday, 11), title="Physics").first
+    calls = cancel_the_clash_before_it_is_described(
+        monkeypatch, physics, lukio_staff, blind_first_check=by_the_constraint
+    )
+
+    result = book(lukio_staff, joint_campus.classroom, at(monday, 10, 30), at(monday, 11, 30), title="Chemistry")
+
+    assert len(calls) == 3  # the check (blind, or finding Physics), the reading that found it gone, the check again
+    assert (result.first.title, result.first.status) == ("Chemistry", BookingStatus.CONFIRMED)
+    assert Booking.objects.get(pk=physics.pk).status == BookingStatus.CANCELLED
 
 
 # --- buffer time -------------------------------------------------------------------------------
